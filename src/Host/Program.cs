@@ -1,0 +1,3 @@
+using ActorLab.Host.Cli;
+
+return CliApp.Run(args);
