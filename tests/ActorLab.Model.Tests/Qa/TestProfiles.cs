@@ -56,6 +56,23 @@ public static class TestProfiles
             new InternedColumn(EmployerPool, Draw(EmployerPool.Length)), targets);
     }
 
+    /// <summary>One-letter name parts and one-word values (1 relation): examples shorter than 15 tokens.</summary>
+    public static ProfileDatabase Tiny(int n, int seed = 1)
+    {
+        var letters = Enumerable.Range(0, 26).Select(i => ((char)('A' + i)).ToString()).ToArray();
+        var rng = new QaRandom((ulong)seed);
+        var names = new string[n]; var first = new int[n]; var last = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            first[i] = i % 26; last[i] = i / 26 % 26;
+            names[i] = $"{letters[first[i]]} {letters[first[i]]} {letters[last[i]]}";
+        }
+        int[] Draw(int pool) { var a = new int[n]; for (int i = 0; i < n; i++) a[i] = rng.Next(pool); return a; }
+        string[] words = ["x", "y", "z"];
+        return new ProfileDatabase(names, new InternedColumn(letters, first), new InternedColumn(letters, first), new InternedColumn(letters, last),
+            Draw(1000), new InternedColumn(words, Draw(3)), new InternedColumn(words, Draw(3)), new InternedColumn(words, Draw(3)), [Draw(n)]);
+    }
+
     /// <summary>A text corpus covering every profile's questions, and a tokenizer trained on it (cached per size).</summary>
     public static QaTokenizer Tokenizer(ProfileDatabase db, int vocabSize = 600) =>
         QaTokenizer.Train(QaCorpus.Texts(db, seed: 3), vocabSize);
