@@ -54,7 +54,7 @@ public sealed record ValueLists(
     /// </summary>
     public static ValueLists Default => LazyDefault.Value;
 
-    static ValueLists BuildDefault()
+    internal static ValueLists BuildDefault()
     {
         static string[] Names(string key) =>
             ((BArray)Database.Get("name", key, "en", "en")).Cast<BValue>()
