@@ -12,9 +12,11 @@ public static class Program
         var rest = args.Skip(1).ToArray();
         switch (name)
         {
+            case "profiles": return ProfilesBench.Run(rest);
+            case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
             case "qa": return QaBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: qa");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa");
                 return 2;
         }
     }
