@@ -170,21 +170,36 @@ public static class ProfileParquet
         var emps = new string[n];
         var rel = relationIndex.Select(_ => new long[n]).ToArray();
 
-        int at = 0;
-        for (int g = 0; g < reader.RowGroupCount; g++)
+        // Columns are independent: read them on a few threads, each with its own reader (a reader is one stream).
+        var starts = new int[reader.RowGroupCount];
+        for (int g = 1; g < starts.Length; g++) starts[g] = starts[g - 1] + checked((int)reader.RowGroups[g - 1].RowCount);
+        var jobs = new List<Func<ParquetRowGroupReader, int, int, Task>>
         {
-            using var rg = reader.OpenRowGroupReader(g);
-            int rows = checked((int)rg.RowCount);
-            await ReadStrings(rg, nameField, names.AsMemory(at, rows), path);
-            await ReadIntegers(rg, indexField, index.AsMemory(at, rows), path);
-            await ReadDays(rg, dateField, days.AsMemory(at, rows), path);
-            await ReadStrings(rg, cityField, cities.AsMemory(at, rows), path);
-            await ReadStrings(rg, uniField, unis.AsMemory(at, rows), path);
-            await ReadStrings(rg, empField, emps.AsMemory(at, rows), path);
-            for (int r = 0; r < rel.Length; r++)
-                await ReadIntegers(rg, relationIndex[r], rel[r].AsMemory(at, rows), path, inStruct: true);
-            at += rows;
+            (rg, at, rows) => ReadStrings(rg, nameField, names.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadIntegers(rg, indexField, index.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadDays(rg, dateField, days.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadStrings(rg, cityField, cities.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadStrings(rg, uniField, unis.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadStrings(rg, empField, emps.AsMemory(at, rows), path),
+        };
+        for (int r = 0; r < rel.Length; r++)
+        {
+            var (field, into) = (relationIndex[r], rel[r]);
+            jobs.Add((rg, at, rows) => ReadIntegers(rg, field, into.AsMemory(at, rows), path, inStruct: true));
         }
+        int workers = Math.Clamp(Environment.ProcessorCount, 1, 4);
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+        {
+            await using var own = w == 0 ? null : await ParquetReader.CreateAsync(path);
+            var rd = own ?? reader;
+            for (int g = 0; g < starts.Length; g++)
+            {
+                using var rg = rd.OpenRowGroupReader(g);
+                int rows = checked((int)rg.RowCount);
+                for (int j = w; j < jobs.Count; j += workers)
+                    await jobs[j](rg, starts[g], rows);
+            }
+        })));
 
         // index must be a permutation of 0..N-1: row i goes to position index[i].
         var pos = new int[n];
