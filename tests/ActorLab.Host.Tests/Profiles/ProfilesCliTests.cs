@@ -162,6 +162,7 @@ public class ProfilesCliTests
     }
 
     [SkippableFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void Generate_rejects_a_read_only_output_folder()
     {
         var dir = CliRunner.TempDir();
