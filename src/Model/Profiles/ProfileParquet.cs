@@ -8,12 +8,13 @@ namespace ActorLab.Model.Profiles;
 /// Profiles database <-> Parquet in the HF hub schema (SPEC 1): name string, index int32, birth_date timestamp,
 /// birth_city/university/employer string, and per relation a struct&lt;name string, index int32&gt; column named after
 /// it; the footer holds <see cref="MetadataKeys"/> key-value metadata.
-/// Our writer: required columns, birth_date as TIMESTAMP(MILLIS, not UTC-adjusted) (Parquet has no seconds unit;
+/// Our writer: required columns (struct groups are optional, as Parquet.Net makes them), birth_date as TIMESTAMP(MILLIS, not UTC-adjusted) (Parquet has no seconds unit;
 /// pyarrow stores its timestamp[s] the same way), one row group per <see cref="RowGroupRows"/> rows, Snappy.
 /// Output is a pure function of the database (no clocks, no random ids), so the same seed and lists give
 /// byte-identical files. The reader also takes files from other writers (pandas/pyarrow, `datasets`): optional
 /// columns (nulls rejected), int64 index, timestamp in any unit, INT96 or date, several row groups, rows in any
-/// order of index; the relation name columns are not read (a relation is its index; names are looked up).
+/// order of index; the relation name columns are not read (a relation is its index; names are looked up). Columns
+/// are read on up to 4 threads, each with its own reader.
 /// </summary>
 public static class ProfileParquet
 {
