@@ -33,6 +33,16 @@ public static class CliApp
         try
         {
             var parse = BuildRoot().Parse(args);
+            // Malformed flags (unknown option, "--n abc", missing value) are bad input like any other:
+            // one line per problem naming it, exit 2, rather than System.CommandLine's exit 1 and full help.
+            if (parse.Errors.Count > 0 && !IsHelpRequest(args))
+            {
+                foreach (var error in parse.Errors)
+                    Console.Error.WriteLine($"error: {error.Message}");
+                var command = string.Join(" ", CommandPath(parse.CommandResult));
+                Console.Error.WriteLine($"See 'actorlab {command}{(command.Length > 0 ? " " : "")}--help'.");
+                return ExitUserError;
+            }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Unwrap(e) is UserInputException u)
@@ -40,6 +50,16 @@ public static class CliApp
             Console.Error.WriteLine($"error: {u.Message}");
             return ExitUserError;
         }
+    }
+
+    static bool IsHelpRequest(string[] args) => args.Any(a => a is "--help" or "-h" or "-?");
+
+    static IEnumerable<string> CommandPath(System.CommandLine.Parsing.CommandResult result)
+    {
+        var names = new List<string>();
+        for (System.CommandLine.Parsing.SymbolResult? r = result; r is System.CommandLine.Parsing.CommandResult c && c.Parent != null; r = r.Parent)
+            names.Insert(0, c.Command.Name);
+        return names;
     }
 
     static Exception Unwrap(Exception e)
