@@ -24,6 +24,7 @@ public static class CliApp
     static IEnumerable<Command> CommandGroups()
     {
         yield return ProfilesCommands.Build();
+        foreach (var command in CapacityCommands.Build()) yield return command;
     }
 
     public static int Run(string[] args)

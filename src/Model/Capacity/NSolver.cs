@@ -1,31 +1,16 @@
 using ActorLab.Model.Common;
+using ActorLab.Model.Profiles;
 
 namespace ActorLab.Model.Capacity;
 
-/// <summary>Sizes of the value lists a dataset is drawn from (distinct non-empty lines of each list file).</summary>
+/// <summary>Sizes of the value lists a dataset is drawn from: all the N solver needs of them.</summary>
 public sealed record ValueListSizes(int FirstNames, int LastNames, int BirthCities, int Universities, int Employers)
 {
-    /// <summary>The reference lists (../shared/data/reference-lists).</summary>
+    /// <summary>The reference lists (../shared/data/reference-lists), which reference datasets were drawn from.</summary>
     public static readonly ValueListSizes Reference = new(5163, 88799, 223, 100, 73);
 
-    public static readonly IReadOnlyList<string> FileNames =
-        ["first_names.txt", "surnames.txt", "cities.txt", "universities.txt", "employers.txt"];
-
-    /// <summary>Counts the distinct values of each list file in <paramref name="dir"/> (CRLF tolerated, blank lines skipped).</summary>
-    public static ValueListSizes FromDirectory(string dir)
-    {
-        if (!Directory.Exists(dir)) throw new UserInputException($"Value-list folder '{dir}' does not exist.");
-        int Count(string file)
-        {
-            var path = Path.Combine(dir, file);
-            if (!File.Exists(path))
-                throw new UserInputException($"Value-list folder '{dir}' has no {file} (needs {string.Join(", ", FileNames)}).");
-            int n = File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).Distinct(StringComparer.Ordinal).Count();
-            if (n == 0) throw new UserInputException($"Value list '{path}' is empty.");
-            return n;
-        }
-        return new ValueListSizes(Count(FileNames[0]), Count(FileNames[1]), Count(FileNames[2]), Count(FileNames[3]), Count(FileNames[4]));
-    }
+    public static ValueListSizes Of(ValueLists lists) =>
+        new(lists.FirstNames.Count, lists.Surnames.Count, lists.Cities.Count, lists.Universities.Count, lists.Employers.Count);
 }
 
 /// <summary>What the solver found: N and the 1-hop dataset entropy it predicts for N profiles.</summary>
@@ -111,8 +96,8 @@ public static class NSolver
     {
         if (!(targetBits > 0) || double.IsInfinity(targetBits))
             throw new UserInputException($"--target-bits must be a positive number of bits, got {targetBits}.");
-        if (relations is < 1 or > Profiles.RelationNames.Max)
-            throw new UserInputException($"--relations must be 1..{Profiles.RelationNames.Max}, got {relations}.");
+        if (relations is < 1 or > RelationNames.Max)
+            throw new UserInputException($"--relations must be 1..{RelationNames.Max}, got {relations}.");
         double F(int n) => ExpectedEntropy1Hop(n, relations, lists, selection, scheme, bipartite);
 
         int lo = 1, hi = 2;
