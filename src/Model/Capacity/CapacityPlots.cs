@@ -198,7 +198,7 @@ public static class CapacityPlots
         var series = convergence
             .SelectMany(c => c.Result.Derivatives.Where(kv => kv.Value.Count > 0).Select(kv => (c.Run, Mode: kv.Key, Points: kv.Value)))
             .ToList();
-        if (series.Count == 0) { Empty(plt, $"no run has {config.Window} eval points after step {config.MinStep:G}"); return plt; }
+        if (series.Count == 0) { Empty(plt, $"no run has {config.Window} eval points after step {config.MinStep:0}"); return plt; }
         bool legend = series.Count <= MaxLegendEntries;
         var palette = new ScottPlot.Palettes.Category10();
         for (int i = 0; i < series.Count; i++)

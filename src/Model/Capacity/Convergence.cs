@@ -107,7 +107,7 @@ public static class Convergence
             {
                 int have = (curves.GetValueOrDefault(mode) ?? []).Count(p => p.Step > c.MinStep);
                 return new ConvergenceResult(false, null,
-                    $"{mode.Name()} has {have} eval points after step {c.MinStep:G}, the rule needs {c.Window}", derivatives);
+                    $"{mode.Name()} has {have} eval points after step {c.MinStep:0}, the rule needs {c.Window}", derivatives);
             }
         }
         // Steps at which every required mode is below threshold.
