@@ -9,7 +9,7 @@ namespace ActorLab.Model.Capacity;
 /// The plots of `measure` (ScottPlot, each written as PNG and SVG): capacity vs parameters (one line per N, with
 /// 1 and 2 bits/parameter guide lines and each N's dataset entropy, log-log), capacity vs N, capacity per parameter
 /// vs step, the smoothed loss derivatives of the convergence rule, and per run the generalisation gap (loss of every
-/// eval mode over steps). Log axes are drawn as log10 of the data with decade ticks labelled in real units.
+/// eval mode over steps). Log axes are drawn as log10 of the data with ticks labelled in real units.
 /// </summary>
 public static class CapacityPlots
 {
@@ -57,13 +57,12 @@ public static class CapacityPlots
         return [png, svg];
     }
 
-    /// <summary>Decade ticks on a log10-transformed axis, labelled in real units.</summary>
+    /// <summary>Ticks on a log10-transformed axis, labelled in real units.</summary>
     static void LogAxis(IAxis axis)
     {
+        // Fractional ticks too, so a range narrower than a decade still gets labels (10^5.2 = 158k).
         var ticks = new ScottPlot.TickGenerators.NumericAutomatic
         {
-            MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
-            IntegerTicksOnly = true,
             LabelFormatter = v => FormatReal(Math.Pow(10, v)),
         };
         axis.TickGenerator = ticks;
@@ -71,10 +70,10 @@ public static class CapacityPlots
 
     static string FormatReal(double v) => v switch
     {
-        >= 1e9 => (v / 1e9).ToString("0.##", CultureInfo.InvariantCulture) + "G",
-        >= 1e6 => (v / 1e6).ToString("0.##", CultureInfo.InvariantCulture) + "M",
-        >= 1e3 => (v / 1e3).ToString("0.##", CultureInfo.InvariantCulture) + "k",
-        _ => v.ToString("0.###", CultureInfo.InvariantCulture),
+        >= 1e9 => (v / 1e9).ToString("G3", CultureInfo.InvariantCulture) + "G",
+        >= 1e6 => (v / 1e6).ToString("G3", CultureInfo.InvariantCulture) + "M",
+        >= 1e3 => (v / 1e3).ToString("G3", CultureInfo.InvariantCulture) + "k",
+        _ => v.ToString("G3", CultureInfo.InvariantCulture),
     };
 
     static Plot NewPlot(string title, string xLabel, string yLabel)
