@@ -72,7 +72,10 @@ public static class ProfileParquet
                 var names = new string[count];
                 for (int i = 0; i < count; i++) names[i] = db.Names[targets[i]];
                 await rg.WriteAsync((DataField)st.Fields[0], names);
-                await rg.WriteAsync((DataField)st.Fields[1], (ReadOnlyMemory<int>)targets);
+                // Parquet.Net makes struct groups optional, so the leaves need definition levels: write as int?.
+                var boxed = new int?[count];
+                for (int i = 0; i < count; i++) boxed[i] = targets[i];
+                await rg.WriteAsync((DataField)st.Fields[1], (ReadOnlyMemory<int?>)boxed);
             }
             rg.CompleteValidate();
         }
@@ -119,16 +122,18 @@ public static class ProfileParquet
             if (!top.TryGetValue(name, out var f))
                 throw Bad(path, $"column '{name}' is missing (expected the profiles schema of SPEC 1: name, index, birth_date, birth_city, university, employer, relations).");
             if (f is not DataField d || d.IsArray || !types.Contains(d.ClrType))
-                throw Bad(path, $"column '{name}' has type {Describe(f)}, expected {string.Join(" or ", types.Select(t => t.Name))}.");
+                throw Bad(path, $"column '{name}' has type {Describe(f)}, expected {string.Join(" or ", types.Select(TypeName).Distinct())}.");
             return d;
         }
 
-        var nameField = Leaf(Name, typeof(string));
+        // Parquet.Net reports UTF-8 string columns as ReadOnlyMemory<char>; they are read as string.
+        var str = new[] { typeof(string), typeof(ReadOnlyMemory<char>) };
+        var nameField = Leaf(Name, str);
         var indexField = Leaf(Index, typeof(int), typeof(long));
         var dateField = Leaf(AttributeNames.BirthDate, typeof(DateTime), typeof(DateOnly));
-        var cityField = Leaf(AttributeNames.BirthCity, typeof(string));
-        var uniField = Leaf(AttributeNames.University, typeof(string));
-        var empField = Leaf(AttributeNames.Employer, typeof(string));
+        var cityField = Leaf(AttributeNames.BirthCity, str);
+        var uniField = Leaf(AttributeNames.University, str);
+        var empField = Leaf(AttributeNames.Employer, str);
 
         var relationIndex = new List<DataField>();
         foreach (var relName in RelationNames.All)
@@ -136,15 +141,15 @@ public static class ProfileParquet
             if (!top.TryGetValue(relName, out var f)) break;
             var idx = f is StructField st ? st.Fields.OfType<DataField>().FirstOrDefault(x => x.Name == Index) : null;
             var nm = f is StructField st2 ? st2.Fields.OfType<DataField>().FirstOrDefault(x => x.Name == Name) : null;
-            if (idx is null || nm is null || idx.IsArray || (idx.ClrType != typeof(int) && idx.ClrType != typeof(long)) || nm.ClrType != typeof(string))
+            if (idx is null || nm is null || idx.IsArray || (idx.ClrType != typeof(int) && idx.ClrType != typeof(long)) || !str.Contains(nm.ClrType))
                 throw Bad(path, $"relation column '{relName}' has type {Describe(f)}, expected struct<name: string, index: int32>.");
             relationIndex.Add(idx);
         }
-        if (relationIndex.Count == 0)
-            throw Bad(path, $"no relation columns (expected at least '{RelationNames.All[0]}', then the next relations of SPEC 1 in order).");
         var extra = RelationNames.All.Skip(relationIndex.Count).FirstOrDefault(top.ContainsKey);
         if (extra != null)
             throw Bad(path, $"relation '{extra}' is present but '{RelationNames.All[relationIndex.Count]}' is missing; a dataset with R relations has the first R of SPEC 1.");
+        if (relationIndex.Count == 0)
+            throw Bad(path, $"no relation columns (expected at least '{RelationNames.All[0]}', then the next relations of SPEC 1 in order).");
 
         long total = reader.RowGroups.Sum(g => g.RowCount);
         if (total < 1) throw Bad(path, "it has no rows.");
@@ -172,7 +177,7 @@ public static class ProfileParquet
             await ReadStrings(rg, uniField, unis.AsMemory(at, rows), path);
             await ReadStrings(rg, empField, emps.AsMemory(at, rows), path);
             for (int r = 0; r < rel.Length; r++)
-                await ReadIntegers(rg, relationIndex[r], rel[r].AsMemory(at, rows), path);
+                await ReadIntegers(rg, relationIndex[r], rel[r].AsMemory(at, rows), path, inStruct: true);
             at += rows;
         }
 
@@ -246,10 +251,16 @@ public static class ProfileParquet
     static string Describe(Field f) => f switch
     {
         StructField s => $"struct<{string.Join(", ", s.Fields.Select(x => $"{x.Name}: {Describe(x)}"))}>",
-        DataField { IsArray: true } d => $"list<{d.ClrType.Name}>",
-        DataField d => d.ClrType.Name,
+        DataField { IsArray: true } d => $"list<{TypeName(d.ClrType)}>",
+        DataField d => TypeName(d.ClrType),
         _ => f.SchemaType.ToString(),
     };
+
+    static string TypeName(Type t) =>
+        t == typeof(string) || t == typeof(ReadOnlyMemory<char>) ? "string"
+        : t == typeof(ReadOnlyMemory<byte>) || t == typeof(byte[]) ? "binary"
+        : t == typeof(int) ? "int32" : t == typeof(long) ? "int64"
+        : t == typeof(DateTime) ? "timestamp" : t == typeof(DateOnly) ? "date" : t.Name.ToLowerInvariant();
 
     static InternedColumn Intern(string[] values)
     {
@@ -281,17 +292,19 @@ public static class ProfileParquet
             if (span[i] is null) throw Bad(path, $"column '{f.Path}' has a null value.");
     }
 
-    static async Task ReadIntegers(ParquetRowGroupReader rg, DataField f, Memory<long> into, string path)
+    /// <summary>A leaf inside a struct has definition levels even when required (the group may be null).</summary>
+    static async Task ReadIntegers(ParquetRowGroupReader rg, DataField f, Memory<long> into, string path, bool inStruct = false)
     {
         int rows = into.Length;
+        bool nullable = f.IsNullable || inStruct;
         if (f.ClrType == typeof(long))
         {
-            if (!f.IsNullable) { await rg.ReadAsync(f, into); return; }
+            if (!nullable) { await rg.ReadAsync(f, into); return; }
             var buf = new long?[rows];
             await rg.ReadAsync<long>(f, buf.AsMemory());
             for (int i = 0; i < rows; i++) into.Span[i] = buf[i] ?? throw Bad(path, $"column '{f.Path}' has a null value.");
         }
-        else if (!f.IsNullable)
+        else if (!nullable)
         {
             var buf = new int[rows];
             await rg.ReadAsync(f, buf.AsMemory());
