@@ -14,8 +14,10 @@ public static class Program
         {
             case "profiles": return ProfilesBench.Run(rest);
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
+            case "measure": return MeasureBench.Run(rest);
+            case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, measure [runs] [checkpoints]");
                 return 2;
         }
     }

@@ -10,6 +10,8 @@ namespace ActorLab.Model.Capacity;
 /// 1 and 2 bits/parameter guide lines and each N's dataset entropy, log-log), capacity vs N, capacity per parameter
 /// vs step, the smoothed loss derivatives of the convergence rule, and per run the generalisation gap (loss of every
 /// eval mode over steps). Log axes are drawn as log10 of the data with ticks labelled in real units.
+/// Lines are told apart by colour, width and marker, never by dash pattern: Skia's SVG backend drops dash path
+/// effects (printing "Unsupported path effect" to stderr for each), so SVG and PNG would differ.
 /// </summary>
 public static class CapacityPlots
 {
@@ -23,22 +25,27 @@ public static class CapacityPlots
         var o = report.Options;
         string tag = $"{o.Scheme.Name()}_{o.Selection.Name()}_hops{HopsText(hops)}";
         string schemeText = $"scheme {o.Scheme.Name()}, selection {o.Selection.Name()}";
-        var files = new List<string>();
-        files.AddRange(Save(CapacityVsParams(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_params_{tag}")));
-        files.AddRange(Save(CapacityVsN(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_N_{tag}")));
-        files.AddRange(Save(CapacityVsStep(report.AllSteps, hops, schemeText), Path.Combine(outDir, $"capacity_vs_step_{tag}")));
-        files.AddRange(Save(LossDerivatives(report.Convergence, o.Convergence), Path.Combine(outDir, "loss_derivatives")));
-
         var runs = report.Runs.OrderBy(r => r.Info.Name, StringComparer.Ordinal).ToList();
         if (runs.Count > maxRunPlots)
             warnings.Add($"Plotted the generalisation gap of {maxRunPlots} of {runs.Count} runs (raise --run-plots for more).");
         var runDir = Path.Combine(outDir, "runs");
         var selected = runs.Take(Math.Max(0, maxRunPlots)).ToList();
         if (selected.Count > 0) Directory.CreateDirectory(runDir);
-        var perRun = new List<string>[selected.Count];
-        Parallel.For(0, selected.Count, i =>
-            perRun[i] = Save(GeneralisationGap(selected[i]), Path.Combine(runDir, $"{SafeName(selected[i].Info.Name)}_generalisation_gap")).ToList());
-        foreach (var f in perRun) files.AddRange(f);
+
+        // Every plot is independent: build and render them in parallel, keep the file order stable.
+        var jobs = new List<(Func<Plot> Build, string Path)>
+        {
+            (() => CapacityVsParams(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_params_{tag}")),
+            (() => CapacityVsN(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_N_{tag}")),
+            (() => CapacityVsStep(report.AllSteps, hops, schemeText), Path.Combine(outDir, $"capacity_vs_step_{tag}")),
+            (() => LossDerivatives(report.Convergence, o.Convergence), Path.Combine(outDir, "loss_derivatives")),
+        };
+        foreach (var run in selected)
+            jobs.Add((() => GeneralisationGap(run), Path.Combine(runDir, $"{SafeName(run.Info.Name)}_generalisation_gap")));
+        var written = new List<string>[jobs.Count];
+        Parallel.For(0, jobs.Count, i => written[i] = Save(jobs[i].Build(), jobs[i].Path).ToList());
+        var files = new List<string>();
+        foreach (var f in written) files.AddRange(f);
         return files;
     }
 
@@ -116,16 +123,15 @@ public static class CapacityPlots
             var entropy = g[0].DatasetEntropy;
             if (entropy > 0)
             {
-                var h = plt.Add.HorizontalLine(Math.Log10(entropy), 1, color, LinePattern.Dotted);
+                var h = plt.Add.HorizontalLine(Math.Log10(entropy), 1, color.WithAlpha(0.45));
                 h.LegendText = groups.Count <= MaxLegendEntries ? $"dataset entropy N={g[0].Run.NProfiles}" : "";
             }
         }
         double x0 = Math.Log10(minP) - 0.1, x1 = Math.Log10(maxP) + 0.1;
-        foreach (var (bits, pattern) in new[] { (1.0, LinePattern.Dashed), (2.0, LinePattern.Solid) })
+        foreach (var (bits, color) in new[] { (1.0, Colors.Gray), (2.0, Colors.Black) })
         {
             var guide = plt.Add.Line(x0, Math.Log10(bits) + x0, x1, Math.Log10(bits) + x1);
-            guide.Color = Colors.Gray;
-            guide.LinePattern = pattern;
+            guide.Color = color;
             guide.LegendText = $"{bits:0} bit{(bits > 1 ? "s" : "")}/parameter";
         }
         int dropped = rows.Count - positive.Count;
@@ -154,7 +160,8 @@ public static class CapacityPlots
         }
         var entropy = rows.GroupBy(r => r.Run.NProfiles).OrderBy(g => g.Key).Select(g => (N: g.Key, H: g.Average(r => r.DatasetEntropy))).ToList();
         var e = plt.Add.Scatter(entropy.Select(p => Math.Log10(p.N)).ToArray(), entropy.Select(p => p.H).ToArray(), Colors.Red);
-        e.LinePattern = LinePattern.Dashed;
+        e.LineWidth = 2;
+        e.MarkerShape = MarkerShape.OpenSquare;
         e.LegendText = "dataset entropy";
         LogAxis(plt.Axes.Bottom);
         plt.ShowLegend(Alignment.UpperLeft);
@@ -182,7 +189,7 @@ public static class CapacityPlots
         }
         foreach (var bits in new[] { 1.0, 2.0 })
         {
-            var h = plt.Add.HorizontalLine(bits, 1, Colors.Gray, bits == 1 ? LinePattern.Dashed : LinePattern.Solid);
+            var h = plt.Add.HorizontalLine(bits, 1, bits == 1 ? Colors.Gray : Colors.Black);
             h.LegendText = $"{bits:0} bit{(bits > 1 ? "s" : "")}/parameter";
         }
         if (!legend) plt.Title($"{HopsText(hops)}-hop capacity over training ({schemeText}; {runs.Count} runs, colour = log parameters)");
@@ -200,22 +207,51 @@ public static class CapacityPlots
         if (series.Count == 0) { Empty(plt, $"no run has {config.Window} eval points after step {config.MinStep:0}"); return plt; }
         bool legend = series.Count <= MaxLegendEntries;
         var palette = new ScottPlot.Palettes.Category10();
-        for (int i = 0; i < series.Count; i++)
-        {
-            var (run, mode, pts) = series[i];
-            var line = plt.Add.Scatter(pts.Select(p => (double)p.Step).ToArray(), pts.Select(p => p.Rolling).ToArray(), palette.GetColor(legend ? i : (int)mode));
-            line.MarkerSize = 4;
-            line.LinePattern = mode == EvalMode.TrainOnehop ? LinePattern.Solid : LinePattern.Dashed;
-            line.LegendText = legend ? $"{run.Name} {mode.Name()}" : "";
-        }
+        if (legend)
+            for (int i = 0; i < series.Count; i++)
+            {
+                var (run, mode, pts) = series[i];
+                var line = plt.Add.Scatter(pts.Select(p => (double)p.Step).ToArray(), pts.Select(p => p.Rolling).ToArray(), palette.GetColor(i));
+                line.MarkerSize = 4;
+                line.MarkerShape = mode == EvalMode.TrainOnehop ? MarkerShape.FilledCircle : MarkerShape.OpenTriangleUp;
+                line.LegendText = $"{run.Name} {mode.Name()}";
+            }
+        else
+            // Many runs: per mode the median and the 10th-90th percentile band over runs at each step (thousands of
+            // separate curves cost seconds to render and cannot be told apart anyway).
+            foreach (var mode in new[] { EvalMode.TrainOnehop, EvalMode.TrainTwohop })
+            {
+                var byStep = series.Where(x => x.Mode == mode).SelectMany(x => x.Points)
+                    .GroupBy(p => p.Step).OrderBy(g => g.Key)
+                    .Select(g => (Step: (double)g.Key, Values: g.Select(p => p.Rolling).Order().ToArray())).ToList();
+                if (byStep.Count == 0) continue;
+                var color = palette.GetColor((int)mode);
+                int runs = series.Count(x => x.Mode == mode);
+                foreach (var (q, width, label) in new[] { (0.5, 2.5f, $"{mode.Name()} median of {runs} runs"), (0.1, 1f, $"{mode.Name()} 10th / 90th percentile"), (0.9, 1f, "") })
+                {
+                    var line = plt.Add.Scatter(byStep.Select(x => x.Step).ToArray(), byStep.Select(x => Quantile(x.Values, q)).ToArray(), color);
+                    line.LineWidth = width;
+                    line.MarkerSize = q == 0.5 ? 4 : 0;
+                    line.MarkerShape = mode == EvalMode.TrainOnehop ? MarkerShape.FilledCircle : MarkerShape.OpenTriangleUp;
+                    line.LegendText = label;
+                }
+            }
         foreach (var t in new[] { config.Threshold, -config.Threshold })
         {
-            var h = plt.Add.HorizontalLine(t, 1, Colors.Red, LinePattern.Dotted);
+            var h = plt.Add.HorizontalLine(t, 1, Colors.Red);
             h.LegendText = t > 0 ? $"threshold ±{config.Threshold:G}" : "";
         }
-        if (!legend) plt.Title($"Smoothed loss derivative ({series.Count} curves; solid train_onehop, dashed train_twohop)");
+        if (!legend) plt.Title($"Smoothed loss derivative ({series.Count} curves)");
         plt.ShowLegend(Alignment.UpperRight);
         return plt;
+    }
+
+    /// <summary>Linear-interpolated quantile of sorted values.</summary>
+    static double Quantile(double[] sorted, double q)
+    {
+        double pos = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos), hi = Math.Min(sorted.Length - 1, lo + 1);
+        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
     }
 
     public static Plot GeneralisationGap(RunResults run)
@@ -232,8 +268,9 @@ public static class CapacityPlots
             var line = plt.Add.Scatter(pts.Select(p => Math.Log10(p.Step)).ToArray(), pts.Select(p => p.Loss).ToArray(), palette.GetColor((int)g.Key));
             line.LegendText = g.Key.Name();
             line.MarkerSize = 4;
+            // Training modes thick; held-out eval modes thin with open markers.
             if (!g.Key.IsTwoHop() || g.Key == EvalMode.TrainTwohop) line.LineWidth = 2.5f;
-            else line.LinePattern = LinePattern.Dashed;
+            else { line.LineWidth = 1; line.MarkerShape = MarkerShape.OpenCircle; }
         }
         LogAxis(plt.Axes.Bottom);
         plt.ShowLegend(Alignment.UpperRight);

@@ -171,9 +171,11 @@ public static partial class ResultsReader
             EvalMode mode;
             if (iMode >= 0)
             {
-                var m = EvalModes.TryParse(f[iMode].Trim());
-                if (m == null) { unknownModes[f[iMode]] = unknownModes.GetValueOrDefault(f[iMode]) + 1; continue; }
-                mode = m.Value;
+                if (!ModesByName.TryGetValue(f[iMode].Trim(), out mode))
+                {
+                    unknownModes[f[iMode]] = unknownModes.GetValueOrDefault(f[iMode]) + 1;
+                    continue;
+                }
             }
             else mode = dataRow % 2 == 0 ? EvalMode.TrainOnehop : EvalMode.TrainTwohop;
             dataRow++;
@@ -203,6 +205,8 @@ public static partial class ResultsReader
         if (rows.Count == 0) throw new UserInputException($"{path} has no usable rows.");
         return rows;
     }
+
+    static readonly Dictionary<string, EvalMode> ModesByName = EvalModes.All.ToDictionary(m => m.Name(), StringComparer.Ordinal);
 
     /// <summary>Splits one CSV line (RFC 4180 quotes; the fast path has none).</summary>
     public static string[] SplitCsv(string line)
