@@ -157,6 +157,10 @@ public static partial class ResultsReader
             throw new UserInputException($"{path}: header '{headerLine}' lacks the column 'subject' (subject-wise evals).");
 
         var rows = new List<EvalRow>();
+        var ranges = new Range[header.Length + 1];
+        var modeLookup = ModesByName.GetAlternateLookup<ReadOnlySpan<char>>();
+        var subjectLookup = Subjects.Names(relations).Select((name, id) => (name, id))
+            .ToDictionary(x => x.name, x => x.id, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
         var unknownModes = new Dictionary<string, int>();
         var unknownSubjects = new Dictionary<string, int>();
         int nonFinite = 0, lineNo = 1, dataRow = 0;
@@ -165,35 +169,40 @@ public static partial class ResultsReader
         {
             lineNo++;
             if (line.Length == 0) continue;
-            var f = SplitCsv(line);
-            if (f.Length < header.Length)
-                throw new UserInputException($"{path}:{lineNo}: {f.Length} fields, the header has {header.Length}.");
+            // Fast path without allocations per field; quoted lines (rare: pandas quotes only when needed) are split fully.
+            string[]? quoted = line.Contains('"') ? SplitCsv(line) : null;
+            int fieldCount = quoted?.Length ?? line.AsSpan().Split(ranges, ',');
+            if (fieldCount < header.Length)
+                throw new UserInputException($"{path}:{lineNo}: {fieldCount} fields, the header has {header.Length}.");
+            ReadOnlySpan<char> Field(int i) => quoted != null ? quoted[i].AsSpan() : line.AsSpan(ranges[i]);
+
             EvalMode mode;
             if (iMode >= 0)
             {
-                if (!ModesByName.TryGetValue(f[iMode].Trim(), out mode))
+                if (!modeLookup.TryGetValue(Field(iMode).Trim(), out mode))
                 {
-                    unknownModes[f[iMode]] = unknownModes.GetValueOrDefault(f[iMode]) + 1;
+                    var name = Field(iMode).ToString();
+                    unknownModes[name] = unknownModes.GetValueOrDefault(name) + 1;
                     continue;
                 }
             }
             else mode = dataRow % 2 == 0 ? EvalMode.TrainOnehop : EvalMode.TrainTwohop;
             dataRow++;
 
-            if (!double.TryParse(f[iLoss], NumberStyles.Float, CultureInfo.InvariantCulture, out var loss))
-                throw new UserInputException($"{path}:{lineNo}: loss '{f[iLoss]}' is not a number.");
-            if (!double.TryParse(f[iStep], NumberStyles.Float, CultureInfo.InvariantCulture, out var stepD) || stepD < 0 || stepD != Math.Floor(stepD))
-                throw new UserInputException($"{path}:{lineNo}: global_step '{f[iStep]}' is not a non-negative integer.");
+            if (!double.TryParse(Field(iLoss), NumberStyles.Float, CultureInfo.InvariantCulture, out var loss))
+                throw new UserInputException($"{path}:{lineNo}: loss '{Field(iLoss)}' is not a number.");
+            if (!double.TryParse(Field(iStep), NumberStyles.Float, CultureInfo.InvariantCulture, out var stepD) || stepD < 0 || stepD != Math.Floor(stepD))
+                throw new UserInputException($"{path}:{lineNo}: global_step '{Field(iStep)}' is not a non-negative integer.");
             double l2 = double.NaN;
-            if (iL2 >= 0 && f[iL2].Length > 0 && !double.TryParse(f[iL2], NumberStyles.Float, CultureInfo.InvariantCulture, out l2))
-                throw new UserInputException($"{path}:{lineNo}: parameter_l2 '{f[iL2]}' is not a number.");
+            if (iL2 >= 0 && Field(iL2).Length > 0 && !double.TryParse(Field(iL2), NumberStyles.Float, CultureInfo.InvariantCulture, out l2))
+                throw new UserInputException($"{path}:{lineNo}: parameter_l2 '{Field(iL2)}' is not a number.");
             if (!double.IsFinite(loss)) { nonFinite++; continue; }
             int subject = -1;
-            if (subjectwise)
+            if (subjectwise && !subjectLookup.TryGetValue(Field(iSubject).Trim(), out subject))
             {
-                var s = Subjects.TryParse(f[iSubject].Trim(), relations);
-                if (s == null) { unknownSubjects[f[iSubject]] = unknownSubjects.GetValueOrDefault(f[iSubject]) + 1; continue; }
-                subject = s.Value;
+                var name = Field(iSubject).ToString();
+                unknownSubjects[name] = unknownSubjects.GetValueOrDefault(name) + 1;
+                continue;
             }
             rows.Add(new EvalRow(mode, (long)stepD, loss, l2, subject));
         }

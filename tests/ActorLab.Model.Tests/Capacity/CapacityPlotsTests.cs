@@ -66,6 +66,20 @@ public class CapacityPlotsTests
     }
 
     [Fact]
+    public void Many_runs_get_a_median_and_band_derivative_plot_without_a_legend_per_run()
+    {
+        var report = SyntheticReport(8); // 16 derivative curves: more than a legend can hold
+        var plot = CapacityPlots.LossDerivatives(report.Convergence, ConvergenceConfig.Default);
+        var dir = CapacityTestData.TempDir();
+        var files = CapacityPlots.Save(plot, Path.Combine(dir, "d")).ToList();
+        AssertPng(files[0]);
+        var svg = File.ReadAllText(files[1]);
+        Assert.Contains("train_onehop median of 8 runs", svg);
+        Assert.Contains("train_twohop 10th / 90th percentile", svg);
+        Assert.DoesNotContain("mup_n", svg);
+    }
+
+    [Fact]
     public void Plots_without_data_still_render_with_a_note()
     {
         var report = SyntheticReport(1);
