@@ -88,6 +88,11 @@ public static class CapacityMeasurement
             {
                 results[i] = (null, null, null, e.Message, warnings);
             }
+            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
+            {
+                // A file that cannot be read (e.g. a corrupt profiles parquet) skips the run, not the whole measurement.
+                results[i] = (null, null, null, $"Run '{dirs[i]}': {e.Message}", warnings);
+            }
         });
 
         var runs = new List<RunResults>();
