@@ -15,8 +15,10 @@ public static class Program
             case "profiles": return ProfilesBench.Run(rest);
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
             case "qa": return QaBench.Run(rest);
+            case "measure": return MeasureBench.Run(rest);
+            case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, measure [runs] [checkpoints]");
                 return 2;
         }
     }
