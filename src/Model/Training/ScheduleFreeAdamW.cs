@@ -19,9 +19,9 @@ namespace ActorLab.Model.Training;
 /// </summary>
 public sealed class ScheduleFreeAdamW : ITrainingOptimizer
 {
-    sealed class Group(ParamGroup spec)
+    sealed class Group(MupGroup spec)
     {
-        public readonly ParamGroup Spec = spec;
+        public readonly MupGroup Spec = spec;
         public long K;
         public double WeightSum;
         public double LrMax = -1.0;
@@ -33,7 +33,7 @@ public sealed class ScheduleFreeAdamW : ITrainingOptimizer
     readonly Dictionary<string, Tensor> z = new(), expAvgSq = new();
     Dictionary<string, Tensor>? yBackup;
 
-    public ScheduleFreeAdamW(IReadOnlyList<ParamGroup> groups, double lr, double beta1 = 0.9, double beta2 = 0.999,
+    public ScheduleFreeAdamW(IReadOnlyList<MupGroup> groups, double lr, double beta1 = 0.9, double beta2 = 0.999,
         double weightDecay = 0, int warmupSteps = 1000, double eps = 1e-8, double r = 0, double weightLrPower = 2)
     {
         if (!(lr > 0)) throw new ArgumentOutOfRangeException(nameof(lr), "lr must be > 0");

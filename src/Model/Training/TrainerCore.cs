@@ -125,8 +125,8 @@ public sealed class TrainerCore : IDisposable
         return run.Optimizer switch
         {
             "schedulefree" => new ScheduleFreeAdamW(groups, run.Lr, run.Beta1, run.Beta2, run.WeightDecay, o.WarmupSteps),
-            "adamw_cosine" => new AdamW(groups, run.Lr, new LrSchedule(DecayShape.Cosine, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
-            "adamw_linear" => new AdamW(groups, run.Lr, new LrSchedule(DecayShape.Linear, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
+            "adamw_cosine" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Cosine, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
+            "adamw_linear" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Linear, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
             _ => throw new UserInputException($"unknown optimizer '{run.Optimizer}'"),
         };
     }

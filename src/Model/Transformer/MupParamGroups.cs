@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 namespace ActorLab.Model.Transformer;
 
 /// <summary>A set of parameters sharing learning-rate and weight-decay multipliers.</summary>
-public sealed record ParamGroup(string Name, IReadOnlyList<(string Name, Parameter Param)> Params, double LrScale, double WdScale);
+public sealed record MupGroup(string Name, IReadOnlyList<(string Name, Parameter Param)> Params, double LrScale, double WdScale);
 
 /// <summary>
 /// muP optimiser groups (SPEC 3): matrices whose both dims scale with width (q/k/v/o, gate/up/down) train with
@@ -19,14 +19,14 @@ public static class MupParamGroups
 
     public static bool IsHiddenMatrix(string name) => HiddenSuffixes.Any(name.EndsWith);
 
-    public static IReadOnlyList<ParamGroup> Build(LlamaMup model)
+    public static IReadOnlyList<MupGroup> Build(LlamaMup model)
     {
         var m = model.Config.WidthMult;
         var all = model.named_parameters().ToList();
         return
         [
-            new ParamGroup("hidden", all.Where(p => IsHiddenMatrix(p.name)).ToArray(), 1.0 / m, m),
-            new ParamGroup("other", all.Where(p => !IsHiddenMatrix(p.name)).ToArray(), 1.0, 1.0),
+            new MupGroup("hidden", all.Where(p => IsHiddenMatrix(p.name)).ToArray(), 1.0 / m, m),
+            new MupGroup("other", all.Where(p => !IsHiddenMatrix(p.name)).ToArray(), 1.0, 1.0),
         ];
     }
 }

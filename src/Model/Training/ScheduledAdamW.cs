@@ -9,14 +9,14 @@ namespace ActorLab.Model.Training;
 /// cosine/linear <see cref="LrSchedule"/>, per muP group (lr * LrScale, wd * WdScale). Written out rather than
 /// wrapping TorchSharp's AdamW so the state exports exactly into our checkpoints.
 /// </summary>
-public sealed class AdamW : ITrainingOptimizer
+public sealed class ScheduledAdamW : ITrainingOptimizer
 {
-    readonly IReadOnlyList<ParamGroup> groups;
+    readonly IReadOnlyList<MupGroup> groups;
     readonly double lr, beta1, beta2, weightDecay, eps;
     readonly LrSchedule schedule;
     readonly Dictionary<string, Tensor> expAvg = new(), expAvgSq = new();
 
-    public AdamW(IReadOnlyList<ParamGroup> groups, double lr, LrSchedule schedule, double beta1 = 0.9,
+    public ScheduledAdamW(IReadOnlyList<MupGroup> groups, double lr, LrSchedule schedule, double beta1 = 0.9,
         double beta2 = 0.999, double weightDecay = 0.01, double eps = 1e-8)
     {
         this.groups = groups;
