@@ -47,7 +47,12 @@ public static class ProfileParquet
 
     static async Task WriteAsync(ProfileDatabase db, ParquetSchema schema, Stream stream)
     {
-        await using var writer = await ParquetWriter.CreateAsync(schema, stream, new ParquetOptions { CompressionMethod = CompressionMethod.Snappy });
+        await using var writer = await ParquetWriter.CreateAsync(schema, stream, new ParquetOptions
+        {
+            CompressionMethod = CompressionMethod.Snappy,
+            // names are (nearly) unique: a sample tells so without hashing whole columns; pools still get dictionaries
+            DictionaryEncodingSampleSize = 4096,
+        });
         writer.CustomMetadata = db.Metadata.Where(kv => kv.Key != MetadataKeys.SourceFile)
             .OrderBy(kv => kv.Key, StringComparer.Ordinal).ToDictionary(kv => kv.Key, kv => kv.Value);
         var top = schema.Fields;
