@@ -14,8 +14,9 @@ public static class Program
         {
             case "profiles": return ProfilesBench.Run(rest);
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
+            case "train": return TrainBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, train");
                 return 2;
         }
     }

@@ -11,7 +11,7 @@ public class LearningTests(ITestOutputHelper output)
     static TrainerOptions Options(SyntheticFacts facts, int warmup) => new()
     {
         VocabSize = facts.VocabSize,
-        Threads = 2,
+        Threads = 1,
         WarmupSteps = warmup,
         EvalQuestions = 1000,
         Warn = _ => { },
