@@ -27,7 +27,8 @@ public static class TrainBench
         var o = Args(args);
         int width = o.Int("width", 128), layers = o.Int("layers", 4), vocab = o.Int("vocab", 3000), batch = o.Int("batch", 8),
             seq = o.Int("seq", 512), steps = o.Int("steps", 10), threads = o.Int("threads", 2);
-        var python = o.Str("python", "python3");
+        // Debian's python3-torch lives in the system interpreter; a pyenv/venv python3 on PATH would not see it.
+        var python = o.Str("python", File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
         torch.set_num_threads(threads);
         var baseWidth = LlamaMupConfig.BaseWidthFor(layers);
 
@@ -123,6 +124,8 @@ public static class TrainBench
     {
         var script = Path.Combine(Path.GetDirectoryName(BenchResults.Folder())!, "reference", "train_step.py");
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["OMP_NUM_THREADS"] = $"{threads}";
+        psi.Environment["OPENBLAS_NUM_THREADS"] = $"{threads}";
         foreach (var a in new[] { script, "--width", $"{width}", "--layers", $"{layers}", "--base-width", $"{baseWidth}", "--vocab", $"{vocab}",
                      "--batch", $"{batch}", "--seq", $"{seq}", "--steps", $"{steps}", "--threads", $"{threads}" })
             psi.ArgumentList.Add(a);
