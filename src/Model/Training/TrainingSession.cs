@@ -83,8 +83,19 @@ public sealed class TrainingSession : IDisposable
 
     public bool InTwoHopPhase => stream.InTwoHopPhase;
 
-    /// <summary>Eval modes of this run: all nine when 2-hop questions are trained, else train_onehop.</summary>
-    public IReadOnlyList<EvalMode> EvalModes => Splits is null ? [EvalMode.TrainOnehop] : Qa.EvalModes.All;
+    /// <summary>
+    /// Eval modes of this run: all nine when 2-hop questions are trained, else train_onehop. A held-out set that came
+    /// out empty (tiny databases only: every set has at least one member before the peeling of SPEC 2.3) is left out.
+    /// </summary>
+    public IReadOnlyList<EvalMode> EvalModes => Splits is null
+        ? [EvalMode.TrainOnehop]
+        : Qa.EvalModes.All.Where(m => m switch
+        {
+            EvalMode.TrainOnehop => true,
+            EvalMode.TrainTwohop => Splits.CountOf(HeldOutSplits.TupleClass.Available) > 0,
+            EvalMode.EvalFirstPeople => Splits.FirstPeople.Length > 0,
+            _ => HeldOutSplits.ClassOf(m) is { } c && Splits.CountOf(c) > 0,
+        }).ToArray();
 
     public TimeSpan DataWaitTime => prefetcher?.WaitTime ?? TimeSpan.Zero;
 
