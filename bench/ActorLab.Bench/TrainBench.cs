@@ -16,7 +16,8 @@ namespace ActorLab.Bench;
 /// bench/reference/train_step.py (same architecture, muP, schedule-free step, batch, sequence length, threads),
 /// run in the same invocation, plus tokens/s, model FLOP utilisation against a measured fp32 matmul peak, and how long
 /// the trainer waits on the prefetched Q&amp;A stream (target &lt; 1% of wall time).
-/// Args: [--width 128] [--layers 4] [--vocab 3000] [--batch 8] [--seq 512] [--steps 10] [--threads 2] [--python python3]
+/// Args: [--width 128] [--layers 4] [--vocab 3000] [--batch 8] [--seq 512] [--steps 10] [--threads 2] [--python /usr/bin/python3]
+/// [--tag NAME] (writes bench/results/train-NAME.md instead of train.md)
 /// </summary>
 public static class TrainBench
 {
@@ -52,6 +53,7 @@ public static class TrainBench
             .AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- train {string.Join(' ', args)}` on {BenchResults.Machine()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC,")
             .AppendLine(string.Create(Inv, $"load average at the end {LoadAverage()}. Model d={width}, L={layers}, heads={width / 16}, vocab={vocab}, {cs.Params:N0} parameters,"))
             .AppendLine(string.Create(Inv, $"batch {batch} x {seq} tokens, schedule-free AdamW with muP groups, {threads} torch threads, median of {steps} steps after 3 warm-up steps."))
+            .AppendLine("Forward/backward/optimizer columns come from a separate timed pass (same work as a step), so they need not add up to the step column on a loaded machine.")
             .AppendLine(string.Create(Inv, $"MFU = (6 N + 12 L d T) FLOPs/token (N without embeddings, T = seq len) over a measured fp32 matmul peak of {peak:F1} GFLOP/s."))
             .AppendLine()
             .AppendLine("| implementation | step ms | forward ms | backward ms | optimizer ms | tokens/s | GFLOP/s | MFU |")
@@ -65,7 +67,7 @@ public static class TrainBench
         else md.AppendLine().AppendLine($"PyTorch reference unavailable (`{python} -c 'import torch'` failed; run bench/setup-train-reference.sh).");
         md.AppendLine().AppendLine(string.Create(Inv,
             $"Data stream: {streamSteps} real training steps fed by the prefetched QaStream (2000 profiles, r4, tokenizer vocab 1000): trainer waited **{100 * waitFrac:F3}%** of wall time; building one {batch}x{seq} batch takes {streamMs:F1} ms on one thread."));
-        var path = BenchResults.Write("train", md.ToString());
+        var path = BenchResults.Write(o.Str("tag", "") is { Length: > 0 } tag ? $"train-{tag}" : "train", md.ToString());
         Console.WriteLine(md.ToString());
         Console.Error.WriteLine($"wrote {path}");
         return 0;
