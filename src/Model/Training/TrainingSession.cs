@@ -28,7 +28,10 @@ public sealed class TrainingSession : IDisposable
     BatchPrefetcher? prefetcher;
 
     /// <summary>How often (steps) the curriculum re-checks train_onehop besides the eval schedule.</summary>
-    public long CurriculumCheckEvery { get; init; } = 1000;
+    public long CurriculumCheckEvery { get; set; } = 1000;
+
+    /// <summary>The curriculum leaves the 1-hop phase once train_onehop eval loss is below this (SPEC 2: 1.0 nats).</summary>
+    public double CurriculumThreshold { get; set; } = 1.0;
 
     TrainingSession(TrainerCore core, ProfileDatabase db, QaTokenizer tok, bool forTraining)
     {
@@ -125,7 +128,7 @@ public sealed class TrainingSession : IDisposable
     void MaybeSwitchCurriculum(EvalReport report)
     {
         if (!Core.Run.Curriculum || stream.InTwoHopPhase || Splits is null) return;
-        if (report[EvalMode.TrainOnehop] is { Loss: < 1.0 })
+        if (report[EvalMode.TrainOnehop] is { } onehop && onehop.Loss < CurriculumThreshold)
         {
             Core.Extra[CurriculumKey] = "twohop";
             Core.Extra["curriculum_switch_step"] = Core.Step.ToString();

@@ -92,6 +92,37 @@ public class TrainingSessionTests : IDisposable
         Assert.Equal(new LlamaMup(TrainerCore.PlanModel(run, Data.Value.Tok.VocabSize)).ParameterCount, run.NParams);
     }
 
+    /// <summary>
+    /// Curriculum: 1-hop only until train_onehop is below the threshold at an eval, then the 2-hop phase; the phase is
+    /// checkpointed and a resumed run stays in it. (Threshold raised so the switch happens at the first eval.)
+    /// </summary>
+    [Fact]
+    public void CurriculumSwitchesAtEvalAndSurvivesResume()
+    {
+        var run = Run(maxSteps: 4) with { Curriculum = true };
+        using (var s = Open(Path.Combine(dir, "default"), run, Options(2)))
+        {
+            s.Run();
+            Assert.False(s.InTwoHopPhase); // 1.0 nats/question is far from reached after 4 steps
+        }
+        var runDir = Path.Combine(dir, "curr");
+        using (var s = Open(runDir, run, Options(2)))
+        {
+            s.CurriculumThreshold = 1e9;
+            s.TrainStep();
+            Assert.False(s.InTwoHopPhase); // no eval yet
+            s.Run();
+            Assert.True(s.InTwoHopPhase);
+            Assert.Equal("twohop", s.Core.Extra["curriculum_phase"]);
+            Assert.Equal("2", s.Core.Extra["curriculum_switch_step"]);
+        }
+        using (var s = Open(runDir, run with { MaxSteps = 5 }, Options(2)))
+        {
+            Assert.Equal(4, s.Core.Step);
+            Assert.True(s.InTwoHopPhase);
+        }
+    }
+
     /// <summary>Straight 8 steps == 4 steps, close, reopen (stream seeks to batch 4, splits from the checkpoint), 4 steps.</summary>
     [Fact]
     public void SessionResumeIsBitwiseExactOnTheRealStream()
