@@ -14,9 +14,11 @@ public static class Program
         {
             case "profiles": return ProfilesBench.Run(rest);
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
+            case "qa": return QaBench.Run(rest);
             case "train": return TrainBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, train");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]
+benchmarks: profiles, qa, train");
                 return 2;
         }
     }
