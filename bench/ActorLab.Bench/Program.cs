@@ -17,8 +17,7 @@ public static class Program
             case "qa": return QaBench.Run(rest);
             case "train": return TrainBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]
-benchmarks: profiles, qa, train");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train");
                 return 2;
         }
     }
