@@ -17,8 +17,9 @@ public static class Program
             case "qa": return QaBench.Run(rest);
             case "measure": return MeasureBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
+            case "train": return TrainBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, measure [runs] [checkpoints]");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, measure [runs] [checkpoints], train");
                 return 2;
         }
     }

@@ -26,6 +26,7 @@ public static class CliApp
         yield return ProfilesCommands.Build();
         yield return TokenizerCommands.Build();
         yield return QaCommands.Build();
+        foreach (var command in TrainCommands.Build()) yield return command;
         foreach (var command in CapacityCommands.Build()) yield return command;
     }
 
