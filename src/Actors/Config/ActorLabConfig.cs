@@ -59,7 +59,8 @@ public static class ActorLabConfig
             akka.persistence.journal.sql.connection-string = "Data Source={{Escape(db)}}"
             akka.persistence.snapshot-store.sql.connection-string = "Data Source={{Escape(db)}}"
             """);
-        return derived.WithFallback(config);
+        // the SQL journal's own reference settings (table mappings, plugin classes) sit under ours
+        return derived.WithFallback(config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
     static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");

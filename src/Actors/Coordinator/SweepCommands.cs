@@ -7,7 +7,7 @@ namespace ActorLab.Actors.Coordinator;
 /// Inputs to <see cref="SweepState.Decide"/>: requests and reports the coordinator turns into events, or
 /// rejects. Reports about a run carry the lease epoch they were made under (fencing).
 /// </summary>
-public interface ISweepCommand;
+public interface ISweepCommand : ActorLab.Actors.Serialization.IActorLabMessage;
 
 public sealed record SubmitSweep(SweepSpec Spec) : ISweepCommand;
 public sealed record ReportDatasetPrepared(string Key, string ProfilesPath, string TokenizerPath) : ISweepCommand;

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 using ActorLab.Actors.Sweeps;
 
 namespace ActorLab.Actors.Coordinator;
@@ -26,12 +27,15 @@ public sealed record RunInfo
     public string? Error { get; init; }
     public string? CompletedReason { get; init; }
 
+    [JsonIgnore]
     public bool IsTerminal => Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
+    [JsonIgnore]
     public bool HoldsLease => Status is RunStatus.Leased or RunStatus.Running;
 }
 
 public sealed record DatasetInfo(DatasetSpec Spec, string? ProfilesPath = null, string? TokenizerPath = null, string? Error = null)
 {
+    [JsonIgnore]
     public bool Prepared => ProfilesPath != null;
 }
 
@@ -47,6 +51,7 @@ public sealed record SweepInfo
     public bool Measured { get; init; }
 
     /// <summary>No new runs start (paused, stopped or cancelled).</summary>
+    [JsonIgnore]
     public bool Halted => Paused || Stopped || Cancelled;
 }
 
@@ -71,22 +76,26 @@ public sealed record SweepState
         Sweeps.TryGetValue(sweep, out var s) ? s.Spec.Runs.Select(r => Runs[r.RunId]) : [];
 
     /// <summary>Every sweep in submission order.</summary>
+    [JsonIgnore]
     public IEnumerable<SweepInfo> SweepsInOrder => Sweeps.Values.OrderBy(s => s.Order);
 
     /// <summary>All runs of the sweep have ended (completed, failed or cancelled).</summary>
     public bool AllRunsEnded(string sweep) => RunsOf(sweep).All(r => r.IsTerminal);
 
     /// <summary>Sweeps whose runs all ended and whose capacity is not measured yet.</summary>
+    [JsonIgnore]
     public IEnumerable<SweepInfo> SweepsToMeasure => SweepsInOrder.Where(s => !s.Measured && AllRunsEnded(s.Spec.Name));
 
     public bool Finished(string sweep) => Sweeps.TryGetValue(sweep, out var s) && s.Measured;
 
     /// <summary>Datasets some live run still waits for.</summary>
+    [JsonIgnore]
     public IEnumerable<DatasetInfo> DatasetsToPrepare =>
         Datasets.Values.Where(d => !d.Prepared && d.Error == null &&
                                    Runs.Values.Any(r => r.Spec.DatasetKey == d.Spec.Key && !r.IsTerminal && !Sweeps[r.Sweep].Cancelled));
 
     /// <summary>Slots held by leases, per node.</summary>
+    [JsonIgnore]
     public IEnumerable<SlotRef> LeasedSlots =>
         Runs.Values.Where(r => r.HoldsLease).SelectMany(r => r.Lease!.Slots.Select(s => new SlotRef(r.Lease.NodeId, s)));
 
