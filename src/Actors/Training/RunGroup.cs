@@ -7,7 +7,8 @@ public interface IAllReduce
     void AllReduceMean(int rank, IReadOnlyList<float[]> buffers);
 }
 
-public enum GroupStop { Suspend, Cancel, Complete }
+/// <summary>Why a run's ranks stop; lower wins when several are asked (cancel, then suspend, then complete).</summary>
+public enum GroupStop { Cancel, Suspend, Complete }
 
 /// <summary>
 /// The ranks of one data-parallel run on one node: an in-process all-reduce (a barrier whose last arriver
