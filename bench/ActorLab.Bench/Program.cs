@@ -15,8 +15,9 @@ public static class Program
             case "profiles": return ProfilesBench.Run(rest);
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
             case "qa": return QaBench.Run(rest);
+            case "train": return TrainBench.Run(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train");
                 return 2;
         }
     }
