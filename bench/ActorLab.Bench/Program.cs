@@ -16,8 +16,10 @@ public static class Program
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
             case "qa": return QaBench.Run(rest);
             case "train": return TrainBench.Run(rest);
+            case "measure": return MeasureBench.Run(rest);
+            case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints]");
                 return 2;
         }
     }

@@ -27,6 +27,7 @@ public static class CliApp
         yield return TokenizerCommands.Build();
         yield return QaCommands.Build();
         foreach (var command in TrainCommands.Build()) yield return command;
+        foreach (var command in CapacityCommands.Build()) yield return command;
     }
 
     public static int Run(string[] args)
