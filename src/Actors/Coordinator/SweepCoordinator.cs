@@ -319,7 +319,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     void LogEvent(ISweepEvent e)
     {
         var (runId, step, text) = Describe(e);
-        _log.Info("{0}{1} event={2} {3}", runId != null ? $"run={runId} " : "", step != null ? $"step={step}" : "", EventName(e), text);
+        var fields = string.Join(" ", new[] { runId != null ? $"run={runId}" : null, step != null ? $"step={step}" : null, $"event={EventName(e)}", text }
+            .Where(f => !string.IsNullOrEmpty(f)));
+        _log.Info(fields);
         Broadcast(Notice(EventName(e), runId, step, (e as CheckpointRecorded)?.TrainLoss, text));
     }
 

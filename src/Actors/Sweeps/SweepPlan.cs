@@ -4,6 +4,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ActorLab.Model.Common;
+using ActorLab.Model.Training;
+using ActorLab.Model.Transformer;
 
 namespace ActorLab.Actors.Sweeps;
 
@@ -86,44 +88,24 @@ public static class SweepPlanner
         return body with { ContentHash = hash };
     }
 
-    /// <summary>SPEC 4 run name: mup_n{N}_p{params}_omin{}_omax{}_wd{}_l{L}_lr{}_beta1{}_{sf|adamw}_r{R}[_hr{h}].</summary>
+    /// <summary>SPEC 4 run name (RunNaming), with the parameter count of the model the budget builds.</summary>
     static string RunName(SweepDefinition def, int n, int relations, int layers, long nParams, int minOrder, int maxOrder)
     {
         var t = def.Training;
-        var name = $"mup_n{n}_p{nParams}_omin{minOrder}_omax{maxOrder}_wd{Py(t.WeightDecay)}_l{layers}_lr{Py(t.Lr)}" +
-                   $"_beta1{Py(t.Beta1)}_{(t.Optimizer == "schedulefree" ? "sf" : "adamw")}_r{relations}";
-        if (def.HopRatio != 0.1) name += $"_hr{Py(def.HopRatio)}";
-        return name;
-    }
-
-    /// <summary>Formats a float like Python's str() does for the values sweeps use (0.001, 0.1, 1e-05).</summary>
-    static string Py(double v)
-    {
-        var s = v.ToString("R", CultureInfo.InvariantCulture);
-        if (s.Contains('E'))
+        return RunNaming.Name(new RunConfig
         {
-            var parts = s.Split('E');
-            var exp = int.Parse(parts[1], CultureInfo.InvariantCulture);
-            s = $"{parts[0]}e{(exp < 0 ? "-" : "+")}{Math.Abs(exp):00}";
-        }
-        else if (!s.Contains('.')) s += ".0";
-        return s;
+            RunName = "", Profiles = "", Tokenizer = "", NProfiles = n, Relations = relations, NParams = nParams, ParamBudget = 0,
+            Layers = layers, MinOrder = minOrder, MaxOrder = maxOrder, HopRatio = def.HopRatio,
+            Optimizer = t.Optimizer == "schedulefree" ? "schedulefree" : $"adamw_{t.Schedule}",
+            Lr = t.Lr, Beta1 = t.Beta1, WeightDecay = t.WeightDecay,
+        });
     }
 }
 
-/// <summary>Model width and parameter count from a budget (SPEC 3), so run names carry the real count.</summary>
+/// <summary>Parameter count of the model a budget builds (SPEC 3), so run names carry the real count.</summary>
 public static class ModelSizing
 {
-    public static int Width(long budget, int layers)
-    {
-        var d = (int)Math.Floor(Math.Sqrt(Math.Max(0, budget - 320_000) / (12.0 * layers)));
-        return Math.Max(16, d / 16 * 16);
-    }
-
-    /// <summary>Embedding + lm_head (V x d each), per layer q,k,v,o (d x d) + gate, up, down (d x 4d) + 2 norms, final norm.</summary>
-    public static long ParameterCount(long budget, int layers, int vocab)
-    {
-        long d = Width(budget, layers);
-        return 2L * vocab * d + layers * (4 * d * d + 12 * d * d + 2 * d) + d;
-    }
+    /// <summary>With the planned vocabulary; a tokenizer that ends up smaller changes run.json's count, not the run id.</summary>
+    public static long ParameterCount(long budget, int layers, int vocab) =>
+        LlamaMupConfig.FromBudget(budget, layers, vocab).ParameterCount;
 }
