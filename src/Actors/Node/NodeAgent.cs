@@ -51,6 +51,8 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
     readonly IActorRef[] _trainers;
     /// <summary>Which (run, epoch) each slot trains, and the run's group.</summary>
     readonly (string RunId, long Epoch, RunGroup Group)?[] _busy;
+    /// <summary>Starts whose slots are still finishing a previous run (its report can reach the coordinator first).</summary>
+    readonly List<StartRun> _pending = new();
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -82,6 +84,12 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
                 _busy[f.Slot] = null;
                 if (!_busy.Any(x => x?.Group == b.Group)) b.Group.Dispose();
             }
+            foreach (var p in _pending.ToList())
+                if (p.Slots.All(s => _busy[s] == null))
+                {
+                    _pending.Remove(p);
+                    Start(p);
+                }
             Announce();
         });
     }
@@ -104,12 +112,18 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
 
     void Start(StartRun run)
     {
-        var bad = run.Slots.Where(s => s < 0 || s >= _settings.Slots || _busy[s] != null).Select(s => (int?)s).FirstOrDefault();
+        var bad = run.Slots.Where(s => s < 0 || s >= _settings.Slots).Select(s => (int?)s).FirstOrDefault();
         if (run.Slots.IsEmpty || bad != null)
         {
-            var why = run.Slots.IsEmpty ? "no slots in the lease" : $"slot {bad} is not free on {_nodeId}";
+            var why = run.Slots.IsEmpty ? "no slots in the lease" : $"slot {bad} does not exist on {_nodeId} ({_settings.Slots} slots)";
             _log.Warning("run={0} epoch={1} event=refused reason=\"{2}\"", run.RunId, run.Epoch, why);
             run.Coordinator.Tell(new ReportRunFailed(run.RunId, run.Epoch, why, DateTimeOffset.UtcNow));
+            return;
+        }
+        if (run.Slots.Any(s => _busy[s] != null))
+        {
+            // the slot's previous run is ending (it reported, it has not freed the slot yet): start when it has
+            _pending.Add(run);
             return;
         }
         Directory.CreateDirectory(run.RunDir);

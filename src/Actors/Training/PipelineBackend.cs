@@ -25,6 +25,7 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
     /// <summary>Held-out splits per (run, epoch): the trainer makes or restores them, its batch sources use them.</summary>
     readonly ConcurrentDictionary<(string RunId, long Epoch), HeldOutSplits?> _splits = new();
     readonly Action<string> _warn = warn ?? (_ => { });
+    static readonly object InitGate = new();
 
     public int SolveN(double targetBits, int relations) =>
         NSolver.Solve(targetBits, relations, ValueListSizes.Of(ValueLists.Default), SelectionScheme.Optimal).N;
@@ -132,7 +133,10 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
             Gradients = allReduce is null ? LocalGradients.Instance : new AllReduceGradients(allReduce, rank),
             Warn = _warn,
         };
-        var core = TrainerCore.Create(ToRunConfig(run, device), run.RunDir, options);
+        // torch's generator is process-wide: seeding and building a replica must not interleave with another
+        // replica's, or data-parallel ranks would start from different weights
+        TrainerCore core;
+        lock (InitGate) core = TrainerCore.Create(ToRunConfig(run, device), run.RunDir, options);
         try
         {
             HeldOutSplits? splits = null;
