@@ -17,9 +17,10 @@ public static class Program
             case "qa": return QaBench.Run(rest);
             case "train": return TrainBench.Run(rest);
             case "measure": return MeasureBench.Run(rest);
+            case "actors": return ActorsBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints]");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors");
                 return 2;
         }
     }
