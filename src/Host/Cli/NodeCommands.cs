@@ -24,7 +24,7 @@ public static class NodeCommands
             var log = Path.GetFullPath(pr.GetValue(logFile) ?? Path.Combine(dataDir, "logs", "node.log"));
             var config = node.Build(pr, $$"""
                 actorlab.log-file = "{{log.Replace("\\", "\\\\")}}"
-                akka.loggers = ["Akka.Event.StandardOutLogger, Akka", "ActorLab.Actors.Config.FileLogger, ActorLab.Actors"]
+                akka.loggers = ["Akka.Event.DefaultLogger, Akka", "ActorLab.Actors.Config.FileLogger, ActorLab.Actors"]
                 akka.stdout-loglevel = INFO
                 """);
             var backend = new PipelineBackend(config.GetInt("actorlab.node.torch-threads-per-slot", 1), w => Console.Error.WriteLine($"warning: {w}"));
