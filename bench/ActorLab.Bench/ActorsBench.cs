@@ -19,7 +19,7 @@ namespace ActorLab.Bench;
 /// <summary>
 /// The actor runtime (issue 6 targets): steps/s of a run through the actors vs TrainerCore alone (under 2% slower),
 /// recovery time after kill -9 until training resumes, coordinator journal replay of 10,000 events (under 1 s).
-/// Args: [--steps S] [--events E].
+/// Args: [--steps S] [--events E] [--rounds R] [--workers W].
 /// </summary>
 public static class ActorsBench
 {
@@ -33,13 +33,15 @@ public static class ActorsBench
 
     public static int Run(string[] args)
     {
-        int steps = 200, events = 10_000;
+        int steps = 200, events = 10_000, rounds = 3, workers = 1;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             switch (args[i])
             {
                 case "--steps": steps = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 case "--events": events = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--workers": workers = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
+                case "--rounds": rounds = int.Parse(args[i + 1], CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
             }
         }
@@ -49,10 +51,13 @@ public static class ActorsBench
         var rows = new List<(string Metric, string Value, string Target)>();
         try
         {
-            var (core, actors) = Throughput(root, steps);
-            rows.Add(("steps/s, TrainerCore alone (prefetched QaStream)", F(core, "F2"), ""));
-            rows.Add(("steps/s, through the actors (1 slot)", F(actors, "F2"), ""));
-            rows.Add(("actor overhead", F(100 * (core - actors) / core, "F2") + " %", "< 2 %"));
+            var (core, actors, cores, actorRuns) = Throughput(root, steps, rounds, workers);
+            rows.Add(($"steps/s, TrainerCore alone (BatchPrefetcher over QaStream), median of {rounds} ({string.Join(", ", cores.Select(c => F(c, "F1")))})", F(core, "F2"), ""));
+            rows.Add(($"steps/s, through the actors (1 slot, {workers} data worker(s)), median of {rounds} ({string.Join(", ", actorRuns.Select(c => F(c, "F1")))})", F(actors, "F2"), ""));
+            rows.Add(("actor overhead, from the medians (noisy: the machine is shared)", F(100 * (core - actors) / core, "F2") + " %", "< 2 %"));
+            var perStep = MachineryPerStep(root);
+            rows.Add(("actor machinery per step (no-op model: trainer actor, data generator, progress log, reports)", F(perStep * 1e6, "F1") + " us", ""));
+            rows.Add(("  = share of one real step at the TrainerCore median", F(100 * perStep * core, "F3") + " %", "< 2 %"));
             var (started, trained) = Recovery(root);
             rows.Add(("kill -9 -> run restarted (new process: start, recover journal, lease, reopen checkpoint)", F(started, "F2") + " s", ""));
             rows.Add(("kill -9 -> first step trained again", F(trained, "F2") + " s", ""));
@@ -66,7 +71,7 @@ public static class ActorsBench
         var md = new StringBuilder();
         md.AppendLine("# Actor runtime benchmark");
         md.AppendLine();
-        md.AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- actors --steps {steps} --events {events}` on {BenchResults.Machine()}.");
+        md.AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- actors --steps {steps} --events {events} --rounds {rounds} --workers {workers}` on {BenchResults.Machine()}.");
         md.AppendLine("Model: 1 layer, budget 450000 (d = 96), vocab 600, batch 16 x 128 tokens, orders 1+2, N = 200, 1 torch thread.");
         md.AppendLine();
         md.AppendLine("| metric | value | target |");
@@ -91,7 +96,9 @@ public static class ActorsBench
             """));
 
     /// <summary>The same run twice: a plain TrainerCore loop, and a one-slot node; steps/s over steps 11..S+10.</summary>
-    static (double Core, double Actors) Throughput(string root, int steps)
+    static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+
+    static (double Core, double Actors, List<double> Cores, List<double> ActorRuns) Throughput(string root, int steps, int rounds, int workers)
     {
         const int warm = 10;
         var backend = new PipelineBackend();
@@ -99,13 +106,14 @@ public static class ActorsBench
         var ds = spec.Datasets[0];
         var prepared = backend.PrepareDataset(ds, root, CancellationToken.None);
 
-        // TrainerCore alone, fed by the model layer's own prefetcher
-        double core;
+        // TrainerCore alone, fed by the model layer's own prefetcher; measured before and after the actors run
+        double Core()
         {
             var db = ActorLab.Model.Profiles.ProfileParquet.Read(prepared.ProfilesPath);
             var tok = QaTokenizer.Load(prepared.TokenizerPath);
+            var runDir = Path.Combine(root, "core-" + Guid.NewGuid().ToString("N")[..6]);
             var start = new StartRun("b/core", 1, [0], spec.Runs[0], spec.Training, spec.HopRatio, ds, prepared.ProfilesPath, prepared.TokenizerPath,
-                Path.Combine(root, "core"), ActorRefs.Nobody);
+                runDir, ActorRefs.Nobody);
             using var trainer = TrainerCore.Create(PipelineBackend.ToRunConfig(start, "cpu"), start.RunDir,
                 new TrainerOptions { VocabSize = tok.VocabSize, Threads = 1, WarmupSteps = spec.Training.WarmupSteps });
             var splits = HeldOutSplits.Build(db, 0);
@@ -114,14 +122,15 @@ public static class ActorsBench
             for (var i = 0; i < warm; i++) trainer.TrainStep(prefetch.Take());
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < steps; i++) trainer.TrainStep(prefetch.Take());
-            core = steps / sw.Elapsed.TotalSeconds;
+            return steps / sw.Elapsed.TotalSeconds;
         }
 
         // the same run through coordinator, node agent, trainer actor and data generator
-        double actors;
+        double Actors(int round)
         {
-            var dataDir = Path.Combine(root, "actors");
-            var rt = ActorLabRuntime.Start(ActorLabConfig.Build(dataDir, extraHocon: "actorlab.node.cpu-slots = 1\nakka.loglevel = WARNING"), backend);
+            var dataDir = Path.Combine(root, $"actors-{round}");
+            var rt = ActorLabRuntime.Start(ActorLabConfig.Build(dataDir, extraHocon:
+                $"actorlab.node.cpu-slots = 1\nactorlab.data.workers = {workers}\nakka.loglevel = WARNING"), backend);
             try
             {
                 rt.Coordinator.Ask<CommandReply>(new SubmitSweep(spec), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
@@ -135,9 +144,73 @@ public static class ActorsBench
             var progress = File.ReadAllLines(Path.Combine(dataDir, "runs", spec.Runs[0].RunId, "progress.csv")).Skip(1)
                 .Select(l => l.Split(',')).Where(p => p[1] == "step")
                 .ToDictionary(p => long.Parse(p[2], CultureInfo.InvariantCulture), p => DateTimeOffset.Parse(p[4], CultureInfo.InvariantCulture));
-            actors = steps / (progress[steps + warm] - progress[warm]).TotalSeconds;
+            return steps / (progress[steps + warm] - progress[warm]).TotalSeconds;
         }
-        return (core, actors);
+
+        // interleaved rounds: the machine is shared, so compare medians of alternating measurements
+        var cores = new List<double>();
+        var actorRuns = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            cores.Add(Core());
+            actorRuns.Add(Actors(round));
+        }
+        Console.WriteLine($"TrainerCore steps/s per round: {string.Join(", ", cores.Select(c => F(c, "F2")))}");
+        Console.WriteLine($"actors steps/s per round:      {string.Join(", ", actorRuns.Select(c => F(c, "F2")))}");
+        return (Median(cores), Median(actorRuns), cores, actorRuns);
+    }
+
+    /// <summary>
+    /// The cost the actors add to each step, measured without a model: a one-slot node trains a run whose
+    /// trainer returns at once and whose batches are prebuilt, so steps/s is the machinery alone.
+    /// </summary>
+    static double MachineryPerStep(string root)
+    {
+        const int n = 20_000;
+        var backend = new NoOpBackend();
+        var spec = Spec("noop", n, n, 1_000_000);
+        var dataDir = Path.Combine(root, "noop");
+        var rt = ActorLabRuntime.Start(ActorLabConfig.Build(dataDir, extraHocon: "actorlab.node.cpu-slots = 1\nakka.loglevel = WARNING"), backend);
+        try
+        {
+            rt.Coordinator.Ask<CommandReply>(new SubmitSweep(spec), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+            while (rt.Coordinator.Ask<StatusReply>(new GetStatus(), TimeSpan.FromSeconds(10)).GetAwaiter().GetResult().Sweeps[0].Status != "finished")
+                Thread.Sleep(100);
+        }
+        finally
+        {
+            rt.DisposeAsync().AsTask().Wait();
+        }
+        var progress = File.ReadAllLines(Path.Combine(dataDir, "runs", spec.Runs[0].RunId, "progress.csv")).Skip(1)
+            .Select(l => l.Split(',')).Where(p => p[1] == "step")
+            .ToDictionary(p => long.Parse(p[2], CultureInfo.InvariantCulture), p => DateTimeOffset.Parse(p[4], CultureInfo.InvariantCulture));
+        return (progress[n] - progress[1000]).TotalSeconds / (n - 1000);
+    }
+
+    sealed class NoOpBackend : ITrainingBackend
+    {
+        static readonly TokenBatch Batch = new(16, 128, new long[16 * 128], new long[16 * 128], []);
+        public int SolveN(double targetBits, int relations) => 1;
+        public PreparedDataset PrepareDataset(DatasetSpec d, string dataDir, CancellationToken c) => new("/p", "/t");
+        public IRunTrainer OpenTrainer(StartRun run, int rank, IAllReduce? allReduce) => new Trainer();
+        public IBatchSource OpenBatches(StartRun run, int rank) => new Source();
+        public void MeasureCapacity(SweepSpec s, IReadOnlyList<(RunSpec Run, string RunDir)> runs, string o, CancellationToken c) { }
+
+        sealed class Trainer : IRunTrainer
+        {
+            public long Step { get; private set; }
+            public bool Converged => false;
+            public double TrainStep(TokenBatch batch) { Step++; return 1.0; }
+            public IReadOnlyDictionary<string, double> Evaluate() => new Dictionary<string, double> { ["train_onehop"] = 1 };
+            public string SaveCheckpoint() => "/ckpt";
+            public void Dispose() { }
+        }
+
+        sealed class Source : IBatchSource
+        {
+            public TokenBatch Get(long index) => Batch;
+            public void Dispose() { }
+        }
     }
 
     /// <summary>kill -9 a real `actorlab sweep run` after a checkpoint; time the rerun until the run starts and trains again.</summary>
@@ -210,7 +283,7 @@ public static class ActorsBench
         var spec = SweepPlanner.Plan(SweepFile.Parse("""
             sweep {
               name = replay
-              grid { layers = [1, 2], param-budgets = [400000, 500000, 600000, 700000, 800000, 900000, 1000000, 1100000, 1200000, 1300000],
+              grid { layers = [1, 2], param-budgets = [400000, 600000, 900000, 1300000, 1800000, 2500000, 3300000, 4300000, 5500000, 7000000],
                      relations = [4], n-profiles = [1000], orders = [[1, 2]], seeds = [0, 1, 2, 3, 4] }
             }
             """));
@@ -225,7 +298,7 @@ public static class ActorsBench
         }
         Do(new SubmitSweep(spec));
         Do(new ReportDatasetPrepared(spec.Datasets[0].Key, "/p", "/t"));
-        var perRun = Math.Max(3, (target - 2) / spec.Runs.Length) - 3; // lease, start, checkpoints, completion
+        var perRun = Math.Max(1, (target - 2 + spec.Runs.Length - 1) / spec.Runs.Length - 3); // + lease, start, completion
         foreach (var run in spec.Runs)
         {
             Do(new ScheduleRuns([new SlotRef("n", 0)], DateTimeOffset.UnixEpoch));
@@ -234,6 +307,7 @@ public static class ActorsBench
             for (var k = 1; k <= perRun; k++) Do(new ReportCheckpoint(run.RunId, epoch, k * 1000, $"/ckpt/{k}", 1.0 / k));
             Do(new ReportRunCompleted(run.RunId, epoch, perRun * 1000, "step cap"));
         }
+        Do(new ReportCapacity(spec.Name, "/sweeps/replay", null));
 
         var dataDir = Path.Combine(root, "replay");
         var config = ActorLabConfig.Build(dataDir, extraHocon: "akka.loglevel = WARNING\nactorlab.coordinator.snapshot-every = 1000000000");
