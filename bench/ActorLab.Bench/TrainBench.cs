@@ -16,7 +16,8 @@ namespace ActorLab.Bench;
 /// bench/reference/train_step.py (same architecture, muP, schedule-free step, batch, sequence length, threads),
 /// run in the same invocation, plus tokens/s, model FLOP utilisation against a measured fp32 matmul peak, and how long
 /// the trainer waits on the prefetched Q&amp;A stream (target &lt; 1% of wall time).
-/// Args: [--width 128] [--layers 4] [--vocab 3000] [--batch 8] [--seq 512] [--steps 10] [--threads 2] [--python python3]
+/// Args: [--width 128] [--layers 4] [--vocab 3000] [--batch 8] [--seq 512] [--steps 10] [--threads 2] [--python /usr/bin/python3]
+/// [--tag NAME] (writes bench/results/train-NAME.md instead of train.md)
 /// </summary>
 public static class TrainBench
 {
@@ -27,7 +28,8 @@ public static class TrainBench
         var o = Args(args);
         int width = o.Int("width", 128), layers = o.Int("layers", 4), vocab = o.Int("vocab", 3000), batch = o.Int("batch", 8),
             seq = o.Int("seq", 512), steps = o.Int("steps", 10), threads = o.Int("threads", 2);
-        var python = o.Str("python", "python3");
+        // Debian's python3-torch lives in the system interpreter; a pyenv/venv python3 on PATH would not see it.
+        var python = o.Str("python", File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
         torch.set_num_threads(threads);
         var baseWidth = LlamaMupConfig.BaseWidthFor(layers);
 
@@ -51,6 +53,7 @@ public static class TrainBench
             .AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- train {string.Join(' ', args)}` on {BenchResults.Machine()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC,")
             .AppendLine(string.Create(Inv, $"load average at the end {LoadAverage()}. Model d={width}, L={layers}, heads={width / 16}, vocab={vocab}, {cs.Params:N0} parameters,"))
             .AppendLine(string.Create(Inv, $"batch {batch} x {seq} tokens, schedule-free AdamW with muP groups, {threads} torch threads, median of {steps} steps after 3 warm-up steps."))
+            .AppendLine("Forward/backward/optimizer columns come from a separate timed pass (same work as a step), so they need not add up to the step column on a loaded machine.")
             .AppendLine(string.Create(Inv, $"MFU = (6 N + 12 L d T) FLOPs/token (N without embeddings, T = seq len) over a measured fp32 matmul peak of {peak:F1} GFLOP/s."))
             .AppendLine()
             .AppendLine("| implementation | step ms | forward ms | backward ms | optimizer ms | tokens/s | GFLOP/s | MFU |")
@@ -64,7 +67,7 @@ public static class TrainBench
         else md.AppendLine().AppendLine($"PyTorch reference unavailable (`{python} -c 'import torch'` failed; run bench/setup-train-reference.sh).");
         md.AppendLine().AppendLine(string.Create(Inv,
             $"Data stream: {streamSteps} real training steps fed by the prefetched QaStream (2000 profiles, r4, tokenizer vocab 1000): trainer waited **{100 * waitFrac:F3}%** of wall time; building one {batch}x{seq} batch takes {streamMs:F1} ms on one thread."));
-        var path = BenchResults.Write("train", md.ToString());
+        var path = BenchResults.Write(o.Str("tag", "") is { Length: > 0 } tag ? $"train-{tag}" : "train", md.ToString());
         Console.WriteLine(md.ToString());
         Console.Error.WriteLine($"wrote {path}");
         return 0;
@@ -123,6 +126,8 @@ public static class TrainBench
     {
         var script = Path.Combine(Path.GetDirectoryName(BenchResults.Folder())!, "reference", "train_step.py");
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment["OMP_NUM_THREADS"] = $"{threads}";
+        psi.Environment["OPENBLAS_NUM_THREADS"] = $"{threads}";
         foreach (var a in new[] { script, "--width", $"{width}", "--layers", $"{layers}", "--base-width", $"{baseWidth}", "--vocab", $"{vocab}",
                      "--batch", $"{batch}", "--seq", $"{seq}", "--steps", $"{steps}", "--threads", $"{threads}" })
             psi.ArgumentList.Add(a);

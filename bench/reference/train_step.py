@@ -118,7 +118,11 @@ class ScheduleFree:
             torch._foreach_add_(denom, self.eps)
             torch._foreach_div_(grad, denom)
             torch._foreach_add_(grad, y, alpha=g["wd"])
-            torch._foreach_lerp_(y, z, weight=c)
+            if hasattr(torch, "_foreach_lerp_"):
+                torch._foreach_lerp_(y, z, weight=c)
+            else:  # torch < 2.0
+                for yi, zi in zip(y, z):
+                    yi.lerp_(zi, c)
             torch._foreach_add_(y, grad, alpha=lr * (self.b1 * (1 - c) - 1))
             torch._foreach_sub_(z, grad, alpha=lr)
             g["k"] = k + 1

@@ -172,7 +172,7 @@ public static class TrainCommands
             last = now;
             var eta = p.Eta.TotalHours >= 1 ? p.Eta.ToString(@"d\.hh\:mm\:ss", Inv) : p.Eta.ToString(@"mm\:ss", Inv);
             var line = string.Create(Inv,
-                $"step {p.Last.Step}/{p.MaxSteps}  {p.StepsPerSecond:F2} steps/s  {p.TokensPerSecond:F0} tok/s  loss {p.Last.Loss:F4}  lr {p.Last.Lr:E2}  ETA {eta}  data wait {100 * p.DataWaitFraction:F2}%");
+                $"step {p.Last.Step}/{p.MaxSteps}  {p.StepsPerSecond:F2} steps/s  {p.TokensPerSecond:F0} tok/s  loss {p.Last.Loss:F4}  lr {p.Last.Lr:0.00e+00}  ETA {eta}  data wait {100 * p.DataWaitFraction:F2}%");
             if (tty) { Console.Error.Write("\r" + line.PadRight(Console.BufferWidth > 0 ? Math.Min(Console.BufferWidth - 1, 140) : 0)); open = true; }
             else Console.Error.WriteLine(line);
         }

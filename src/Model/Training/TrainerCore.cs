@@ -31,7 +31,7 @@ public sealed class TrainerCore : IDisposable
 
     readonly TorchSharp.Modules.Parameter[] parameters;
 
-    TrainerCore(RunConfig run, string runDir, TrainerOptions options, LlamaMupConfig modelConfig, CheckpointData? resume, string? resumedFrom)
+    TrainerCore(RunConfig run, string runDir, TrainerOptions options, LlamaMupConfig modelConfig, CheckpointData? resume, string? resumedFrom, bool writeRunJson = true)
     {
         Options = options;
         RunDir = runDir;
@@ -46,6 +46,7 @@ public sealed class TrainerCore : IDisposable
         Optimizer = BuildOptimizer(Run, Model, options);
         ResumedFrom = resumedFrom;
         if (resume != null) Restore(resume);
+        if (!writeRunJson) return;
         Directory.CreateDirectory(runDir);
         Run.Save(runDir);
     }
@@ -73,14 +74,14 @@ public sealed class TrainerCore : IDisposable
         return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
     }
 
-    /// <summary>Opens one checkpoint directory for evaluation or export (no training state needed beyond it).</summary>
+    /// <summary>Opens one checkpoint directory for evaluation or export; leaves the run's files (run.json) as they are.</summary>
     public static TrainerCore Open(string checkpointDir, TrainerOptions options)
     {
         var data = Checkpoints.Read(checkpointDir);
         using (data)
         {
             var runDir = Path.GetFullPath(Path.Combine(checkpointDir, "..", ".."));
-            return new TrainerCore(data.Meta.Run, runDir, options with { VocabSize = data.Meta.Model.VocabSize }, data.Meta.Model, data, checkpointDir);
+            return new TrainerCore(data.Meta.Run, runDir, options with { VocabSize = data.Meta.Model.VocabSize }, data.Meta.Model, data, checkpointDir, writeRunJson: false);
         }
     }
 

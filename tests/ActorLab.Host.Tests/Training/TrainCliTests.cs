@@ -1,0 +1,124 @@
+using ActorLab.Host.Tests.Qa;
+using ActorLab.Model.Profiles;
+using ActorLab.Model.Qa;
+using ActorLab.Model.Training;
+
+namespace ActorLab.Host.Tests.Training;
+
+/// <summary>A small profiles file and tokenizer for the train/eval/export commands.</summary>
+public sealed class TrainCliFixture : IDisposable
+{
+    public TrainCliFixture()
+    {
+        Dir = Directory.CreateTempSubdirectory("train-cli").FullName;
+        Profiles = Path.Combine(Dir, "profiles.parquet");
+        var db = ProfileGenerator.Generate(new ProfileGeneratorConfig(200, 2, Seed: 3), ValueLists.Default);
+        ProfileParquet.Write(db, Profiles);
+        Tokenizer = Path.Combine(Dir, "tok");
+        Directory.CreateDirectory(Tokenizer);
+        QaTokenizer.Train(QaCorpus.Texts(db, 0), 500).Save(Tokenizer);
+    }
+
+    public string Dir { get; }
+    public string Profiles { get; }
+    public string Tokenizer { get; }
+    public void Dispose() => Directory.Delete(Dir, true);
+}
+
+public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
+{
+    /// <summary>train with small defaults; a flag in <paramref name="extra"/> replaces the default of the same name.</summary>
+    string[] TrainArgs(string outDir, params string[] extra)
+    {
+        var defaults = new (string, string)[]
+        {
+            ("--profiles", fx.Profiles), ("--tokenizer", fx.Tokenizer), ("--num-params", "400000"), ("--layers", "1"),
+            ("--batch-size", "2"), ("--seq-len", "96"), ("--warmup-steps", "2"), ("--eval-questions", "20"), ("--threads", "1"),
+            ("--checkpoint-steps", "2"), ("--out", outDir),
+        };
+        var given = extra.Where(a => a.StartsWith("--")).ToHashSet();
+        return ["train", .. defaults.Where(d => !given.Contains(d.Item1)).SelectMany(d => new[] { d.Item1, d.Item2 }), .. extra];
+    }
+
+    [Fact]
+    public void TrainEvalExportEndToEndAndResume()
+    {
+        var outDir = Path.Combine(fx.Dir, "runs-e2e");
+        var r = QaCliTests.Run(TrainArgs(outDir, "--max-steps", "3"));
+        Assert.True(r.Exit == 0, r.Err);
+        Assert.Contains("new run mup_n200_p", r.Out);
+        Assert.Contains("eval_complete_two_hop_questions", r.Out);
+        var runDir = Directory.GetDirectories(outDir).Single();
+        Assert.Matches(@"mup_n200_p\d+_omin1_omax2_wd0\.1_l1_lr0\.001_beta10\.99_sf_r2$", runDir);
+        Assert.Equal(new long[] { 2, 3 }, Checkpoints.List(runDir).Select(c => c.Step));
+        var run = RunConfig.Load(runDir);
+        Assert.Contains($"_p{run.NParams}_", runDir);
+
+        // Same command again without --resume: refused, the run is untouched.
+        var again = QaCliTests.Run(TrainArgs(outDir, "--max-steps", "3"));
+        Assert.Equal(2, again.Exit);
+        Assert.Contains("--resume", again.Err);
+
+        var resumed = QaCliTests.Run(TrainArgs(outDir, "--max-steps", "4", "--resume"));
+        Assert.True(resumed.Exit == 0, resumed.Err);
+        Assert.Contains("resumed", resumed.Out);
+        Assert.Contains("at step 3", resumed.Out);
+        Assert.Contains(4L, Checkpoints.List(runDir).Select(c => c.Step));
+
+        var ckpt = Checkpoints.DirFor(runDir, 4);
+        var ev = QaCliTests.Run("eval", "--checkpoint", ckpt, "--subjectwise", "--eval-questions", "20", "--threads", "1");
+        Assert.True(ev.Exit == 0, ev.Err);
+        var full = File.ReadAllLines(Path.Combine(runDir, "eval_results_full.csv"));
+        Assert.Equal("loss,global_step,mode,subject,parameter_l2", full[0]);
+        Assert.Contains(full, l => l.Contains(",4,train_onehop,parent,"));
+        var results = File.ReadAllLines(Path.Combine(runDir, "eval_results.csv"));
+        Assert.Single(results, l => l.Contains(",4,train_onehop,")); // re-evaluation replaces, never duplicates
+
+        var hf = Path.Combine(fx.Dir, "hf");
+        var ex = QaCliTests.Run("export", "--checkpoint", ckpt, "--out", hf);
+        Assert.True(ex.Exit == 0, ex.Err);
+        Assert.True(File.Exists(Path.Combine(hf, "model.safetensors")));
+        Assert.Contains("LlamaForCausalLM", File.ReadAllText(Path.Combine(hf, "config.json")));
+        Assert.True(File.Exists(Path.Combine(hf, "tokenizer.json")));
+    }
+
+    [Theory]
+    [InlineData("--optimizer", "sgd", "--optimizer")]
+    [InlineData("--lr", "abc", "abc")]
+    [InlineData("--lr", "-1", "--lr")]
+    [InlineData("--beta1", "1.5", "--beta1")]
+    [InlineData("--orders", "3", "--orders")]
+    [InlineData("--device", "cuda:0", "CUDA")]
+    [InlineData("--device", "tpu", "--device")]
+    [InlineData("--amp", "bf16", "--amp")]
+    [InlineData("--checkpoint-steps", "log:x", "checkpoint schedule")]
+    [InlineData("--batch-size", "0", "--batch-size")]
+    [InlineData("--bogus-flag", "1", "--bogus-flag")]
+    public void BadTrainFlagsExitTwoNamingTheCulprit(string flag, string value, string expected)
+    {
+        var r = QaCliTests.Run(TrainArgs(Path.Combine(fx.Dir, "runs-bad"), "--max-steps", "1", flag, value));
+        Assert.Equal(2, r.Exit);
+        Assert.StartsWith("error:", r.Err);
+        Assert.Contains(expected, r.Err);
+        Assert.DoesNotContain("   at ", r.Err); // no stack trace
+    }
+
+    [Fact]
+    public void MissingRequiredFlagAndMissingFilesExitTwo()
+    {
+        var missing = QaCliTests.Run("train", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, "--layers", "1", "--max-steps", "1", "--out", fx.Dir);
+        Assert.Equal(2, missing.Exit);
+        Assert.Contains("--num-params", missing.Err);
+
+        var noProfiles = QaCliTests.Run(TrainArgs(Path.Combine(fx.Dir, "runs-np"), "--max-steps", "1", "--profiles", Path.Combine(fx.Dir, "nope.parquet")));
+        Assert.Equal(2, noProfiles.Exit);
+        Assert.Contains("nope.parquet", noProfiles.Err);
+
+        var noCkpt = QaCliTests.Run("eval", "--checkpoint", Path.Combine(fx.Dir, "no-such-checkpoint"));
+        Assert.Equal(2, noCkpt.Exit);
+        Assert.Contains("no-such-checkpoint", noCkpt.Err);
+
+        var noCkptExport = QaCliTests.Run("export", "--checkpoint", Path.Combine(fx.Dir, "no-such-checkpoint"), "--out", Path.Combine(fx.Dir, "x"));
+        Assert.Equal(2, noCkptExport.Exit);
+    }
+}
