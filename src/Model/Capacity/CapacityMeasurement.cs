@@ -88,6 +88,11 @@ public static class CapacityMeasurement
             {
                 results[i] = (null, null, null, e.Message, warnings);
             }
+            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
+            {
+                // A file that cannot be read (e.g. a corrupt profiles parquet) skips the run, not the whole measurement.
+                results[i] = (null, null, null, $"Run '{dirs[i]}': {e.Message}", warnings);
+            }
         });
 
         var runs = new List<RunResults>();
@@ -207,19 +212,19 @@ public static class CapacityMeasurement
             losses.TryGetValue((EvalMode.TrainOnehop, step), out var one);
             losses.TryGetValue((EvalMode.TrainTwohop, step), out var two);
             if (one != null)
-                rows.Add(Row(1, one, o.Subjectwise
+                rows.Add(Row(1, o.Subjectwise
                     ? CapacityCalculator.PerSubject(e, one, 1, o.Scheme, false)
                     : Total(CapacityCalculator.Averaged(e, one[0], 1, o.Scheme, false)), entropy1, norms[(EvalMode.TrainOnehop, step)]));
             if (two != null)
-                rows.Add(Row(2, two, o.Subjectwise
+                rows.Add(Row(2, o.Subjectwise
                     ? CapacityCalculator.PerSubject(e, two, 2, o.Scheme, false)
                     : Total(CapacityCalculator.Averaged(e, two[0], 2, o.Scheme, false)), entropy2, norms[(EvalMode.TrainTwohop, step)]));
             if (one != null && two != null)
-                rows.Add(Row(2.1, two, o.Subjectwise
+                rows.Add(Row(2.1, o.Subjectwise
                     ? CapacityCalculator.TwoPointOneHop(e, one, two, o.Scheme)
                     : Total(CapacityCalculator.TwoPointOneHopAveraged(e, one[0], two[0], o.Scheme)), entropy21, norms[(EvalMode.TrainTwohop, step)]));
 
-            CapacityRow Row(double hops, double[] _, SubjectCapacities c, double entropy, double norm) =>
+            CapacityRow Row(double hops, SubjectCapacities c, double entropy, double norm) =>
                 new(info, hops, step, norm, c.Total, baseline, entropy, o.Subjectwise ? c.PerSubject : null);
         }
         return rows;

@@ -191,6 +191,20 @@ public class CapacityMeasurementTests
     }
 
     [Fact]
+    public void An_unreadable_profiles_file_skips_only_its_runs()
+    {
+        var (results, profilesDir) = BuildTree();
+        File.WriteAllText(Path.Combine(profilesDir, "profiles_dataset_8_uniform_r2.parquet"), "corrupt");
+        var report = CapacityMeasurement.Measure(Options(results, profilesDir));
+        // run_a, run_e and the reference run read the corrupt file: each is skipped with the reader's message;
+        // run_d and weird_run keep their own reasons.
+        Assert.Empty(report.Runs);
+        Assert.Equal(5, report.Skipped.Count);
+        Assert.Equal(3, report.Skipped.Count(s => s.Reason.Contains("profiles_dataset_8_uniform_r2.parquet")));
+        Assert.Contains(report.Skipped, s => s.Reason.Contains("loss 'oops' is not a number"));
+    }
+
+    [Fact]
     public void Missing_profiles_fall_back_to_estimated_entropies_with_a_warning()
     {
         var (results, _) = BuildTree();

@@ -89,6 +89,17 @@ public class ResultsReaderTests
     }
 
     [Fact]
+    public void The_trainers_subject_wise_layout_is_read()
+    {
+        // ActorLab's trainer writes subject before parameter_l2 (EvalResultsCsv); columns are found by name.
+        var dir = CapacityTestData.TempDir();
+        var path = Path.Combine(dir, "eval_results_full.csv");
+        File.WriteAllText(path, "loss,global_step,mode,subject,parameter_l2\n0.25,2154,train_twohop,birth_city,0.031\n");
+        var rows = ResultsReader.ReadEvalCsv(path, 4, subjectwise: true, []);
+        Assert.Equal([new EvalRow(EvalMode.TrainTwohop, 2154, 0.25, 0.031, 1)], rows);
+    }
+
+    [Fact]
     public void Subject_wise_csv_needs_a_subject_column_and_maps_names()
     {
         var dir = CapacityTestData.TempDir();
