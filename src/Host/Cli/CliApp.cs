@@ -28,6 +28,9 @@ public static class CliApp
         yield return QaCommands.Build();
         foreach (var command in TrainCommands.Build()) yield return command;
         foreach (var command in CapacityCommands.Build()) yield return command;
+        yield return SweepCommands.Build();
+        yield return NodeCommands.Build();
+        yield return ConsoleCommands.Build();
     }
 
     public static int Run(string[] args)
