@@ -283,8 +283,14 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
     public void MeasureCapacity(SweepSpec sweep, IReadOnlyList<(RunSpec Run, string RunDir)> runs, string outputDir, CancellationToken cancel)
     {
         if (runs.Count == 0) throw new UserInputException($"sweep {sweep.Name}: no run completed, nothing to measure");
-        var resultsDir = Path.GetDirectoryName(runs[0].RunDir)!;
-        var dataDir = Path.GetFullPath(Path.Combine(resultsDir, "..", ".."));
+        var dataDir = Path.GetFullPath(Path.Combine(runs[0].RunDir, "..", "..", ".."));
+        // measure the completed runs only (a failed or cancelled run's partial evals stay out of the tables):
+        // a folder of links to them is the results folder `measure` reads
+        var resultsDir = Path.Combine(outputDir, "measured-runs");
+        if (Directory.Exists(resultsDir)) Directory.Delete(resultsDir, recursive: true);
+        Directory.CreateDirectory(resultsDir);
+        foreach (var (_, runDir) in runs)
+            Directory.CreateSymbolicLink(Path.Combine(resultsDir, Path.GetFileName(runDir)), Path.GetFullPath(runDir));
         var options = new MeasureOptions
         {
             ResultsDir = resultsDir,
