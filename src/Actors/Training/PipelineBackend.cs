@@ -153,7 +153,7 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
                 core.Attachments[TrainingSession.SplitsAttachment] = ms.ToArray();
             }
             _splits[(run.RunId, run.Epoch)] = splits;
-            return new PipelineTrainer(this, run, rank, core, db, tok, cache, splits, StreamOptions(run, rank));
+            return new PipelineTrainer(this, run, core, db, tok, cache, splits, StreamOptions(run, rank));
         }
         catch
         {
@@ -212,7 +212,7 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
     }
 
     sealed class PipelineTrainer(
-        PipelineBackend owner, StartRun run, int rank, TrainerCore core, ProfileDatabase db, QaTokenizer tok, QaTokenCache cache,
+        PipelineBackend owner, StartRun run, TrainerCore core, ProfileDatabase db, QaTokenizer tok, QaTokenCache cache,
         HeldOutSplits? splits, QaStreamOptions options) : IRunTrainer
     {
         // the convergence rule looks at the whole curve: a resumed run starts from the eval points already on disk
