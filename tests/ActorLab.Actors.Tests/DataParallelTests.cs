@@ -69,7 +69,8 @@ public class DataParallelTests() : TestKit(ActorLabConfig.Build(Path.Combine(Pat
         var db = ActorLab.Model.Profiles.ProfileParquet.Read(prepared.ProfilesPath);
         var tok = QaTokenizer.Load(prepared.TokenizerPath);
         var stream = new QaStream(db, tok, null, new QaStreamOptions([1], SeqLen: SeqLen, BatchSize: B, Seed: 3));
-        TokenBatch Half(long i) { stream.Seek(i); return stream.Next(); }
+        // one stream serves both ranks' generators here: a QaStream is not thread-safe
+        TokenBatch Half(long i) { lock (stream) { stream.Seek(i); return stream.Next(); } }
 
         var backend = new HalvesBackend(inner, (run, rank) => run.WorldSize == 1
             ? new FuncSource(i => Concat(Half(i), Shift(Half(i), vocab)))

@@ -19,6 +19,8 @@ public sealed class FakeBackend : ITrainingBackend
     public ConcurrentDictionary<string, long> FailAtStep { get; } = new();
     public ConcurrentBag<(string RunId, long Epoch, int Rank, long Step)> Trained { get; } = new();
     public ConcurrentBag<string> Measured { get; } = new();
+    /// <summary>Trainers report convergence from this step on (0 = never).</summary>
+    public long ConvergeAt { get; init; }
     public int BatchesMade;
 
     public int SolveN(double targetBits, int relations) => (int)(targetBits / 10);
@@ -81,7 +83,7 @@ public sealed class FakeBackend : ITrainingBackend
         }
 
         public long Step { get; private set; }
-        public bool Converged => false;
+        public bool Converged => _owner.ConvergeAt > 0 && Step >= _owner.ConvergeAt;
 
         public double TrainStep(TokenBatch batch)
         {

@@ -109,7 +109,6 @@ public class RuntimeTests
         }
         // the second process never retrained a step at or below a checkpoint the first process had written
         var resumedFrom = second.Trained.GroupBy(t => t.RunId).ToDictionary(g => g.Key, g => g.Min(t => t.Step));
-        var checkpointed = (await Runs(rt2)).Runs.ToDictionary(r => r.RunId, r => r.Step);
         Assert.NotEmpty(resumedFrom);
         Assert.Contains(resumedFrom, kv => kv.Value > 1);
     }
@@ -169,7 +168,10 @@ public class RuntimeTests
         Assert.True((await rt.Coordinator.Ask<CommandReply>(new ResumeRun(running), Ask)).Ok);
         Assert.True((await rt.Coordinator.Ask<CommandReply>(new ResumeSweep(null), Ask)).Ok);
         await WaitForRuns(rt, r => r.Runs.Single(x => x.RunId == running).Status == "Running");
-        // it continues from its checkpoint, not from zero
+        // it continues from its checkpoint, not from zero (wait for its first step under the new lease)
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (backend.Trained.Where(t => t.RunId == running).Select(t => t.Epoch).Distinct().Count() < 2 && DateTime.UtcNow < until)
+            await Task.Delay(20);
         var resumedSteps = backend.Trained.Where(t => t.RunId == running).GroupBy(t => t.Epoch).OrderBy(g => g.Key).ToList();
         Assert.True(resumedSteps.Count >= 2);
         Assert.Equal(suspended.CheckpointStep + 1, resumedSteps[^1].Min(t => t.Step));
@@ -177,6 +179,20 @@ public class RuntimeTests
         Assert.True((await rt.Coordinator.Ask<CommandReply>(new CancelSweep("ctl"), Ask)).Ok);
         var status = await WaitFor(rt, s => s.Sweeps[0].Status == "finished", TimeSpan.FromSeconds(30));
         Assert.Equal(4, status.Sweeps[0].Cancelled);
+    }
+
+    [Fact]
+    public async Task A_converged_run_stops_at_its_eval_before_the_step_cap()
+    {
+        using var dir = new TempDir();
+        var backend = new FakeBackend { ConvergeAt = 20 };
+        await using var rt = Start(dir.Path, backend);
+        var text = Sweep("conv", maxSteps: 40).Replace("eval.steps = [10, 40]", "eval.steps = [10, 20, 30, 40]").TrimEnd().TrimEnd('}')
+                   + "\n  convergence { enabled = true, min-step = 15 }\n}\n";
+        Assert.True((await Submit(rt, text)).Ok);
+        await WaitFor(rt, s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        Assert.All((await Runs(rt)).Runs, r => Assert.Equal(("Completed", 20L), (r.Status, r.Step)));
+        Assert.DoesNotContain(backend.Trained, t => t.Step > 20);
     }
 
     [Fact]

@@ -196,6 +196,27 @@ public class SweepStateTests
     }
 
     [Fact]
+    public void A_run_let_finish_by_stop_is_requeued_after_a_crash_but_nothing_else_starts()
+    {
+        var s = Submitted();
+        s = Step(s, new ScheduleRuns(Slots("n1", 0), T0));
+        var running = s.Runs.Values.Single(r => r.HoldsLease).Spec.RunId;
+        s = Step(s, new StopSweep("tiny"));
+        // the process dies: its lease is lost; the run goes back to the queue, the cancelled ones stay cancelled
+        s = Step(s, new LeaseLost(running, 1));
+        Assert.Equal(RunStatus.Queued, s.Runs[running].Status);
+        var lease = Assert.Single(s.Decide(new ScheduleRuns(Slots("n2", 0, 1), T0)).Events.Cast<RunLeased>());
+        Assert.Equal(running, lease.RunId);
+        s = s.Apply(lease);
+        // a failure of it is retried too; completion ends the sweep
+        s = Step(s, new ReportRunFailed(running, lease.Epoch, "oom", T0));
+        Assert.Equal(RunStatus.Queued, s.Runs[running].Status);
+        s = Step(s, new ScheduleRuns(Slots("n2", 0), T0.AddMinutes(1)));
+        s = Step(s, new ReportRunCompleted(running, s.Runs[running].Lease!.Epoch, 20, "step cap"));
+        Assert.True(s.AllRunsEnded("tiny"));
+    }
+
+    [Fact]
     public void Cancel_asks_running_runs_to_end_now()
     {
         var s = Submitted();

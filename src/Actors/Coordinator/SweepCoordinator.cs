@@ -128,7 +128,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     // ------------------------------------------------------------------ commands
 
-    void Execute(ISweepCommand command, IActorRef replyTo)
+    void Execute(ISweepCommand command, IActorRef? replyTo)
     {
         var decision = _state.Decide(command, _settings.Retry);
         if (decision.Rejected)
@@ -157,9 +157,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         });
     }
 
-    static void Reply(IActorRef to, CommandReply reply)
+    static void Reply(IActorRef? to, CommandReply reply)
     {
-        if (!to.IsNobody()) to.Tell(reply);
+        if (to != null && !to.IsNobody()) to.Tell(reply);
     }
 
     void MaybeSnapshot(int events)

@@ -26,6 +26,8 @@ public sealed record RunInfo
     public StopKind? StopRequested { get; init; }
     public string? Error { get; init; }
     public string? CompletedReason { get; init; }
+    /// <summary>It was running when its sweep was stopped: it may finish (and be requeued after a crash) though the sweep starts nothing new.</summary>
+    public bool FinishAfterStop { get; init; }
 
     [JsonIgnore]
     public bool IsTerminal => Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
@@ -141,7 +143,11 @@ public sealed record SweepState
         RunCancelled x => Run(x.RunId, r => r with { Status = RunStatus.Cancelled, Lease = null, StopRequested = null }),
         SweepPaused x => Sweep(x.Sweep, s => s with { Paused = true }),
         SweepResumed x => Sweep(x.Sweep, s => s with { Paused = false }),
-        SweepStopped x => Sweep(x.Sweep, s => s with { Stopped = true }),
+        SweepStopped x => Sweep(x.Sweep, s => s with { Stopped = true }) with
+        {
+            Runs = Runs.SetItems(Runs.Values.Where(r => r.Sweep == x.Sweep && r.HoldsLease)
+                .Select(r => KeyValuePair.Create(r.Spec.RunId, r with { FinishAfterStop = true }))),
+        },
         SweepCancelled x => Sweep(x.Sweep, s => s with { Cancelled = true }),
         CapacityMeasured x => Sweep(x.Sweep, s => s with { Measured = true, CapacityDir = x.OutputDir, CapacityError = x.Error }),
         _ => throw new ArgumentException($"unknown event {e.GetType().Name}"),
@@ -172,7 +178,7 @@ public sealed record SweepState
         ReportRunFailed c => Fenced(c.RunId, c.Epoch, r => AttemptFailed(r, c.Epoch, c.Error, c.Now, policy ?? RetryPolicy.Default)),
         ReportRunStopped c => Fenced(c.RunId, c.Epoch, r => Stopped(r, c)),
         LeaseLost c => Fenced(c.RunId, c.Epoch, r => Decision.Of(
-            Sweeps[r.Sweep].Cancelled || Sweeps[r.Sweep].Stopped || r.StopRequested == StopKind.Cancel
+            Sweeps[r.Sweep].Cancelled || (Sweeps[r.Sweep].Stopped && !r.FinishAfterStop) || r.StopRequested == StopKind.Cancel
                 ? new RunCancelled(r.Spec.RunId)
                 : r.StopRequested == StopKind.Suspend
                     ? new RunSuspended(r.Spec.RunId, c.Epoch, r.CheckpointStep)
@@ -188,7 +194,7 @@ public sealed record SweepState
             ? r.StopRequested != null ? Decision.Reject($"run {r.Spec.RunId} is already stopping") : Decision.Of(new RunStopRequested(r.Spec.RunId, r.Lease!.Epoch, StopKind.Suspend))
             : Decision.Reject($"run {r.Spec.RunId} is {r.Status}, not running")),
         ResumeRun c => WithRun(c.RunId, r => r.Status == RunStatus.Suspended
-            ? Sweeps[r.Sweep].Stopped || Sweeps[r.Sweep].Cancelled
+            ? Sweeps[r.Sweep].Cancelled || (Sweeps[r.Sweep].Stopped && !r.FinishAfterStop)
                 ? Decision.Reject($"sweep {r.Sweep} is stopped; its runs cannot be resumed")
                 : Decision.Of(new RunRequeued(r.Spec.RunId, "resumed"))
             : Decision.Reject($"run {r.Spec.RunId} is {r.Status}, not suspended")),
@@ -226,10 +232,11 @@ public sealed record SweepState
             .ToDictionary(g => g.Key, g => new SortedSet<int>(g.Select(s => s.Slot)));
         var events = new List<ISweepEvent>();
         var epoch = LastEpoch;
-        foreach (var sweep in SweepsInOrder.Where(s => !s.Halted))
+        foreach (var sweep in SweepsInOrder.Where(s => !s.Paused && !s.Cancelled))
         foreach (var run in RunsOf(sweep.Spec.Name))
         {
             if (run.Status != RunStatus.Queued || (run.RetryAt is { } at && at > c.Now)) continue;
+            if (sweep.Stopped && !run.FinishAfterStop) continue;
             if (Datasets[run.Spec.DatasetKey] is not { Prepared: true }) continue;
             var k = run.Spec.DataParallel;
             var node = free.FirstOrDefault(n => n.Value.Count >= k);
@@ -253,8 +260,8 @@ public sealed record SweepState
 
     Decision AttemptFailed(RunInfo run, long epoch, string error, DateTimeOffset now, RetryPolicy policy)
     {
-        // A halted sweep (stopped or cancelled) starts nothing again, so a failing run ends here.
-        if (Sweeps[run.Sweep].Cancelled || Sweeps[run.Sweep].Stopped || run.StopRequested == StopKind.Cancel)
+        // A cancelled sweep starts nothing again, nor does a stopped one except the runs it lets finish.
+        if (Sweeps[run.Sweep].Cancelled || (Sweeps[run.Sweep].Stopped && !run.FinishAfterStop) || run.StopRequested == StopKind.Cancel)
             return Decision.Of(new RunCancelled(run.Spec.RunId));
         var attempts = run.FailedAttempts + 1;
         if (attempts >= policy.MaxAttempts)

@@ -153,7 +153,7 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
                 core.Attachments[TrainingSession.SplitsAttachment] = ms.ToArray();
             }
             _splits[(run.RunId, run.Epoch)] = splits;
-            return new PipelineTrainer(this, run, rank, core, db, tok, cache, splits, StreamOptions(run, rank));
+            return new PipelineTrainer(this, run, core, db, tok, cache, splits, StreamOptions(run, rank));
         }
         catch
         {
@@ -212,10 +212,29 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
     }
 
     sealed class PipelineTrainer(
-        PipelineBackend owner, StartRun run, int rank, TrainerCore core, ProfileDatabase db, QaTokenizer tok, QaTokenCache cache,
+        PipelineBackend owner, StartRun run, TrainerCore core, ProfileDatabase db, QaTokenizer tok, QaTokenCache cache,
         HeldOutSplits? splits, QaStreamOptions options) : IRunTrainer
     {
-        readonly Dictionary<EvalMode, List<LossPoint>> _curves = new();
+        // the convergence rule looks at the whole curve: a resumed run starts from the eval points already on disk
+        readonly Dictionary<EvalMode, List<LossPoint>> _curves = EarlierEvals(core);
+
+        static Dictionary<EvalMode, List<LossPoint>> EarlierEvals(TrainerCore core)
+        {
+            var curves = new Dictionary<EvalMode, List<LossPoint>>();
+            var path = Path.Combine(core.RunDir, EvalResultsCsv.FileName);
+            if (!File.Exists(path)) return curves;
+            foreach (var line in File.ReadLines(path).Skip(1))
+            {
+                var f = line.Split(',');
+                if (f.Length < 3 || EvalModes.TryParse(f[2]) is not { } mode) continue;
+                if (!double.TryParse(f[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var loss)) continue;
+                if (!long.TryParse(f[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var step) || step > core.Step) continue;
+                if (!curves.TryGetValue(mode, out var curve)) curves[mode] = curve = [];
+                curve.Add(new LossPoint(step, loss));
+            }
+            foreach (var c in curves.Values) c.Sort((a, b) => a.Step.CompareTo(b.Step));
+            return curves;
+        }
 
         public long Step => core.Step;
 
@@ -233,12 +252,13 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
             foreach (var m in report.Modes)
             {
                 if (!_curves.TryGetValue(m.Mode, out var curve)) _curves[m.Mode] = curve = [];
+                curve.RemoveAll(p => p.Step == report.Step);
                 curve.Add(new LossPoint(report.Step, m.Loss));
             }
             return report.Modes.ToDictionary(m => m.Mode.Name(), m => m.Loss);
         }
 
-        /// <summary>SPEC 5 rule on the eval points seen by this attempt (train_onehop, and train_twohop when trained).</summary>
+        /// <summary>SPEC 5 rule on the run's eval points so far (train_onehop, and train_twohop when trained).</summary>
         public bool Converged
         {
             get
@@ -263,8 +283,14 @@ public sealed class PipelineBackend(int torchThreadsPerSlot = 1, Action<string>?
     public void MeasureCapacity(SweepSpec sweep, IReadOnlyList<(RunSpec Run, string RunDir)> runs, string outputDir, CancellationToken cancel)
     {
         if (runs.Count == 0) throw new UserInputException($"sweep {sweep.Name}: no run completed, nothing to measure");
-        var resultsDir = Path.GetDirectoryName(runs[0].RunDir)!;
-        var dataDir = Path.GetFullPath(Path.Combine(resultsDir, "..", ".."));
+        var dataDir = Path.GetFullPath(Path.Combine(runs[0].RunDir, "..", "..", ".."));
+        // measure the completed runs only (a failed or cancelled run's partial evals stay out of the tables):
+        // a folder of links to them is the results folder `measure` reads
+        var resultsDir = Path.Combine(outputDir, "measured-runs");
+        if (Directory.Exists(resultsDir)) Directory.Delete(resultsDir, recursive: true);
+        Directory.CreateDirectory(resultsDir);
+        foreach (var (_, runDir) in runs)
+            Directory.CreateSymbolicLink(Path.Combine(resultsDir, Path.GetFileName(runDir)), Path.GetFullPath(runDir));
         var options = new MeasureOptions
         {
             ResultsDir = resultsDir,
