@@ -24,6 +24,8 @@ public static class CliApp
     static IEnumerable<Command> CommandGroups()
     {
         yield return ProfilesCommands.Build();
+        yield return TokenizerCommands.Build();
+        yield return QaCommands.Build();
     }
 
     public static int Run(string[] args)

@@ -1,0 +1,22 @@
+namespace ActorLab.Bench;
+
+/// <summary>
+/// `dotnet run --project bench/ActorLab.Bench -c Release -- &lt;benchmark&gt; [args]`. One file per benchmark; add a
+/// case here. Each prints a markdown table and writes bench/results/&lt;benchmark&gt;.md.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var name = args.Length > 0 ? args[0] : "";
+        var rest = args.Skip(1).ToArray();
+        switch (name)
+        {
+            case "profiles": return ProfilesBench.Run(rest);
+            case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
+            default:
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles");
+                return 2;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+namespace ActorLab.Model.Training;
+
+/// <summary>
+/// When to evaluate and checkpoint (SPEC 4): a log-spaced list {int(exp(x)) : x in linspace(ln first, ln last, count)},
+/// then every <see cref="Every"/> steps at step % Every == <see cref="Offset"/>. Sweeps with short runs give their own
+/// list or a scaled log schedule.
+/// </summary>
+public sealed record CheckpointSchedule(IReadOnlyList<long> Steps, long Every, long Offset)
+{
+    /// <summary>The reference: 100, 215, 464, 1000, 2154, 4641, 10000, 21544, 46415, 100000, then step % 100000 == 1.</summary>
+    public static CheckpointSchedule Reference { get; } = Log(100, 100000, 10, 100000, 1);
+
+    public static CheckpointSchedule Log(long first, long last, int count, long every = 0, long offset = 0)
+    {
+        if (first < 1 || last < first || count < 1) throw new ArgumentException("log schedule needs 1 <= first <= last and count >= 1");
+        var steps = new SortedSet<long>();
+        for (int i = 0; i < count; i++)
+        {
+            var x = count == 1 ? Math.Log(first) : Math.Log(first) + (Math.Log(last) - Math.Log(first)) * i / (count - 1);
+            // int(exp(x)) as in numpy, with a tolerance so exp(ln 1000) = 999.9999... still gives 1000.
+            steps.Add((long)Math.Floor(Math.Exp(x) * (1 + 1e-12)));
+        }
+        return new CheckpointSchedule(steps.ToArray(), every, offset);
+    }
+
+    public static CheckpointSchedule Explicit(IEnumerable<long> steps, long every = 0, long offset = 0) =>
+        new(steps.Distinct().Order().ToArray(), every, offset);
+
+    public bool IsDue(long step)
+    {
+        if (Steps.Contains(step)) return true;
+        var last = Steps.Count > 0 ? Steps[^1] : 0;
+        return Every > 0 && step > last && step % Every == Offset;
+    }
+
+    /// <summary>Parses "100,215,464" or "log:FIRST:LAST:COUNT[:EVERY]".</summary>
+    public static CheckpointSchedule Parse(string text)
+    {
+        try
+        {
+            if (text.StartsWith("log:"))
+            {
+                var p = text[4..].Split(':').Select(long.Parse).ToArray();
+                if (p.Length is < 3 or > 4) throw new FormatException();
+                return Log(p[0], p[1], (int)p[2], p.Length == 4 ? p[3] : 0, p.Length == 4 ? 1 : 0);
+            }
+            return Explicit(text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse));
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            throw new Common.UserInputException($"bad checkpoint schedule '{text}': expected '100,200,500' or 'log:FIRST:LAST:COUNT[:EVERY]'");
+        }
+    }
+}

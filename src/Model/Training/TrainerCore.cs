@@ -1,0 +1,289 @@
+using ActorLab.Model.Common;
+using ActorLab.Model.Qa;
+using ActorLab.Model.Transformer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace ActorLab.Model.Training;
+
+/// <summary>
+/// One model replica on one device: builds or resumes a run, takes training steps on <see cref="TokenBatch"/>es,
+/// evaluates eval modes, writes eval results and checkpoints. It does not own a data stream: the caller (the CLI
+/// loop or a trainer actor) feeds batches and keeps the stream at <see cref="StreamPosition"/>.
+/// </summary>
+public sealed class TrainerCore : IDisposable
+{
+    public RunConfig Run { get; }
+    public string RunDir { get; }
+    public TrainerOptions Options { get; }
+    public LlamaMup Model { get; }
+    public ITrainingOptimizer Optimizer { get; }
+    public Device Device { get; }
+    public long Step { get; private set; }
+    /// <summary>Training batches consumed so far; saved in checkpoints so the stream resumes at this batch index.</summary>
+    public long StreamPosition { get; set; }
+    /// <summary>Caller state saved with each checkpoint (e.g. curriculum phase).</summary>
+    public Dictionary<string, string> Extra { get; } = new();
+    /// <summary>Opaque files saved with each checkpoint (e.g. "splits.bin", the held-out splits).</summary>
+    public Dictionary<string, byte[]> Attachments { get; } = new();
+    /// <summary>The checkpoint this trainer resumed from, or null for a fresh run.</summary>
+    public string? ResumedFrom { get; }
+
+    readonly TorchSharp.Modules.Parameter[] parameters;
+
+    TrainerCore(RunConfig run, string runDir, TrainerOptions options, LlamaMupConfig modelConfig, CheckpointData? resume, string? resumedFrom)
+    {
+        Options = options;
+        RunDir = runDir;
+        Device = ParseDevice(options.Device);
+        if (options.Threads > 0) torch.set_num_threads(options.Threads);
+        torch.manual_seed(run.Seed);
+        Model = new LlamaMup(modelConfig);
+        Model.to(Device);
+        if (options.Amp == "bf16") Model.Precision.Compute = ScalarType.BFloat16;
+        Run = run with { NParams = Model.ParameterCount, Device = options.Device };
+        parameters = Model.parameters().ToArray();
+        Optimizer = BuildOptimizer(Run, Model, options);
+        ResumedFrom = resumedFrom;
+        if (resume != null) Restore(resume);
+        Directory.CreateDirectory(runDir);
+        Run.Save(runDir);
+    }
+
+    /// <summary>
+    /// Opens a run directory: resumes from its newest valid checkpoint (falling back past damaged ones with a
+    /// warning) or starts a new run from <paramref name="run"/>'s seed. Writes run.json with the real parameter count.
+    /// </summary>
+    public static TrainerCore Create(RunConfig run, string runDir, TrainerOptions options)
+    {
+        Validate(run, options);
+        var existing = Checkpoints.List(runDir);
+        if (existing.Count > 0)
+        {
+            if (!options.Resume)
+                throw new UserInputException($"run directory '{runDir}' already has checkpoints; resume it or choose another output folder");
+            var latest = Checkpoints.ReadLatestValid(runDir, options.Warn)
+                         ?? throw new UserInputException($"run directory '{runDir}' has checkpoints but none is valid");
+            var meta = latest.Data.Meta;
+            if (meta.Model.VocabSize != options.VocabSize)
+                throw new UserInputException($"checkpoint '{latest.Dir}' has vocab {meta.Model.VocabSize} but the tokenizer has {options.VocabSize}");
+            using (latest.Data)
+                return new TrainerCore(meta.Run with { MaxSteps = run.MaxSteps, Device = options.Device }, runDir, options, meta.Model, latest.Data, latest.Dir);
+        }
+        return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
+    }
+
+    /// <summary>Opens one checkpoint directory for evaluation or export (no training state needed beyond it).</summary>
+    public static TrainerCore Open(string checkpointDir, TrainerOptions options)
+    {
+        var data = Checkpoints.Read(checkpointDir);
+        using (data)
+        {
+            var runDir = Path.GetFullPath(Path.Combine(checkpointDir, "..", ".."));
+            return new TrainerCore(data.Meta.Run, runDir, options with { VocabSize = data.Meta.Model.VocabSize }, data.Meta.Model, data, checkpointDir);
+        }
+    }
+
+    /// <summary>The model a run config builds: width from the parameter budget and layers (SPEC 3).</summary>
+    public static LlamaMupConfig PlanModel(RunConfig run, int vocabSize) =>
+        LlamaMupConfig.FromBudget(run.ParamBudget, run.Layers, vocabSize, run.SeqLen);
+
+    static void Validate(RunConfig run, TrainerOptions o)
+    {
+        if (run.Layers < 1) throw new UserInputException($"--layers must be >= 1, got {run.Layers}");
+        if (run.ParamBudget < 1) throw new UserInputException($"--num-params must be > 0, got {run.ParamBudget}");
+        if (!(run.Lr > 0)) throw new UserInputException($"--lr must be > 0, got {run.Lr}");
+        if (run.Beta1 is <= 0 or >= 1) throw new UserInputException($"--beta1 must be in (0, 1), got {run.Beta1}");
+        if (run.WeightDecay < 0) throw new UserInputException($"--wd must be >= 0, got {run.WeightDecay}");
+        if (run.BatchSize < 1) throw new UserInputException($"--batch-size must be >= 1, got {run.BatchSize}");
+        if (run.SeqLen < 2) throw new UserInputException($"--seq-len must be >= 2, got {run.SeqLen}");
+        if (run.Optimizer is not ("schedulefree" or "adamw_cosine" or "adamw_linear"))
+            throw new UserInputException($"--optimizer must be schedulefree, adamw_cosine or adamw_linear, got '{run.Optimizer}'");
+        if (o.VocabSize < 2) throw new UserInputException($"tokenizer vocab size must be >= 2, got {o.VocabSize}");
+        if (o.Amp is not ("none" or "bf16")) throw new UserInputException($"--amp must be none or bf16, got '{o.Amp}'");
+        if (o.Amp != "none" && !o.Device.StartsWith("cuda"))
+            throw new UserInputException("--amp needs a CUDA device (--device cuda:N); CPU training runs in fp32");
+        ParseDevice(o.Device);
+    }
+
+    public static Device ParseDevice(string device)
+    {
+        if (device == "cpu") return CPU;
+        if (device.StartsWith("cuda"))
+        {
+            if (!torch.cuda.is_available())
+                throw new UserInputException($"--device {device}: CUDA is not available in this build or machine (build with -p:TorchBackend=cuda on a GPU host)");
+            try { return torch.device(device); }
+            catch (Exception e) { throw new UserInputException($"--device '{device}' is not a valid torch device: {e.Message}"); }
+        }
+        throw new UserInputException($"--device must be 'cpu' or 'cuda:N', got '{device}'");
+    }
+
+    static ITrainingOptimizer BuildOptimizer(RunConfig run, LlamaMup model, TrainerOptions o)
+    {
+        var groups = MupParamGroups.Build(model);
+        return run.Optimizer switch
+        {
+            "schedulefree" => new ScheduleFreeAdamW(groups, run.Lr, run.Beta1, run.Beta2, run.WeightDecay, o.WarmupSteps),
+            "adamw_cosine" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Cosine, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
+            "adamw_linear" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Linear, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
+            _ => throw new UserInputException($"unknown optimizer '{run.Optimizer}'"),
+        };
+    }
+
+    /// <summary>Forward, backward, gradient exchange, optimiser step on one batch.</summary>
+    public StepResult TrainStep(TokenBatch batch)
+    {
+        if (batch.SeqLen < 2) throw new ArgumentException("sequences need at least 2 tokens");
+        Optimizer.Train();
+        Model.train();
+        double loss;
+        using (var scope = NewDisposeScope())
+        {
+            var ids = tensor(batch.InputIds, [batch.BatchSize, batch.SeqLen]).to(Device);
+            var labels = tensor(batch.Labels, [batch.BatchSize, batch.SeqLen]).to(Device);
+            Optimizer.ZeroGrad();
+            var lossT = LlamaMup.MeanLoss(Model.forward(ids), labels);
+            lossT.backward();
+            Options.Gradients.AllReduce(parameters.Select(p => p.grad!).ToArray());
+            Optimizer.Step();
+            loss = lossT.item<float>();
+        }
+        Step++;
+        StreamPosition++;
+        long answers = 0;
+        foreach (var l in batch.Labels) if (l != TokenBatch.Ignore) answers++;
+        return new StepResult(Step, loss, batch.InputIds.Length, answers, Optimizer.LastLr);
+    }
+
+    /// <summary>
+    /// Evaluates each mode at the eval point (schedule-free: x) per SPEC 4: draws batches from
+    /// <paramref name="batchesFor"/>(mode), keeps sequences whose last label is ignored (no answer cut off), sums
+    /// each question's token losses over its answer and averages over questions, stopping once
+    /// <see cref="TrainerOptions.EvalQuestions"/> questions are seen. Also reports loss per subject.
+    /// </summary>
+    public EvalReport Evaluate(Func<EvalMode, Func<TokenBatch>> batchesFor, IEnumerable<EvalMode> modes)
+    {
+        Optimizer.Eval();
+        Model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var results = modes.Select(m => EvaluateMode(m, batchesFor(m))).ToList();
+            return new EvalReport(Step, ParameterL2(), results);
+        }
+        finally
+        {
+            Optimizer.Train();
+        }
+    }
+
+    ModeEval EvaluateMode(EvalMode mode, Func<TokenBatch> next)
+    {
+        var subjects = new Dictionary<int, SubjectLoss>();
+        double sum = 0;
+        int questions = 0, emptyBatches = 0;
+        while (questions < Options.EvalQuestions)
+        {
+            var batch = next();
+            int before = questions;
+            float[] losses;
+            using (var scope = NewDisposeScope())
+            {
+                var ids = tensor(batch.InputIds, [batch.BatchSize, batch.SeqLen]).to(Device);
+                var labels = tensor(batch.Labels, [batch.BatchSize, batch.SeqLen]).to(Device);
+                losses = LlamaMup.TokenLosses(Model.forward(ids), labels).cpu().data<float>().ToArray();
+            }
+            int t = batch.SeqLen;
+            foreach (var q in batch.Questions)
+            {
+                if (q.AnswerEnd <= q.AnswerStart || q.Truncated) continue;
+                // SPEC 4: only sequences whose final label is ignored, i.e. no answer runs into the end.
+                if (batch.Labels[q.Sequence * t + t - 1] != TokenBatch.Ignore) continue;
+                double l = 0;
+                for (int p = q.AnswerStart; p < q.AnswerEnd; p++) l += losses[q.Sequence * t + p];
+                sum += l;
+                questions++;
+                var s = subjects.GetValueOrDefault(q.Subject);
+                subjects[q.Subject] = new SubjectLoss(s.LossSum + l, s.Questions + 1);
+            }
+            if (questions == before && ++emptyBatches > 100)
+                throw new InvalidOperationException($"eval mode {mode.Name()}: 100 batches without a complete question");
+        }
+        return new ModeEval(mode, sum / questions, questions, subjects);
+    }
+
+    /// <summary>||theta||_2 / sqrt(#params) at the current parameter point.</summary>
+    public double ParameterL2()
+    {
+        using var _ = no_grad();
+        double sq = 0;
+        long n = 0;
+        foreach (var p in parameters)
+        {
+            using var s = p.detach().to_type(ScalarType.Float64).pow(2).sum();
+            sq += s.item<double>();
+            n += p.numel();
+        }
+        return Math.Sqrt(sq) / Math.Sqrt(n);
+    }
+
+    /// <summary>Writes checkpoints/step_{Step}/ (atomic, checksummed), then prunes old ones; returns its path.</summary>
+    public string SaveCheckpoint()
+    {
+        Optimizer.Train();
+        var state = Optimizer.ExportState();
+        using var rng = torch.get_rng_state();
+        var data = new CheckpointData
+        {
+            Meta = new CheckpointMeta
+            {
+                Step = Step,
+                StreamPosition = StreamPosition,
+                Run = Run,
+                Model = Model.Config,
+                OptimizerScalars = state.Scalars.ToDictionary(),
+                TorchRngState = Convert.ToBase64String(rng.bytes),
+                Extra = new Dictionary<string, string>(Extra),
+            },
+            Weights = Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().cpu().clone()),
+            OptimizerTensors = state.Tensors.ToDictionary(),
+            Attachments = new Dictionary<string, byte[]>(Attachments),
+        };
+        using (data)
+        {
+            var dir = Checkpoints.Write(RunDir, data);
+            Checkpoints.Prune(RunDir, Options.KeepLast, Options.Schedule);
+            return dir;
+        }
+    }
+
+    void Restore(CheckpointData data)
+    {
+        using (no_grad())
+        {
+            foreach (var (name, p) in Model.named_parameters())
+            {
+                if (!data.Weights.TryGetValue(name, out var w))
+                    throw new UserInputException($"checkpoint lacks weight '{name}'");
+                if (!w.shape.SequenceEqual(p.shape))
+                    throw new UserInputException($"checkpoint weight '{name}' has shape [{string.Join(",", w.shape)}], model expects [{string.Join(",", p.shape)}]");
+                p.copy_(w);
+            }
+        }
+        Optimizer.ImportState(new OptimizerState(data.OptimizerTensors, data.Meta.OptimizerScalars));
+        Step = data.Meta.Step;
+        StreamPosition = data.Meta.StreamPosition;
+        foreach (var (k, v) in data.Meta.Extra) Extra[k] = v;
+        foreach (var (k, v) in data.Attachments) Attachments[k] = v;
+        var rngBytes = Convert.FromBase64String(data.Meta.TorchRngState);
+        using var rng = tensor(rngBytes, dtype: ScalarType.Byte);
+        torch.set_rng_state(rng);
+    }
+
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Model.Dispose();
+    }
+}

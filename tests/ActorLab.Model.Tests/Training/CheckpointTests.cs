@@ -1,0 +1,153 @@
+using ActorLab.Model.Common;
+using ActorLab.Model.Qa;
+using ActorLab.Model.Training;
+using TorchSharp;
+
+namespace ActorLab.Model.Tests.Training;
+
+public class CheckpointTests : IDisposable
+{
+    readonly string dir = Directory.CreateTempSubdirectory("actorlab-ckpt-").FullName;
+    readonly SyntheticFacts facts = new(facts: 20, answerVocab: 8, answerLen: 2, seed: 1);
+    public void Dispose() => Directory.Delete(dir, true);
+
+    TrainerOptions Options(List<string>? warnings = null) => new()
+    {
+        VocabSize = facts.VocabSize,
+        Threads = 1,
+        WarmupSteps = 3,
+        EvalQuestions = 50,
+        Schedule = CheckpointSchedule.Explicit([]),
+        KeepLast = 10,
+        Warn = w => warnings?.Add(w),
+    };
+
+    static Dictionary<string, float[]> Weights(TrainerCore core) =>
+        core.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
+
+    void Train(TrainerCore core, long steps, bool evalAtEnd)
+    {
+        for (long i = 0; i < steps; i++)
+            core.TrainStep(facts.Batch(4, 16, seed: 11, index: core.StreamPosition));
+        if (evalAtEnd) core.Evaluate(_ => facts.Stream(4, 16, seed: 3), [EvalMode.TrainOnehop]);
+    }
+
+    /// <summary>N steps straight == N/2, checkpoint, reopen from disk, N/2: bitwise, for both optimiser families.</summary>
+    [Theory]
+    [InlineData("schedulefree")]
+    [InlineData("adamw_cosine")]
+    public void ResumeIsBitwiseExact(string optimizer)
+    {
+        var run = SyntheticFacts.Run(width: 32, layers: 2, optimizer: optimizer, lr: 3e-3, wd: 0.1, maxSteps: 12) with { SeqLen = 16 };
+        Dictionary<string, float[]> straight;
+        using (var core = TrainerCore.Create(run, Path.Combine(dir, "a"), Options()))
+        {
+            Train(core, 6, evalAtEnd: true);
+            Train(core, 6, evalAtEnd: false);
+            straight = Weights(core);
+        }
+        var resumedDir = Path.Combine(dir, "b");
+        using (var core = TrainerCore.Create(run, resumedDir, Options()))
+        {
+            Train(core, 6, evalAtEnd: true);
+            core.SaveCheckpoint();
+        }
+        using (var core = TrainerCore.Create(run, resumedDir, Options()))
+        {
+            Assert.Equal(6, core.Step);
+            Assert.Equal(6, core.StreamPosition);
+            Train(core, 6, evalAtEnd: false);
+            var resumed = Weights(core);
+            Assert.Equal(straight.Keys, resumed.Keys);
+            foreach (var (name, w) in straight) Assert.Equal(w, resumed[name]);
+        }
+    }
+
+    [Fact]
+    public void CorruptLatestCheckpointFallsBackToPreviousWithWarning()
+    {
+        var run = SyntheticFacts.Run(width: 16, layers: 1) with { SeqLen = 16 };
+        var runDir = Path.Combine(dir, "run");
+        using (var core = TrainerCore.Create(run, runDir, Options()))
+        {
+            Train(core, 2, false);
+            core.Attachments["splits.bin"] = [1, 2, 3];
+            core.Extra["curriculum"] = "onehop";
+            core.SaveCheckpoint();
+            Train(core, 2, false);
+            var latest = core.SaveCheckpoint();
+            var model = Path.Combine(latest, "model.safetensors");
+            var bytes = File.ReadAllBytes(model);
+            bytes[^5] ^= 0x40;
+            File.WriteAllBytes(model, bytes);
+        }
+        var ex = Assert.Throws<UserInputException>(() => Checkpoints.Read(Checkpoints.DirFor(runDir, 4)));
+        Assert.Contains("model.safetensors", ex.Message);
+        Assert.Contains("SHA-256", ex.Message);
+
+        var warnings = new List<string>();
+        using (var core = TrainerCore.Create(run, runDir, Options(warnings)))
+        {
+            Assert.Equal(2, core.Step);
+            Assert.Equal(new byte[] { 1, 2, 3 }, core.Attachments["splits.bin"]);
+            Assert.Equal("onehop", core.Extra["curriculum"]);
+            Assert.EndsWith("step_2", core.ResumedFrom);
+        }
+        Assert.Single(warnings);
+        Assert.Contains("step_4", warnings[0]);
+        Assert.Contains("falling back", warnings[0]);
+    }
+
+    [Fact]
+    public void IncompleteCheckpointWithoutManifestIsSkipped()
+    {
+        var run = SyntheticFacts.Run(width: 16, layers: 1) with { SeqLen = 16 };
+        var runDir = Path.Combine(dir, "run");
+        using (var core = TrainerCore.Create(run, runDir, Options()))
+        {
+            Train(core, 1, false);
+            core.SaveCheckpoint();
+            Train(core, 1, false);
+            File.Delete(Path.Combine(core.SaveCheckpoint(), "manifest.json"));
+        }
+        var warnings = new List<string>();
+        using var resumed = TrainerCore.Create(run, runDir, Options(warnings));
+        Assert.Equal(1, resumed.Step);
+        Assert.Contains("incomplete", warnings.Single());
+    }
+
+    [Fact]
+    public void NewRunRefusesDirectoryWithCheckpointsUnlessResuming()
+    {
+        var run = SyntheticFacts.Run(width: 16, layers: 1) with { SeqLen = 16 };
+        var runDir = Path.Combine(dir, "run");
+        using (var core = TrainerCore.Create(run, runDir, Options())) { Train(core, 1, false); core.SaveCheckpoint(); }
+        var ex = Assert.Throws<UserInputException>(() => TrainerCore.Create(run, runDir, Options() with { Resume = false }));
+        Assert.Contains(runDir, ex.Message);
+    }
+
+    [Fact]
+    public void PruneKeepsLastKAndScheduledCheckpoints()
+    {
+        var run = SyntheticFacts.Run(width: 16, layers: 1) with { SeqLen = 16 };
+        var runDir = Path.Combine(dir, "run");
+        using var core = TrainerCore.Create(run, runDir, Options() with { KeepLast = 2, Schedule = CheckpointSchedule.Explicit([2]) });
+        for (int i = 0; i < 5; i++) { Train(core, 1, false); core.SaveCheckpoint(); }
+        Assert.Equal(new long[] { 2, 4, 5 }, Checkpoints.List(runDir).Select(c => c.Step));
+        Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(runDir, "checkpoints")), d => Path.GetFileName(d).StartsWith('.'));
+    }
+
+    [Fact]
+    public void ReferenceScheduleIsLogSpacedThenEvery100k()
+    {
+        var s = CheckpointSchedule.Reference;
+        Assert.Equal(new long[] { 100, 215, 464, 1000, 2154, 4641, 10000, 21544, 46415, 100000 }, s.Steps);
+        Assert.True(s.IsDue(100001));
+        Assert.True(s.IsDue(300001));
+        Assert.False(s.IsDue(200000));
+        Assert.False(s.IsDue(101));
+        Assert.Equal(new long[] { 10, 31, 100 }, CheckpointSchedule.Parse("log:10:100:3").Steps);
+        Assert.Equal(new long[] { 5, 50 }, CheckpointSchedule.Parse("50,5").Steps);
+        Assert.Throws<UserInputException>(() => CheckpointSchedule.Parse("log:a:b"));
+    }
+}

@@ -1,0 +1,95 @@
+using ActorLab.Model.Qa;
+using ActorLab.Model.Training;
+
+namespace ActorLab.Model.Tests.Training;
+
+/// <summary>
+/// A tiny stand-in for the QA stream: N "profiles", each a key token with an answer of <see cref="AnswerLen"/>
+/// tokens drawn once from a seed. A sequence is BOS, then examples "key SEP answer EOS" packed until full, padded
+/// with EOS (ignored labels). Deterministic in (seed, batch index), like the real stream.
+/// </summary>
+public sealed class SyntheticFacts
+{
+    public const int Bos = 0, Sep = 1, Pad = 2, FirstKey = 3;
+    public int Facts { get; }
+    public int AnswerLen { get; }
+    public int AnswerVocab { get; }
+    public int VocabSize => FirstKey + Facts + AnswerVocab;
+    readonly int[][] answers;
+
+    public SyntheticFacts(int facts, int answerVocab, int answerLen, int seed)
+    {
+        Facts = facts;
+        AnswerLen = answerLen;
+        AnswerVocab = answerVocab;
+        var rng = new Random(seed);
+        answers = Enumerable.Range(0, facts)
+            .Select(_ => Enumerable.Range(0, answerLen).Select(_ => FirstKey + facts + rng.Next(answerVocab)).ToArray())
+            .ToArray();
+    }
+
+    /// <summary>Bits needed to store every answer.</summary>
+    public double Bits => Facts * AnswerLen * Math.Log2(AnswerVocab);
+
+    public Func<TokenBatch> Stream(int batchSize, int seqLen, int seed, long startBatch = 0, EvalMode mode = EvalMode.TrainOnehop)
+    {
+        long index = startBatch;
+        return () => Batch(batchSize, seqLen, seed, index++, mode);
+    }
+
+    public TokenBatch Batch(int batchSize, int seqLen, int seed, long index, EvalMode mode = EvalMode.TrainOnehop)
+    {
+        var rng = new Random(unchecked((int)(seed * 1_000_003L + index * 7919L)));
+        var ids = new long[batchSize * seqLen];
+        var labels = new long[batchSize * seqLen];
+        Array.Fill(ids, Pad);
+        Array.Fill(labels, TokenBatch.Ignore);
+        var questions = new List<QuestionInfo>();
+        int exampleLen = 2 + AnswerLen + 1;
+        for (int b = 0; b < batchSize; b++)
+        {
+            int o = b * seqLen;
+            ids[o] = Bos;
+            int pos = 1;
+            while (pos + exampleLen <= seqLen)
+            {
+                int f = rng.Next(Facts);
+                ids[o + pos] = FirstKey + f;
+                ids[o + pos + 1] = Sep;
+                for (int a = 0; a < AnswerLen; a++)
+                {
+                    ids[o + pos + 2 + a] = answers[f][a];
+                    labels[o + pos + 2 + a] = answers[f][a];
+                }
+                ids[o + pos + 2 + AnswerLen] = Bos; // EOS = BOS
+                questions.Add(new QuestionInfo(b, pos + 2, pos + 2 + AnswerLen, 1, (byte)(f % 4), mode, false));
+                pos += exampleLen;
+            }
+        }
+        return new TokenBatch(batchSize, seqLen, ids, labels, questions.ToArray());
+    }
+
+    /// <summary>A run config for a model of the given width and layers (budget chosen so the sizing lands on it).</summary>
+    public static RunConfig Run(int width, int layers, string optimizer = "schedulefree", double lr = 1e-3, int seed = 1,
+        int batchSize = 8, int seqLen = 32, double wd = 0.0, long maxSteps = 1000) => new()
+    {
+        RunName = "test",
+        Profiles = "synthetic",
+        Tokenizer = "synthetic",
+        NProfiles = 0,
+        Relations = 0,
+        NParams = 0,
+        ParamBudget = 320000L + 12L * layers * width * width + 1,
+        Layers = layers,
+        MinOrder = 1,
+        MaxOrder = 1,
+        Optimizer = optimizer,
+        Lr = lr,
+        Beta1 = 0.9,
+        WeightDecay = wd,
+        BatchSize = batchSize,
+        SeqLen = seqLen,
+        MaxSteps = maxSteps,
+        Seed = seed,
+    };
+}
