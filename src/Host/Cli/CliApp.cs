@@ -26,6 +26,7 @@ public static class CliApp
         yield return ProfilesCommands.Build();
         yield return TokenizerCommands.Build();
         yield return QaCommands.Build();
+        yield return ProbeCommands.Build();
     }
 
     public static int Run(string[] args)

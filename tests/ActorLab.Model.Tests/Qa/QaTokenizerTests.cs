@@ -6,7 +6,7 @@ namespace ActorLab.Model.Tests.Qa;
 
 public class QaTokenizerTests
 {
-    static readonly Lazy<(Profiles.ProfileDatabase Db, QaTokenizer Tok)> Shared = new(() =>
+    static readonly Lazy<(ActorLab.Model.Profiles.ProfileDatabase Db, QaTokenizer Tok)> Shared = new(() =>
     {
         var db = TestProfiles.Create(300, relations: 4, seed: 5);
         return (db, TestProfiles.Tokenizer(db));
