@@ -131,7 +131,10 @@ public sealed class LinearProbe : nn.Module<Tensor, Tensor>
         Func<Tensor> closure = () =>
         {
             using var scope = NewDisposeScope();
-            opt.zero_grad();
+            // Zero the gradients directly: the optimizer's zero_grad goes through libtorch's deprecated
+            // Optimizer::parameters(), which prints a warning on every call.
+            probe.weight.grad?.zero_();
+            probe.bias.grad?.zero_();
             var loss = Objective(probe, x, y, penalty);
             loss.backward();
             return loss.MoveToOuterDisposeScope();
