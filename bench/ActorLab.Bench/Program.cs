@@ -14,8 +14,13 @@ public static class Program
         {
             case "profiles": return ProfilesBench.Run(rest);
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
+            case "qa": return QaBench.Run(rest);
+            case "train": return TrainBench.Run(rest);
+            case "measure": return MeasureBench.Run(rest);
+            case "actors": return ActorsBench.Run(rest);
+            case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors");
                 return 2;
         }
     }

@@ -26,7 +26,12 @@ public static class CliApp
         yield return ProfilesCommands.Build();
         yield return TokenizerCommands.Build();
         yield return QaCommands.Build();
+        foreach (var command in TrainCommands.Build()) yield return command;
+        foreach (var command in CapacityCommands.Build()) yield return command;
         yield return ProbeCommands.Build();
+        yield return SweepCommands.Build();
+        yield return NodeCommands.Build();
+        yield return ConsoleCommands.Build();
     }
 
     public static int Run(string[] args)
@@ -34,6 +39,13 @@ public static class CliApp
         try
         {
             var parse = BuildRoot().Parse(args);
+            // Malformed flags (unknown option, missing required, a value of the wrong type) are user errors too:
+            // one line each, exit 2, like a UserInputException. Help and version requests still print normally.
+            if (parse.Errors.Count > 0)
+            {
+                foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {error.Message}");
+                return ExitUserError;
+            }
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Unwrap(e) is UserInputException u)

@@ -8,12 +8,13 @@ namespace ActorLab.Model.Profiles;
 /// Profiles database <-> Parquet in the HF hub schema (SPEC 1): name string, index int32, birth_date timestamp,
 /// birth_city/university/employer string, and per relation a struct&lt;name string, index int32&gt; column named after
 /// it; the footer holds <see cref="MetadataKeys"/> key-value metadata.
-/// Our writer: required columns, birth_date as TIMESTAMP(MILLIS, not UTC-adjusted) (Parquet has no seconds unit;
+/// Our writer: required columns (struct groups are optional, as Parquet.Net makes them), birth_date as TIMESTAMP(MILLIS, not UTC-adjusted) (Parquet has no seconds unit;
 /// pyarrow stores its timestamp[s] the same way), one row group per <see cref="RowGroupRows"/> rows, Snappy.
 /// Output is a pure function of the database (no clocks, no random ids), so the same seed and lists give
 /// byte-identical files. The reader also takes files from other writers (pandas/pyarrow, `datasets`): optional
 /// columns (nulls rejected), int64 index, timestamp in any unit, INT96 or date, several row groups, rows in any
-/// order of index; the relation name columns are not read (a relation is its index; names are looked up).
+/// order of index; the relation name columns are not read (a relation is its index; names are looked up). Columns
+/// are read on up to 4 threads, each with its own reader.
 /// </summary>
 public static class ProfileParquet
 {
@@ -170,21 +171,36 @@ public static class ProfileParquet
         var emps = new string[n];
         var rel = relationIndex.Select(_ => new long[n]).ToArray();
 
-        int at = 0;
-        for (int g = 0; g < reader.RowGroupCount; g++)
+        // Columns are independent: read them on a few threads, each with its own reader (a reader is one stream).
+        var starts = new int[reader.RowGroupCount];
+        for (int g = 1; g < starts.Length; g++) starts[g] = starts[g - 1] + checked((int)reader.RowGroups[g - 1].RowCount);
+        var jobs = new List<Func<ParquetRowGroupReader, int, int, Task>>
         {
-            using var rg = reader.OpenRowGroupReader(g);
-            int rows = checked((int)rg.RowCount);
-            await ReadStrings(rg, nameField, names.AsMemory(at, rows), path);
-            await ReadIntegers(rg, indexField, index.AsMemory(at, rows), path);
-            await ReadDays(rg, dateField, days.AsMemory(at, rows), path);
-            await ReadStrings(rg, cityField, cities.AsMemory(at, rows), path);
-            await ReadStrings(rg, uniField, unis.AsMemory(at, rows), path);
-            await ReadStrings(rg, empField, emps.AsMemory(at, rows), path);
-            for (int r = 0; r < rel.Length; r++)
-                await ReadIntegers(rg, relationIndex[r], rel[r].AsMemory(at, rows), path, inStruct: true);
-            at += rows;
+            (rg, at, rows) => ReadStrings(rg, nameField, names.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadIntegers(rg, indexField, index.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadDays(rg, dateField, days.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadStrings(rg, cityField, cities.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadStrings(rg, uniField, unis.AsMemory(at, rows), path),
+            (rg, at, rows) => ReadStrings(rg, empField, emps.AsMemory(at, rows), path),
+        };
+        for (int r = 0; r < rel.Length; r++)
+        {
+            var (field, into) = (relationIndex[r], rel[r]);
+            jobs.Add((rg, at, rows) => ReadIntegers(rg, field, into.AsMemory(at, rows), path, inStruct: true));
         }
+        int workers = Math.Clamp(Environment.ProcessorCount, 1, 4);
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+        {
+            await using var own = w == 0 ? null : await ParquetReader.CreateAsync(path);
+            var rd = own ?? reader;
+            for (int g = 0; g < starts.Length; g++)
+            {
+                using var rg = rd.OpenRowGroupReader(g);
+                int rows = checked((int)rg.RowCount);
+                for (int j = w; j < jobs.Count; j += workers)
+                    await jobs[j](rg, starts[g], rows);
+            }
+        })));
 
         // index must be a permutation of 0..N-1: row i goes to position index[i].
         var pos = new int[n];

@@ -233,7 +233,7 @@ public sealed class HeldOutSplits
     ];
 
     // ---- serialisation ----
-    const ulong Magic = 0x3154_4C50_5341_4C41; // "ALASPLT1" little-endian-ish tag
+    const ulong Magic = 0x3154_4C50_5341_4C41; // the bytes "ALASPLT1" when written little-endian
 
     /// <summary>Writes the drawn sets (the peeled classes are recomputed on read), little-endian binary.</summary>
     public void WriteTo(Stream stream)

@@ -35,11 +35,11 @@ public class ProfileParquetTests
     }
 
     [Fact]
-    public void Written_schema_is_the_hub_schema()
+    public async Task Written_schema_is_the_hub_schema()
     {
         var path = Path.Combine(TempDir(), "s.parquet");
         ProfileParquet.Write(Generate(10, 4), path);
-        var schema = ParquetReader.ReadSchemaAsync(path).GetAwaiter().GetResult();
+        var schema = await ParquetReader.ReadSchemaAsync(path);
         Assert.Equal(["name", "index", "birth_date", "birth_city", "university", "employer", "parent", "child", "best_friend", "worst_enemy"],
             schema.Fields.Select(f => f.Name));
         Assert.Equal(typeof(int), ((DataField)schema.Fields[1]).ClrType);
@@ -64,13 +64,13 @@ public class ProfileParquetTests
     }
 
     [Fact]
-    public void Relation_names_in_the_file_equal_the_names_at_their_index()
+    public async Task Relation_names_in_the_file_equal_the_names_at_their_index()
     {
         var db = Generate(1000, 3, seed: 4);
         var path = Path.Combine(TempDir(), "r.parquet");
         ProfileParquet.Write(db, path);
         // read with Parquet.Net's class deserializer, independently of our reader
-        var result = ParquetSerializer.DeserializeAsync<Row>(path).GetAwaiter().GetResult();
+        var result = await ParquetSerializer.DeserializeAsync<Row>(path);
         Assert.Equal("4", result.CustomMetadata[MetadataKeys.Seed]);
         var rows = result.Data;
         Assert.Equal(1000, rows.Count);

@@ -1,4 +1,5 @@
 using ActorLab.Model.Common;
+using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
 using Microsoft.ML.Tokenizers;
 

@@ -4,8 +4,9 @@ using ActorLab.Model.Training;
 namespace ActorLab.Model.Tests.Training;
 
 /// <summary>
-/// A tiny stand-in for the QA stream: N "profiles", each a key token with an answer of <see cref="AnswerLen"/>
-/// tokens drawn once from a seed. A sequence is BOS, then examples "key SEP answer EOS" packed until full, padded
+/// A tiny stand-in for the QA stream: N "profiles", each a key of <see cref="KeyLen"/> tokens (distinct tokens when
+/// KeyLen is 1; unique combinations of <see cref="KeyVocab"/> tokens otherwise, so facts must live in the network,
+/// not in per-key embeddings) with an answer of <see cref="AnswerLen"/> tokens drawn once from a seed. A sequence is BOS, then examples "key SEP answer EOS" packed until full, padded
 /// with EOS (ignored labels). Deterministic in (seed, batch index), like the real stream.
 /// </summary>
 public sealed class SyntheticFacts
@@ -14,17 +15,33 @@ public sealed class SyntheticFacts
     public int Facts { get; }
     public int AnswerLen { get; }
     public int AnswerVocab { get; }
-    public int VocabSize => FirstKey + Facts + AnswerVocab;
+    public int KeyLen { get; }
+    public int KeyVocab { get; }
+    public int VocabSize => FirstKey + KeyVocab + AnswerVocab;
+    readonly int[][] keys;
     readonly int[][] answers;
 
-    public SyntheticFacts(int facts, int answerVocab, int answerLen, int seed)
+    public SyntheticFacts(int facts, int answerVocab, int answerLen, int seed, int keyLen = 1, int keyVocab = 0)
     {
         Facts = facts;
         AnswerLen = answerLen;
         AnswerVocab = answerVocab;
+        KeyLen = keyLen;
+        KeyVocab = keyLen == 1 ? facts : keyVocab;
+        if (Math.Pow(KeyVocab, keyLen) < facts) throw new ArgumentException("not enough distinct keys");
         var rng = new Random(seed);
+        var seen = new HashSet<string>();
+        keys = new int[facts][];
+        for (int f = 0; f < facts; f++)
+        {
+            if (keyLen == 1) { keys[f] = [FirstKey + f]; continue; }
+            int[] k;
+            do k = Enumerable.Range(0, keyLen).Select(_ => FirstKey + rng.Next(KeyVocab)).ToArray();
+            while (!seen.Add(string.Join(",", k)));
+            keys[f] = k;
+        }
         answers = Enumerable.Range(0, facts)
-            .Select(_ => Enumerable.Range(0, answerLen).Select(_ => FirstKey + facts + rng.Next(answerVocab)).ToArray())
+            .Select(_ => Enumerable.Range(0, answerLen).Select(_ => FirstKey + KeyVocab + rng.Next(answerVocab)).ToArray())
             .ToArray();
     }
 
@@ -45,7 +62,7 @@ public sealed class SyntheticFacts
         Array.Fill(ids, Pad);
         Array.Fill(labels, TokenBatch.Ignore);
         var questions = new List<QuestionInfo>();
-        int exampleLen = 2 + AnswerLen + 1;
+        int exampleLen = KeyLen + 1 + AnswerLen + 1;
         for (int b = 0; b < batchSize; b++)
         {
             int o = b * seqLen;
@@ -54,15 +71,16 @@ public sealed class SyntheticFacts
             while (pos + exampleLen <= seqLen)
             {
                 int f = rng.Next(Facts);
-                ids[o + pos] = FirstKey + f;
-                ids[o + pos + 1] = Sep;
+                for (int k = 0; k < KeyLen; k++) ids[o + pos + k] = keys[f][k];
+                int a0 = pos + KeyLen + 1;
+                ids[o + a0 - 1] = Sep;
                 for (int a = 0; a < AnswerLen; a++)
                 {
-                    ids[o + pos + 2 + a] = answers[f][a];
-                    labels[o + pos + 2 + a] = answers[f][a];
+                    ids[o + a0 + a] = answers[f][a];
+                    labels[o + a0 + a] = answers[f][a];
                 }
-                ids[o + pos + 2 + AnswerLen] = Bos; // EOS = BOS
-                questions.Add(new QuestionInfo(b, pos + 2, pos + 2 + AnswerLen, 1, (byte)(f % 4), mode, false));
+                ids[o + a0 + AnswerLen] = Bos; // EOS = BOS
+                questions.Add(new QuestionInfo(b, a0, a0 + AnswerLen, 1, (byte)(f % 4), mode, false));
                 pos += exampleLen;
             }
         }

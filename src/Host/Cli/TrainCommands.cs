@@ -1,0 +1,239 @@
+using System.CommandLine;
+using System.Globalization;
+using ActorLab.Model.Common;
+using ActorLab.Model.Profiles;
+using ActorLab.Model.Qa;
+using ActorLab.Model.Training;
+
+namespace ActorLab.Host.Cli;
+
+/// <summary>`actorlab train`, `actorlab eval`, `actorlab export`: the single-device trainer (SPEC 3, 4).</summary>
+public static class TrainCommands
+{
+    public static IEnumerable<Command> Build() => [Train(), Eval(), Export()];
+
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    sealed class DeviceOptions
+    {
+        public readonly Option<string> Device = new("--device") { Description = "torch device: cpu or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        public readonly Option<int> Threads = new("--threads") { Description = "torch intra-op threads (0 = torch default).", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> EvalQuestions = new("--eval-questions") { Description = "Questions per eval mode (SPEC 4: at least 1000).", DefaultValueFactory = _ => 1000 };
+
+        public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Threads); c.Options.Add(EvalQuestions); }
+
+        public TrainerOptions Read(ParseResult pr, int vocab)
+        {
+            var threads = pr.GetValue(Threads);
+            if (threads < 0) throw new UserInputException($"--threads must be >= 0, got {threads}");
+            var q = pr.GetValue(EvalQuestions);
+            if (q < 1) throw new UserInputException($"--eval-questions must be >= 1, got {q}");
+            return new TrainerOptions { VocabSize = vocab, Device = pr.GetValue(Device)!, Threads = threads, EvalQuestions = q };
+        }
+    }
+
+    static Command Train()
+    {
+        var profiles = new Option<string>("--profiles") { Description = "Profiles parquet (SPEC 1).", Required = true };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "Tokenizer folder from `actorlab tokenizer train`.", Required = true };
+        var numParams = new Option<long>("--num-params") { Description = "Parameter budget P; width d = floor(sqrt((P-320000)/(12L))) in 16s.", Required = true };
+        var layers = new Option<int>("--layers") { Description = "Transformer layers L.", Required = true };
+        var orders = new Option<string>("--orders") { Description = "Question orders, a subset of 1,2.", DefaultValueFactory = _ => "1,2" };
+        var hopRatio = new Option<double>("--hop-ratio") { Description = "h: orders 1,2 get weights [1, 1/h].", DefaultValueFactory = _ => 0.1 };
+        var optimizer = new Option<string>("--optimizer") { Description = "schedulefree | adamw_cosine | adamw_linear.", DefaultValueFactory = _ => "schedulefree" };
+        var lr = new Option<double>("--lr") { Description = "Learning rate (muP hidden matrices get lr / width_mult).", DefaultValueFactory = _ => 1e-3 };
+        var beta1 = new Option<double>("--beta1") { Description = "Adam beta1 (schedule-free interpolation).", DefaultValueFactory = _ => 0.99 };
+        var beta2 = new Option<double>("--beta2") { Description = "Adam beta2.", DefaultValueFactory = _ => 0.999 };
+        var wd = new Option<double>("--wd") { Description = "Weight decay (muP hidden matrices get wd * width_mult).", DefaultValueFactory = _ => 0.1 };
+        var batch = new Option<int>("--batch-size") { Description = "Sequences per step.", DefaultValueFactory = _ => 32 };
+        var seqLen = new Option<int>("--seq-len") { Description = "Tokens per sequence.", DefaultValueFactory = _ => 512 };
+        var maxSteps = new Option<long>("--max-steps") { Description = "Train until this step.", Required = true };
+        var warmup = new Option<int>("--warmup-steps") { Description = "Linear warmup steps.", DefaultValueFactory = _ => 1000 };
+        var output = new Option<string>("--out") { Description = "Parent folder; the run lives in OUT/<run name>.", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in OUT/<run name> from its newest valid checkpoint." };
+        var curriculum = new Option<bool>("--curriculum") { Description = "1-hop only until train_onehop eval loss < 1.0, then weights [0.1, 1]." };
+        var cot = new Option<bool>("--cot") { Description = "Chain-of-thought answers for 2-hop questions." };
+        var seed = new Option<int>("--seed") { Description = "Seed of init, data stream and held-out splits.", DefaultValueFactory = _ => 0 };
+        var schedule = new Option<string?>("--checkpoint-steps") { Description = "Eval/checkpoint steps: '100,500,1000' or 'log:FIRST:LAST:COUNT[:EVERY]' (default: the reference log schedule 100..100000, then every 100000)." };
+        var keepLast = new Option<int>("--keep-last") { Description = "Checkpoints kept besides the scheduled ones.", DefaultValueFactory = _ => 3 };
+        var amp = new Option<string>("--amp") { Description = "Mixed precision on CUDA: none | bf16.", DefaultValueFactory = _ => "none" };
+        var dev = new DeviceOptions();
+        var cmd = new Command("train", "Train a Llama-muP model on the Q&A stream of a profiles database (SPEC 3, 4).")
+        {
+            profiles, tokenizer, numParams, layers, orders, hopRatio, optimizer, lr, beta1, beta2, wd, batch, seqLen, maxSteps,
+            warmup, output, resume, curriculum, cot, seed, schedule, keepLast, amp,
+        };
+        dev.AddTo(cmd);
+        cmd.SetAction(pr =>
+        {
+            var ord = QaCommands.ParseOrders(pr.GetValue(orders)!);
+            var steps = pr.GetValue(maxSteps);
+            if (steps < 1) throw new UserInputException($"--max-steps must be >= 1, got {steps}");
+            if (pr.GetValue(warmup) < 0) throw new UserInputException($"--warmup-steps must be >= 0, got {pr.GetValue(warmup)}");
+            if (pr.GetValue(keepLast) < 1) throw new UserInputException($"--keep-last must be >= 1, got {pr.GetValue(keepLast)}");
+            var h = pr.GetValue(hopRatio);
+            if (!(h > 0)) throw new UserInputException($"--hop-ratio must be > 0, got {h}");
+            var tokDir = Path.GetFullPath(pr.GetValue(tokenizer)!);
+            var profilesPath = Path.GetFullPath(pr.GetValue(profiles)!);
+            var tok = QaTokenizer.Load(tokDir);
+            var db = ProfileParquet.Read(profilesPath);
+            var run = new RunConfig
+            {
+                RunName = "",
+                Profiles = profilesPath,
+                Tokenizer = tokDir,
+                NProfiles = db.Count,
+                Relations = db.RelationCount,
+                NParams = 0,
+                ParamBudget = pr.GetValue(numParams),
+                Layers = pr.GetValue(layers),
+                MinOrder = ord.Min(),
+                MaxOrder = ord.Max(),
+                HopRatio = h,
+                Optimizer = pr.GetValue(optimizer)!,
+                Lr = pr.GetValue(lr),
+                Beta1 = pr.GetValue(beta1),
+                Beta2 = pr.GetValue(beta2),
+                WeightDecay = pr.GetValue(wd),
+                BatchSize = pr.GetValue(batch),
+                SeqLen = pr.GetValue(seqLen),
+                MaxSteps = steps,
+                Curriculum = pr.GetValue(curriculum),
+                Cot = pr.GetValue(cot),
+                Seed = pr.GetValue(seed),
+                Device = pr.GetValue(dev.Device)!,
+                Bipartite = db.Metadata.TryGetValue(MetadataKeys.Bipartite, out var bip) && bip is "true" or "True" or "1",
+            };
+            if (run.Layers < 1) throw new UserInputException($"--layers must be >= 1, got {run.Layers}");
+            if (run.ParamBudget < 1) throw new UserInputException($"--num-params must be > 0, got {run.ParamBudget}");
+            if (ord.Length == 2 && ord[0] != 1) throw new UserInputException("--orders must be 1, 2 or 1,2");
+            run = run with { NParams = TrainerCore.PlanModel(run, tok.VocabSize).ParameterCount };
+            run = run with { RunName = RunNaming.Name(run) };
+            var outDir = pr.GetValue(output)!;
+            if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
+            var runDir = Path.Combine(outDir, run.RunName);
+            var hasCheckpoints = Checkpoints.List(runDir).Count > 0;
+            if (hasCheckpoints && !pr.GetValue(resume))
+                throw new UserInputException($"'{runDir}' already has checkpoints; pass --resume to continue it or choose another --out.");
+            var options = dev.Read(pr, tok.VocabSize) with
+            {
+                Amp = pr.GetValue(amp)!,
+                WarmupSteps = pr.GetValue(warmup),
+                KeepLast = pr.GetValue(keepLast),
+                Schedule = pr.GetValue(schedule) is { } s ? CheckpointSchedule.Parse(s) : CheckpointSchedule.Reference,
+            };
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                using var session = TrainingSession.Open(run, runDir, options, db, tok);
+                var core = session.Core;
+                Console.WriteLine(session.Core.ResumedFrom is { } from
+                    ? $"resumed {run.RunName} at step {core.Step} from {from}"
+                    : $"new run {run.RunName}");
+                Console.WriteLine(string.Create(Inv,
+                    $"model: d={core.Model.Config.Width} L={core.Model.Config.Layers} heads={core.Model.Config.Heads} width_mult={core.Model.Config.WidthMult:G4} params={core.Model.ParameterCount:N0} vocab={tok.VocabSize}; device {options.Device}; run dir {runDir}"));
+                var progress = new ProgressLine();
+                session.Run(progress.Report, (report, dir) =>
+                {
+                    progress.Break();
+                    PrintReport(report, dir);
+                }, cancel.Token);
+                progress.Break();
+                Console.WriteLine(cancel.IsCancellationRequested
+                    ? $"interrupted at step {core.Step}; checkpoint saved, continue with --resume"
+                    : string.Create(Inv, $"done: {core.Step} steps, data wait {session.DataWaitTime.TotalSeconds:F1} s"));
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+            return 0;
+        });
+        return cmd;
+    }
+
+    static void PrintReport(EvalReport report, string checkpoint)
+    {
+        Console.WriteLine(string.Create(Inv, $"eval at step {report.Step} (parameter_l2 {report.ParameterL2:G5}), checkpoint {checkpoint}"));
+        foreach (var m in report.Modes)
+            Console.WriteLine(string.Create(Inv, $"  {m.Mode.Name(),-36} {m.Loss,10:F4} nats/question  ({m.Questions} questions)"));
+    }
+
+    /// <summary>One status line, redrawn in place on a terminal, every 10 s when output is redirected.</summary>
+    sealed class ProgressLine
+    {
+        readonly bool tty = !Console.IsErrorRedirected;
+        DateTime last = DateTime.MinValue;
+        bool open;
+
+        public void Report(TrainProgress p)
+        {
+            var now = DateTime.UtcNow;
+            if ((now - last).TotalSeconds < (tty ? 0.25 : 10) && p.Last.Step != p.MaxSteps) return;
+            last = now;
+            var eta = p.Eta.TotalHours >= 1 ? p.Eta.ToString(@"d\.hh\:mm\:ss", Inv) : p.Eta.ToString(@"mm\:ss", Inv);
+            var line = string.Create(Inv,
+                $"step {p.Last.Step}/{p.MaxSteps}  {p.StepsPerSecond:F2} steps/s  {p.TokensPerSecond:F0} tok/s  loss {p.Last.Loss:F4}  lr {p.Last.Lr:E2}  ETA {eta}  data wait {100 * p.DataWaitFraction:F2}%");
+            if (tty) { Console.Error.Write("\r" + line.PadRight(Console.BufferWidth > 0 ? Math.Min(Console.BufferWidth - 1, 140) : 0)); open = true; }
+            else Console.Error.WriteLine(line);
+        }
+
+        public void Break()
+        {
+            if (open) Console.Error.WriteLine();
+            open = false;
+        }
+    }
+
+    static Command Eval()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N).", Required = true };
+        var subjectwise = new Option<bool>("--subjectwise") { Description = "Also write per-subject rows to eval_results_full.csv." };
+        var profiles = new Option<string?>("--profiles") { Description = "Profiles parquet (default: the run's)." };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (default: the run's)." };
+        var dev = new DeviceOptions();
+        var cmd = new Command("eval", "Re-evaluate a saved checkpoint on every eval mode; rows go to the run's eval_results.csv (and eval_results_full.csv).")
+        {
+            checkpoint, subjectwise, profiles, tokenizer,
+        };
+        dev.AddTo(cmd);
+        cmd.SetAction(pr =>
+        {
+            var dir = pr.GetValue(checkpoint)!;
+            var meta = Checkpoints.Read(dir);
+            var run = meta.Meta.Run;
+            meta.Dispose();
+            var tok = QaTokenizer.Load(pr.GetValue(tokenizer) ?? run.Tokenizer);
+            var db = ProfileParquet.Read(pr.GetValue(profiles) ?? run.Profiles);
+            using var session = TrainingSession.OpenCheckpoint(dir, dev.Read(pr, tok.VocabSize), db, tok);
+            var report = session.Evaluate();
+            EvalResultsCsv.Append(session.Core.RunDir, report);
+            if (pr.GetValue(subjectwise)) EvalResultsCsv.AppendSubjectwise(session.Core.RunDir, report);
+            PrintReport(report, dir);
+            if (pr.GetValue(subjectwise))
+                foreach (var m in report.Modes)
+                foreach (var (s, l) in m.Subjects.OrderBy(x => x.Key))
+                    Console.WriteLine(string.Create(Inv, $"  {m.Mode.Name(),-36} {Subjects.Name(s),-18} {l.Loss,10:F4} ({l.Questions})"));
+            return 0;
+        });
+        return cmd;
+    }
+
+    static Command Export()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N).", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder for model.safetensors + config.json (HF LlamaForCausalLM).", Required = true };
+        var cmd = new Command("export", "Export a checkpoint for Hugging Face transformers (muP readout and attention scale folded in).")
+        {
+            checkpoint, output,
+        };
+        cmd.SetAction(pr =>
+        {
+            var outDir = pr.GetValue(output)!;
+            if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
+            HfExport.Export(pr.GetValue(checkpoint)!, outDir);
+            Console.WriteLine($"wrote {Path.Combine(outDir, "model.safetensors")} and config.json (load with LlamaForCausalLM.from_pretrained)");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,279 @@
+using System.Globalization;
+using ActorLab.Model.Common;
+using ActorLab.Model.Qa;
+using ScottPlot;
+
+namespace ActorLab.Model.Capacity;
+
+/// <summary>
+/// The plots of `measure` (ScottPlot, each written as PNG and SVG): capacity vs parameters (one line per N, with
+/// 1 and 2 bits/parameter guide lines and each N's dataset entropy, log-log), capacity vs N, capacity per parameter
+/// vs step, the smoothed loss derivatives of the convergence rule, and per run the generalisation gap (loss of every
+/// eval mode over steps). Log axes are drawn as log10 of the data with ticks labelled in real units.
+/// Lines are told apart by colour, width and marker, never by dash pattern: Skia's SVG backend drops dash path
+/// effects (printing "Unsupported path effect" to stderr for each), so SVG and PNG would differ.
+/// </summary>
+public static class CapacityPlots
+{
+    public const int Width = 1000, Height = 700;
+    /// <summary>Above this many series a plot drops its legend (it would hide the data) and colours by model size.</summary>
+    public const int MaxLegendEntries = 14;
+
+    /// <summary>Writes every plot into <paramref name="outDir"/> (per-run plots under runs/); returns the files written.</summary>
+    public static IReadOnlyList<string> Write(string outDir, MeasureReport report, double hops, int maxRunPlots, List<string> warnings)
+    {
+        var o = report.Options;
+        string tag = $"{o.Scheme.Name()}_{o.Selection.Name()}_hops{HopsText(hops)}";
+        string schemeText = $"scheme {o.Scheme.Name()}, selection {o.Selection.Name()}";
+        var runs = report.Runs.OrderBy(r => r.Info.Name, StringComparer.Ordinal).ToList();
+        if (runs.Count > maxRunPlots)
+            warnings.Add($"Plotted the generalisation gap of {maxRunPlots} of {runs.Count} runs (raise --run-plots for more).");
+        var runDir = Path.Combine(outDir, "runs");
+        var selected = runs.Take(Math.Max(0, maxRunPlots)).ToList();
+        if (selected.Count > 0) Directory.CreateDirectory(runDir);
+
+        // Every plot is independent: build and render them in parallel, keep the file order stable.
+        var jobs = new List<(Func<Plot> Build, string Path)>
+        {
+            (() => CapacityVsParams(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_params_{tag}")),
+            (() => CapacityVsN(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_N_{tag}")),
+            (() => CapacityVsStep(report.AllSteps, hops, schemeText), Path.Combine(outDir, $"capacity_vs_step_{tag}")),
+            (() => LossDerivatives(report.Convergence, o.Convergence), Path.Combine(outDir, "loss_derivatives")),
+        };
+        foreach (var run in selected)
+            jobs.Add((() => GeneralisationGap(run), Path.Combine(runDir, $"{SafeName(run.Info.Name)}_generalisation_gap")));
+        var written = new List<string>[jobs.Count];
+        Parallel.For(0, jobs.Count, i => written[i] = Save(jobs[i].Build(), jobs[i].Path).ToList());
+        var files = new List<string>();
+        foreach (var f in written) files.AddRange(f);
+        return files;
+    }
+
+    static string HopsText(double h) => h.ToString("0.#", CultureInfo.InvariantCulture);
+
+    static string SafeName(string name) =>
+        new(name.Select(c => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' ? c : '_').ToArray());
+
+    /// <summary>PNG and SVG of one plot, written atomically.</summary>
+    public static IEnumerable<string> Save(Plot plot, string pathWithoutExtension)
+    {
+        var png = pathWithoutExtension + ".png";
+        var svg = pathWithoutExtension + ".svg";
+        AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Width, Height, ImageFormat.Png));
+        AtomicFile.WriteAllText(svg, plot.GetSvgXml(Width, Height));
+        return [png, svg];
+    }
+
+    /// <summary>Ticks on a log10-transformed axis, labelled in real units.</summary>
+    static void LogAxis(IAxis axis)
+    {
+        // Fractional ticks too, so a range narrower than a decade still gets labels (10^5.2 = 158k).
+        var ticks = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = v => FormatReal(Math.Pow(10, v)),
+        };
+        axis.TickGenerator = ticks;
+    }
+
+    static string FormatReal(double v) => v switch
+    {
+        >= 1e9 => (v / 1e9).ToString("G3", CultureInfo.InvariantCulture) + "G",
+        >= 1e6 => (v / 1e6).ToString("G3", CultureInfo.InvariantCulture) + "M",
+        >= 1e3 => (v / 1e3).ToString("G3", CultureInfo.InvariantCulture) + "k",
+        _ => v.ToString("G3", CultureInfo.InvariantCulture),
+    };
+
+    static Plot NewPlot(string title, string xLabel, string yLabel)
+    {
+        var plt = new Plot();
+        plt.Title(title);
+        plt.XLabel(xLabel);
+        plt.YLabel(yLabel);
+        return plt;
+    }
+
+    static void Empty(Plot plt, string why)
+    {
+        var t = plt.Add.Text(why, 0, 0);
+        t.LabelFontSize = 16;
+        plt.Axes.SetLimits(-1, 1, -1, 1);
+    }
+
+    static string SeriesLabel(RunInfo run, bool byLayers, bool byOrders, string lead) =>
+        lead + (byLayers ? $", L={run.Layers}" : "") + (byOrders ? $", trained hops {run.MinOrder}-{run.MaxOrder}" : "");
+
+    public static Plot CapacityVsParams(IReadOnlyList<CapacityRow> final, double hops, string schemeText)
+    {
+        var plt = NewPlot($"{HopsText(hops)}-hop capacity vs parameters ({schemeText})", "parameters (log scale)", "capacity (bits, log scale)");
+        var rows = final.Where(r => r.Hops == hops).ToList();
+        var positive = rows.Where(r => r.Capacity > 0).ToList();
+        if (positive.Count == 0) { Empty(plt, $"no final {HopsText(hops)}-hop rows with positive capacity"); return plt; }
+        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
+        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
+        var groups = positive.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        double minP = positive.Min(r => (double)r.Run.NParams), maxP = positive.Max(r => (double)r.Run.NParams);
+        for (int i = 0; i < groups.Count; i++)
+        {
+            var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
+            var color = palette.GetColor(i);
+            var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NParams)).ToArray(), g.Select(r => Math.Log10(r.Capacity)).ToArray(), color);
+            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"N={g[0].Run.NProfiles}") : "";
+            line.MarkerSize = 7;
+            var entropy = g[0].DatasetEntropy;
+            if (entropy > 0)
+            {
+                var h = plt.Add.HorizontalLine(Math.Log10(entropy), 1, color.WithAlpha(0.45));
+                h.LegendText = groups.Count <= MaxLegendEntries ? $"dataset entropy N={g[0].Run.NProfiles}" : "";
+            }
+        }
+        double x0 = Math.Log10(minP) - 0.1, x1 = Math.Log10(maxP) + 0.1;
+        foreach (var (bits, color) in new[] { (1.0, Colors.Gray), (2.0, Colors.Black) })
+        {
+            var guide = plt.Add.Line(x0, Math.Log10(bits) + x0, x1, Math.Log10(bits) + x1);
+            guide.Color = color;
+            guide.LegendText = $"{bits:0} bit{(bits > 1 ? "s" : "")}/parameter";
+        }
+        int dropped = rows.Count - positive.Count;
+        if (dropped > 0) plt.Title($"{HopsText(hops)}-hop capacity vs parameters ({schemeText}; {dropped} non-positive not shown)");
+        LogAxis(plt.Axes.Bottom);
+        LogAxis(plt.Axes.Left);
+        plt.ShowLegend(Alignment.UpperLeft);
+        return plt;
+    }
+
+    public static Plot CapacityVsN(IReadOnlyList<CapacityRow> final, double hops, string schemeText)
+    {
+        var plt = NewPlot($"{HopsText(hops)}-hop capacity vs N ({schemeText})", "profiles N (log scale)", "capacity (bits)");
+        var rows = final.Where(r => r.Hops == hops).ToList();
+        if (rows.Count == 0) { Empty(plt, $"no final {HopsText(hops)}-hop rows"); return plt; }
+        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
+        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
+        var groups = rows.GroupBy(r => (r.Run.NParams, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < groups.Count; i++)
+        {
+            var g = groups[i].OrderBy(r => r.Run.NProfiles).ToList();
+            var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NProfiles)).ToArray(), g.Select(r => r.Capacity).ToArray(), palette.GetColor(i));
+            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"{FormatReal(g[0].Run.NParams)} params") : "";
+            line.MarkerSize = 7;
+        }
+        var entropy = rows.GroupBy(r => r.Run.NProfiles).OrderBy(g => g.Key).Select(g => (N: g.Key, H: g.Average(r => r.DatasetEntropy))).ToList();
+        var e = plt.Add.Scatter(entropy.Select(p => Math.Log10(p.N)).ToArray(), entropy.Select(p => p.H).ToArray(), Colors.Red);
+        e.LineWidth = 2;
+        e.MarkerShape = MarkerShape.OpenSquare;
+        e.LegendText = "dataset entropy";
+        LogAxis(plt.Axes.Bottom);
+        plt.ShowLegend(Alignment.UpperLeft);
+        return plt;
+    }
+
+    public static Plot CapacityVsStep(IReadOnlyList<CapacityRow> all, double hops, string schemeText)
+    {
+        var plt = NewPlot($"{HopsText(hops)}-hop capacity over training ({schemeText})", "training step (log scale)", "capacity per parameter (bits/parameter)");
+        var runs = all.Where(r => r.Hops == hops && r.Step > 0).GroupBy(r => r.Run.Dir).ToList();
+        if (runs.Count == 0) { Empty(plt, $"no {HopsText(hops)}-hop rows"); return plt; }
+        bool legend = runs.Count <= MaxLegendEntries;
+        var palette = new ScottPlot.Palettes.Category10();
+        var cmap = new ScottPlot.Colormaps.Viridis();
+        double lo = Math.Log10(runs.Min(g => (double)g.First().Run.NParams)), hi = Math.Log10(runs.Max(g => (double)g.First().Run.NParams));
+        int i = 0;
+        foreach (var g in runs.OrderBy(g => g.First().Run.Name, StringComparer.Ordinal))
+        {
+            var pts = g.OrderBy(r => r.Step).ToList();
+            var run = pts[0].Run;
+            var color = legend ? palette.GetColor(i++) : cmap.GetColor(hi > lo ? (Math.Log10(run.NParams) - lo) / (hi - lo) : 0.5);
+            var line = plt.Add.Scatter(pts.Select(r => Math.Log10(r.Step)).ToArray(), pts.Select(r => r.Capacity / run.NParams).ToArray(), color);
+            line.MarkerSize = legend ? 4 : 0;
+            line.LegendText = legend ? $"N={run.NProfiles}, {FormatReal(run.NParams)} params, L={run.Layers}" : "";
+        }
+        foreach (var bits in new[] { 1.0, 2.0 })
+        {
+            var h = plt.Add.HorizontalLine(bits, 1, bits == 1 ? Colors.Gray : Colors.Black);
+            h.LegendText = $"{bits:0} bit{(bits > 1 ? "s" : "")}/parameter";
+        }
+        if (!legend) plt.Title($"{HopsText(hops)}-hop capacity over training ({schemeText}; {runs.Count} runs, colour = log parameters)");
+        LogAxis(plt.Axes.Bottom);
+        plt.ShowLegend(Alignment.UpperLeft);
+        return plt;
+    }
+
+    public static Plot LossDerivatives(IReadOnlyList<RunConvergence> convergence, ConvergenceConfig config)
+    {
+        var plt = NewPlot("Smoothed loss derivative (convergence rule)", "training step", "d loss / d step (nats per step, rolling mean)");
+        var series = convergence
+            .SelectMany(c => c.Result.Derivatives.Where(kv => kv.Value.Count > 0).Select(kv => (c.Run, Mode: kv.Key, Points: kv.Value)))
+            .ToList();
+        if (series.Count == 0) { Empty(plt, $"no run has {config.Window} eval points after step {config.MinStep:0}"); return plt; }
+        bool legend = series.Count <= MaxLegendEntries;
+        var palette = new ScottPlot.Palettes.Category10();
+        if (legend)
+            for (int i = 0; i < series.Count; i++)
+            {
+                var (run, mode, pts) = series[i];
+                var line = plt.Add.Scatter(pts.Select(p => (double)p.Step).ToArray(), pts.Select(p => p.Rolling).ToArray(), palette.GetColor(i));
+                line.MarkerSize = 4;
+                line.MarkerShape = mode == EvalMode.TrainOnehop ? MarkerShape.FilledCircle : MarkerShape.OpenTriangleUp;
+                line.LegendText = $"{run.Name} {mode.Name()}";
+            }
+        else
+            // Many runs: per mode the median and the 10th-90th percentile band over runs at each step (thousands of
+            // separate curves cost seconds to render and cannot be told apart anyway).
+            foreach (var mode in new[] { EvalMode.TrainOnehop, EvalMode.TrainTwohop })
+            {
+                var byStep = series.Where(x => x.Mode == mode).SelectMany(x => x.Points)
+                    .GroupBy(p => p.Step).OrderBy(g => g.Key)
+                    .Select(g => (Step: (double)g.Key, Values: g.Select(p => p.Rolling).Order().ToArray())).ToList();
+                if (byStep.Count == 0) continue;
+                var color = palette.GetColor((int)mode);
+                int runs = series.Count(x => x.Mode == mode);
+                foreach (var (q, width, label) in new[] { (0.5, 2.5f, $"{mode.Name()} median of {runs} runs"), (0.1, 1f, $"{mode.Name()} 10th / 90th percentile"), (0.9, 1f, "") })
+                {
+                    var line = plt.Add.Scatter(byStep.Select(x => x.Step).ToArray(), byStep.Select(x => Quantile(x.Values, q)).ToArray(), color);
+                    line.LineWidth = width;
+                    line.MarkerSize = q == 0.5 ? 4 : 0;
+                    line.MarkerShape = mode == EvalMode.TrainOnehop ? MarkerShape.FilledCircle : MarkerShape.OpenTriangleUp;
+                    line.LegendText = label;
+                }
+            }
+        foreach (var t in new[] { config.Threshold, -config.Threshold })
+        {
+            var h = plt.Add.HorizontalLine(t, 1, Colors.Red);
+            h.LegendText = t > 0 ? $"threshold ±{config.Threshold:G}" : "";
+        }
+        if (!legend) plt.Title($"Smoothed loss derivative ({series.Count} curves)");
+        plt.ShowLegend(Alignment.UpperRight);
+        return plt;
+    }
+
+    /// <summary>Linear-interpolated quantile of sorted values.</summary>
+    static double Quantile(double[] sorted, double q)
+    {
+        double pos = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(pos), hi = Math.Min(sorted.Length - 1, lo + 1);
+        return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    public static Plot GeneralisationGap(RunResults run)
+    {
+        var info = run.Info;
+        var plt = NewPlot($"Loss per eval mode: {info.Name}", "training step (log scale)", "loss per question (nats)");
+        var source = run.OverallRows.Count > 0 ? run.OverallRows : run.Rows;
+        var modes = source.Where(r => r.Step > 0).GroupBy(r => r.Mode).OrderBy(g => g.Key).ToList();
+        if (modes.Count == 0) { Empty(plt, "no eval rows after step 0"); return plt; }
+        var palette = new ScottPlot.Palettes.Category10();
+        foreach (var g in modes)
+        {
+            var pts = g.GroupBy(r => r.Step).OrderBy(sg => sg.Key).Select(sg => (Step: sg.Key, Loss: sg.Average(r => r.Loss))).ToList();
+            var line = plt.Add.Scatter(pts.Select(p => Math.Log10(p.Step)).ToArray(), pts.Select(p => p.Loss).ToArray(), palette.GetColor((int)g.Key));
+            line.LegendText = g.Key.Name();
+            line.MarkerSize = 4;
+            // Training modes thick; held-out eval modes thin with open markers.
+            if (!g.Key.IsTwoHop() || g.Key == EvalMode.TrainTwohop) line.LineWidth = 2.5f;
+            else { line.LineWidth = 1; line.MarkerShape = MarkerShape.OpenCircle; }
+        }
+        LogAxis(plt.Axes.Bottom);
+        plt.ShowLegend(Alignment.UpperRight);
+        return plt;
+    }
+}

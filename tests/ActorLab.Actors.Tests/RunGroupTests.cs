@@ -1,0 +1,83 @@
+using ActorLab.Actors.Training;
+
+namespace ActorLab.Actors.Tests;
+
+public class RunGroupTests
+{
+    [Fact]
+    public async Task All_ranks_get_the_mean_of_their_buffers_every_step()
+    {
+        using var group = new RunGroup("r", 1, 3);
+        var results = new float[3][];
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(rank => Task.Run(() =>
+        {
+            for (var step = 0; step < 50; step++)
+            {
+                var buf = new[] { rank + step, 10f * rank };
+                group.AllReduceMean(rank, [buf]);
+                Assert.Equal(1 + step, buf[0], 5);
+                Assert.Equal(10f, buf[1], 5);
+                results[rank] = buf;
+            }
+        })));
+        Assert.All(results, r => Assert.Equal(results[0], r));
+    }
+
+    [Fact]
+    public async Task A_stop_asked_of_one_rank_is_agreed_by_all_at_the_same_step()
+    {
+        using var group = new RunGroup("r", 1, 2);
+        var stoppedAt = new long[2];
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(rank => Task.Run(() =>
+        {
+            for (long step = 1; ; step++)
+            {
+                if (rank == 1 && step == 7) group.RequestStop(GroupStop.Suspend);
+                Thread.Sleep(rank); // ranks run at different speeds
+                group.AllReduceMean(rank, [new float[] { 1 }]);
+                if (group.AgreedStop is { } stop)
+                {
+                    Assert.Equal(GroupStop.Suspend, stop);
+                    stoppedAt[rank] = step;
+                    return;
+                }
+            }
+        })));
+        Assert.Equal(stoppedAt[0], stoppedAt[1]);
+        Assert.InRange(stoppedAt[0], 7, 8);
+    }
+
+    [Fact]
+    public async Task Abort_releases_a_rank_waiting_for_a_peer_that_died()
+    {
+        using var group = new RunGroup("r", 1, 2);
+        var waiting = Task.Run(() => group.AllReduceMean(0, [new float[] { 1 }]));
+        await Task.Delay(100);
+        Assert.False(waiting.IsCompleted);
+        group.Abort("rank 1 failed: out of memory");
+        var e = await Assert.ThrowsAsync<RunGroupAbortedException>(() => waiting);
+        Assert.Contains("rank 1 failed", e.Message);
+    }
+
+    [Fact]
+    public void World_size_one_needs_no_barrier_and_stops_at_once()
+    {
+        using var group = new RunGroup("r", 1, 1);
+        var buf = new float[] { 3 };
+        group.AllReduceMean(0, [buf]);
+        Assert.Equal(3, buf[0]);
+        Assert.Null(group.AgreedStop);
+        group.RequestStop(GroupStop.Complete);
+        group.RequestStop(GroupStop.Cancel);
+        group.RequestStop(GroupStop.Suspend);
+        Assert.Equal(GroupStop.Cancel, group.AgreedStop); // cancel wins over the others
+    }
+
+    [Fact]
+    public void Eval_schedule_matches_the_spec()
+    {
+        Assert.Equal([100L, 215, 464, 1000, 2154, 4641, 10000, 21544, 46415, 100000, 100001, 200001],
+            EvalSchedule.Steps([], 200001).ToArray());
+        Assert.Equal([10L, 20], EvalSchedule.Steps([10, 20, 30], 25).ToArray());
+    }
+}

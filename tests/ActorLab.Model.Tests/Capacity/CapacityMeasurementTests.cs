@@ -1,0 +1,202 @@
+using System.Globalization;
+using ActorLab.Model.Capacity;
+using ActorLab.Model.Common;
+using ActorLab.Model.Profiles;
+using ActorLab.Model.Training;
+
+namespace ActorLab.Model.Tests.Capacity;
+
+/// <summary>`measure` end to end on a small results tree built by hand, with the hand-worked dataset of <see cref="CapacityTestData"/>.</summary>
+public class CapacityMeasurementTests
+{
+    static readonly double Ln2 = Math.Log(2);
+    static string Nats(double bits) => (bits * Ln2).ToString("R", CultureInfo.InvariantCulture);
+
+    // Profiles "files" here are markers read by a fake reader, so these tests exercise measure, not parquet I/O
+    // (the CLI tests read real parquet files).
+    const string Marker = "hand-made database";
+
+    static string WriteProfiles(string dir, string name)
+    {
+        var path = Path.Combine(dir, name);
+        File.WriteAllText(path, Marker);
+        return path;
+    }
+
+    static ProfileDatabase ReadMarker(string path) =>
+        File.ReadAllText(path) == Marker ? CapacityTestData.Database() : throw new InvalidDataException(path);
+
+    static void WriteConfig(string runDir, string profiles, int n = CapacityTestData.N, long nParams = 1000) =>
+        new RunConfig
+        {
+            RunName = Path.GetFileName(runDir), Profiles = profiles, Tokenizer = "tok.json", NProfiles = n, Relations = 2,
+            NParams = nParams, ParamBudget = nParams, Layers = 2, MinOrder = 1, MaxOrder = 2,
+        }.Save(runDir);
+
+    /// <summary>Two steps; at step 1000 the 1-hop mean loss is 1 bit and the 2-hop mean loss 7/6 bits.</summary>
+    static string OverallCsv(bool withIndex) =>
+        (withIndex ? ",parameter_l2,mode,loss,global_step\n" : "loss,global_step,mode,parameter_l2\n") +
+        string.Concat(new[]
+        {
+            ("train_onehop", 100L, 3.0), ("train_twohop", 100L, 3.0), ("eval_relations", 100L, 4.0),
+            ("train_onehop", 1000L, 1.0), ("train_twohop", 1000L, 7.0 / 6), ("eval_relations", 1000L, 3.0),
+        }.Select((r, i) => withIndex
+            ? $"{i},0.5,{r.Item1},{Nats(r.Item3)},{r.Item2}\n"
+            : $"{Nats(r.Item3)},{r.Item2},{r.Item1},0.5\n"));
+
+    static (string Root, string ProfilesDir) BuildTree()
+    {
+        var root = CapacityTestData.TempDir();
+        var results = Directory.CreateDirectory(Path.Combine(root, "results")).FullName;
+        var profilesDir = Directory.CreateDirectory(Path.Combine(root, "profiles")).FullName;
+        var profiles = WriteProfiles(profilesDir, "profiles_dataset_8_uniform_r2.parquet");
+
+        // An ActorLab run with run.json.
+        var a = Directory.CreateDirectory(Path.Combine(results, "run_a")).FullName;
+        WriteConfig(a, profiles);
+        File.WriteAllText(Path.Combine(a, "eval_results.csv"), OverallCsv(withIndex: false));
+
+        // A reference run (no run.json, pandas index column), found through --profiles-dir, under a commit folder.
+        var b = Directory.CreateDirectory(Path.Combine(results, "abc123", "mup_n8_p2000_omin1_omax2_wd0.1_l4_lr0.001_beta10.99_sf_r2")).FullName;
+        File.WriteAllText(Path.Combine(b, "eval_results.csv"), OverallCsv(withIndex: true));
+
+        // Bad runs: unparsable name without config; malformed CSV; profiles that do not match N.
+        var c = Directory.CreateDirectory(Path.Combine(results, "weird_run")).FullName;
+        File.WriteAllText(Path.Combine(c, "eval_results.csv"), OverallCsv(false));
+        var d = Directory.CreateDirectory(Path.Combine(results, "run_d")).FullName;
+        WriteConfig(d, profiles);
+        File.WriteAllText(Path.Combine(d, "eval_results.csv"), "loss,global_step,mode\noops,100,train_onehop\n");
+        var e = Directory.CreateDirectory(Path.Combine(results, "run_e")).FullName;
+        WriteConfig(e, profiles, n: 10);
+        File.WriteAllText(Path.Combine(e, "eval_results.csv"), OverallCsv(false));
+        return (results, profilesDir);
+    }
+
+    static MeasureOptions Options(string results, string profilesDir, SelectionScheme sel = SelectionScheme.Optimal) => new()
+    {
+        ResultsDir = results,
+        Selection = sel,
+        ProfilesDirs = [profilesDir],
+        LoadProfiles = ReadMarker,
+        MaxParallelism = 2,
+    };
+
+    [Fact]
+    public void Measures_good_runs_and_skips_bad_ones_with_reasons()
+    {
+        var (results, profilesDir) = BuildTree();
+        var report = CapacityMeasurement.Measure(Options(results, profilesDir));
+
+        Assert.Equal(2, report.Runs.Count);
+        Assert.Equal(3, report.Skipped.Count);
+        Assert.Contains(report.Skipped, s => s.Reason.Contains("'weird_run' is not a reference run name"));
+        Assert.Contains(report.Skipped, s => s.Reason.Contains("loss 'oops' is not a number"));
+        Assert.Contains(report.Skipped, s => s.Reason.Contains("has 8 profiles, the run says N = 10"));
+
+        double s = CapacityTestData.NameSelection(SelectionScheme.Optimal) + CapacityTestData.DateSelection(SelectionScheme.Optimal);
+        foreach (var run in report.Runs)
+        {
+            var rows = report.AllSteps.Where(r => r.Run.Dir == run.Info.Dir && r.Step == 1000).ToDictionary(r => r.Hops);
+            Assert.Equal(3, rows.Count);
+            // Averaged form (hand-worked in CapacityCalculatorTests): 1-hop at 1 bit: 40 + S; 2-hop at 7/6: 32 + S;
+            // 2.1: incremental 40 + 32 + S.
+            Assert.Equal(40 + s, rows[1].Capacity, 6);
+            Assert.Equal(32 + s, rows[2].Capacity, 6);
+            Assert.Equal(72 + s, rows[2.1].Capacity, 6);
+            Assert.All(rows.Values, r => Assert.Equal(s, r.BaselineCapacity, 6));
+            Assert.Equal(88 + s, rows[1].DatasetEntropy, 6);
+            Assert.Equal(88 + s, rows[2].DatasetEntropy, 6);
+            Assert.Equal(88 + 88 + s, rows[2.1].DatasetEntropy, 6);
+            Assert.All(rows.Values, r => Assert.Equal(0.5, r.ParameterNorm));
+            // At step 100 every loss (3 bits) is above the mean entropy 11/6: S - (18 - 11) 8, 2.1 adds an incremental 0.
+            var early = report.AllSteps.Where(r => r.Run.Dir == run.Info.Dir && r.Step == 100).ToDictionary(r => r.Hops);
+            Assert.Equal(s - 56, early[1].Capacity, 6);
+            Assert.Equal(s - 56, early[2.1].Capacity, 6);
+        }
+        Assert.Equal(6, report.Final.Count);
+        Assert.All(report.Final, r => Assert.Equal(1000, r.Step));
+        Assert.All(report.Convergence, c => Assert.False(c.Result.Converged));
+    }
+
+    [Fact]
+    public void Tables_have_the_reference_columns()
+    {
+        var (results, profilesDir) = BuildTree();
+        var report = CapacityMeasurement.Measure(Options(results, profilesDir, SelectionScheme.Enumerate));
+        var outDir = CapacityTestData.TempDir();
+        var files = CapacityTables.Write(outDir, report);
+        Assert.Equal(["capacity_all_steps_optimal_enumerate.csv", "capacity_final_optimal_enumerate.csv", "loss_derivatives.csv", "never_converged.csv"],
+            files.Select(Path.GetFileName));
+        var all = File.ReadAllLines(files[0]);
+        Assert.Equal("n_params,N_profiles,layers,relations,min_train_hops,max_train_hops,hops,weight_decay,global_step,parameter_norm,capacity,baseline_capacity,dataset_entropy,run", all[0]);
+        Assert.Equal(1 + 2 * 2 * 3, all.Length);
+        var row = all.Select(l => l.Split(',')).Single(f => f[^1] == "run_a" && f[6] == "2.1" && f[8] == "1000");
+        double s = CapacityTestData.NameSelection(SelectionScheme.Enumerate) + CapacityTestData.DateSelection(SelectionScheme.Enumerate);
+        Assert.Equal(["1000", "8", "2", "2", "1", "2", "2.1", "0.1", "1000", "0.5"], row[..10]);
+        Assert.Equal(72 + s, double.Parse(row[10], CultureInfo.InvariantCulture), 6);
+        var final = File.ReadAllLines(files[1]);
+        Assert.EndsWith(",run,converged", final[0]);
+        Assert.Equal(7, final.Length);
+        var never = File.ReadAllLines(files[3]);
+        Assert.Equal(3, never.Length);
+        Assert.Contains(never, l => l.Contains("train_onehop has 0 eval points after step 1000000"));
+    }
+
+    [Fact]
+    public void Subject_wise_rows_carry_per_subject_capacities()
+    {
+        var root = CapacityTestData.TempDir();
+        var profiles = WriteProfiles(root, "p.parquet");
+        var run = Directory.CreateDirectory(Path.Combine(root, "results", "run_s")).FullName;
+        WriteConfig(run, profiles);
+        string[] subjects = ["birth_date", "birth_city", "university", "employer", "parent", "child"];
+        double[] oneHop = [1, 0.5, 2, 0, 1, 3];
+        double[] twoHop = [2, 1, 1, 1, 1, 1];
+        var lines = new List<string> { "loss,global_step,mode,parameter_l2,subject" };
+        for (int a = 0; a < 6; a++)
+        {
+            lines.Add($"{Nats(oneHop[a])},500,train_onehop,0.25,{subjects[a]}");
+            lines.Add($"{Nats(twoHop[a])},500,train_twohop,0.25,{subjects[a]}");
+        }
+        lines.Add($"{Nats(1)},600,train_onehop,0.25,birth_date"); // an incomplete step: skipped with a warning
+        File.WriteAllLines(Path.Combine(run, "eval_results_full.csv"), lines);
+
+        var report = CapacityMeasurement.Measure(new MeasureOptions
+        {
+            ResultsDir = Path.Combine(root, "results"), Subjectwise = true, LoadProfiles = ReadMarker,
+        });
+        Assert.Single(report.Runs);
+        Assert.Contains(report.Warnings, w => w.Contains("lacking some of the 6 subjects"));
+        var rows = report.AllSteps.ToDictionary(r => r.Hops);
+        Assert.Equal(3, rows.Count);
+        double sn = 24, sd = CapacityTestData.DateSelection8();
+        Assert.Equal([16 + sd, 12, -8, 8, 8 + sn / 2, (sn - 8) / 2], rows[1].SubjectCapacities!.ToArray(), new ToleranceComparer(1e-6));
+        Assert.Equal([24 + sd, 20, -8, 8, 16 + sn / 2, 8 + sn / 2], rows[2.1].SubjectCapacities!.ToArray(), new ToleranceComparer(1e-6));
+        Assert.Equal(68 + sd + sn, rows[2.1].Capacity, 6);
+
+        var outDir = CapacityTestData.TempDir();
+        var files = CapacityTables.Write(outDir, report);
+        var header = File.ReadLines(files[0]).First();
+        Assert.Contains("dataset_entropy,birth_date_capacity,birth_city_capacity,university_capacity,employer_capacity,parent_capacity,child_capacity,run", header);
+    }
+
+    [Fact]
+    public void Two_hop_double_without_subject_losses_and_empty_results_are_refused()
+    {
+        var (results, profilesDir) = BuildTree();
+        var e = Assert.Throws<UserInputException>(() => CapacityMeasurement.Measure(Options(results, profilesDir) with { Scheme = CapacityScheme.TwoHopDouble }));
+        Assert.Contains("--subjectwise", e.Message);
+        var empty = CapacityTestData.TempDir();
+        Assert.Contains("No runs under", Assert.Throws<UserInputException>(() => CapacityMeasurement.Measure(new MeasureOptions { ResultsDir = empty })).Message);
+    }
+
+    [Fact]
+    public void Missing_profiles_fall_back_to_estimated_entropies_with_a_warning()
+    {
+        var (results, _) = BuildTree();
+        var report = CapacityMeasurement.Measure(new MeasureOptions { ResultsDir = results, LoadProfiles = ReadMarker });
+        // The reference run has no profiles dir now: estimated, with one warning naming N and R.
+        Assert.Contains(report.Runs, r => !r.Info.FromConfig);
+        Assert.Contains(report.Warnings, w => w.Contains("N=8, R=2: no profiles file found"));
+    }
+}
