@@ -12,13 +12,14 @@ namespace ActorLab.Model.Probes;
 public sealed class ProbeCheckpoint : IDisposable
 {
     /// <summary>Name of the held-out splits attachment the trainer saves in each checkpoint.</summary>
-    public const string SplitsAttachment = "splits.bin";
+    public const string SplitsAttachment = TrainingSession.SplitsAttachment;
 
-    public required TrainerCore Core { get; init; }
+    public required TrainingSession Session { get; init; }
     public required string CheckpointDir { get; init; }
-    public required ProfileDatabase Db { get; init; }
-    public required QaTokenizer Tokenizer { get; init; }
-    public HeldOutSplits? Splits { get; init; }
+    public TrainerCore Core => Session.Core;
+    public ProfileDatabase Db => Session.Db;
+    public QaTokenizer Tokenizer => Session.Tokenizer;
+    public HeldOutSplits? Splits => Session.Splits;
     public RunConfig Run => Core.Run;
     public string RunDir => Core.RunDir;
     public long Step => Core.Step;
@@ -43,33 +44,15 @@ public sealed class ProbeCheckpoint : IDisposable
         else if (!File.Exists(Path.Combine(path, "manifest.json")))
             throw new UserInputException($"'{path}' is neither a checkpoint (no manifest.json) nor a run folder (no {Checkpoints.Folder}/)");
 
-        var core = TrainerCore.Open(dir, new TrainerOptions { VocabSize = 0, Device = device, Threads = threads, Warn = warn });
-        try
-        {
-            var run = core.Run;
-            var db = ProfileParquet.Read(Resolve(run.Profiles, core.RunDir, "profiles"));
-            var tok = QaTokenizer.Load(Resolve(run.Tokenizer, core.RunDir, "tokenizer"));
-            if (tok.VocabSize != core.Model.Config.VocabSize)
-                throw new UserInputException($"checkpoint '{dir}' has vocab {core.Model.Config.VocabSize}, the run's tokenizer has {tok.VocabSize}");
-            if (db.Count != run.NProfiles || db.RelationCount != run.Relations)
-                throw new UserInputException($"profiles '{run.Profiles}' have N={db.Count}, R={db.RelationCount}, the run was trained on N={run.NProfiles}, R={run.Relations}");
-            HeldOutSplits? splits = null;
-            if (core.Attachments.TryGetValue(SplitsAttachment, out var bytes))
-            {
-                using var ms = new MemoryStream(bytes);
-                splits = HeldOutSplits.ReadFrom(ms, db);
-            }
-            else if (run.MaxOrder >= 2)
-                splits = HeldOutSplits.Build(db, run.Seed); // what the trainer builds for a fresh run
-            core.Optimizer.Eval();
-            core.Model.eval();
-            return new ProbeCheckpoint { Core = core, CheckpointDir = dir, Db = db, Tokenizer = tok, Splits = splits };
-        }
-        catch
-        {
-            core.Dispose();
-            throw;
-        }
+        var runDir = Path.GetFullPath(Path.Combine(dir, "..", ".."));
+        var run = RunConfig.Load(runDir);
+        var db = ProfileParquet.Read(Resolve(run.Profiles, runDir, "profiles"));
+        var tok = QaTokenizer.Load(Resolve(run.Tokenizer, runDir, "tokenizer"));
+        // The trainer's own loader: checks vocab and N/R against the run, restores the held-out splits.
+        var session = TrainingSession.OpenCheckpoint(dir, new TrainerOptions { VocabSize = tok.VocabSize, Device = device, Threads = threads, Warn = warn }, db, tok);
+        session.Core.Optimizer.Eval();
+        session.Core.Model.eval();
+        return new ProbeCheckpoint { Session = session, CheckpointDir = dir };
     }
 
     static string Resolve(string path, string runDir, string what)
@@ -80,5 +63,5 @@ public sealed class ProbeCheckpoint : IDisposable
         throw new UserInputException($"the run's {what} '{path}' (from run.json) was not found");
     }
 
-    public void Dispose() => Core.Dispose();
+    public void Dispose() => Session.Dispose();
 }
