@@ -15,7 +15,9 @@ public static class ProbeCommands
 {
     public static Command Build()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N) or a run folder (its newest valid checkpoint).", Required = true };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N) or a run folder (its newest valid checkpoint)." };
+        var run = new Option<string?>("--run") { Description = "A completed run of a running node (run id or name; needs --contact): probes its newest checkpoint into RUN/probes/, one probe actor per free slot unless --parallel is given." };
+        var contact = new Option<string?>("--contact") { Description = "HOST:PORT of the `actorlab node` that knows --run." };
         var layers = new Option<string>("--layers") { Description = "Residual-stream layers: 0 = embeddings, l = after block l. A range (0-4), a list (0,2,4) or 'all'.", DefaultValueFactory = _ => "all" };
         var positions = new Option<string?>("--positions") { Description = "Comma list of name, relation (2-hop), attribute, last, all. Default: name,relation,attribute,all (2-hop) or name,attribute,all (1-hop)." };
         var hops = new Option<int?>("--hops") { Description = "1 or 2. Default: the run's highest question order." };
@@ -25,20 +27,40 @@ public static class ProbeCommands
         var evalFraction = new Option<double>("--eval-fraction") { Description = "Share of the questions held out to score the probes.", DefaultValueFactory = _ => 0.2 };
         var seed = new Option<int>("--seed") { Description = "Seed for the questions drawn and the cross-validation folds.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Output folder. Default: RUN/probes/step_N_hopsH_MODE." };
-        var parallel = new Option<int>("--parallel") { Description = "Probe actors fitting probes at once (an in-process actor system when > 1).", DefaultValueFactory = _ => 1 };
+        var parallel = new Option<int?>("--parallel") { Description = "Probe actors fitting probes at once (an in-process actor system when > 1). Default 1, or the free slots with --run." };
         var attempts = new Option<int>("--attempts") { Description = "Tries per probe before it is reported as failed.", DefaultValueFactory = _ => 2 };
         var device = new Option<string>("--device") { Description = "cpu or cuda:N (model forward and probe fits).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "torch threads; 0 = cores / parallel.", DefaultValueFactory = _ => 0 };
         var maxIter = new Option<int>("--max-iter") { Description = "L-BFGS iterations per probe fit.", DefaultValueFactory = _ => ProbeFitOptions.Default.MaxIterations };
         var cmd = new Command("probe", "Linear probes: where in the network each hop's answer becomes linearly readable (SPEC 6). Writes probes.csv, probe weights and heatmaps.")
         {
-            checkpoint, layers, positions, hops, target, mode, samples, evalFraction, seed, output, parallel, attempts, device, threads, maxIter,
+            checkpoint, run, contact, layers, positions, hops, target, mode, samples, evalFraction, seed, output, parallel, attempts, device, threads, maxIter,
         };
         cmd.SetAction(pr => Run(new ProbeArgs(
-            pr.GetValue(checkpoint)!, pr.GetValue(layers)!, pr.GetValue(positions), pr.GetValue(hops), pr.GetValue(target),
+            ResolveCheckpoint(pr.GetValue(checkpoint), pr.GetValue(run), pr.GetValue(contact), pr.GetValue(parallel), out var slots),
+            pr.GetValue(layers)!, pr.GetValue(positions), pr.GetValue(hops), pr.GetValue(target),
             pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction), pr.GetValue(seed), pr.GetValue(output),
-            pr.GetValue(parallel), pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter))));
+            pr.GetValue(parallel) ?? slots, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter))));
         return cmd;
+    }
+
+    /// <summary>--checkpoint as given, or the folder of --run found through the node at --contact.</summary>
+    static string ResolveCheckpoint(string? checkpoint, string? run, string? contact, int? parallel, out int slots)
+    {
+        slots = 1;
+        if (parallel is < 1) throw new UserInputException($"--parallel must be >= 1, got {parallel}");
+        if (checkpoint != null && run != null) throw new UserInputException("give either --checkpoint or --run, not both");
+        if (checkpoint != null)
+        {
+            if (contact != null) throw new UserInputException("--contact goes with --run, not --checkpoint");
+            return checkpoint;
+        }
+        if (run == null) throw new UserInputException("give --checkpoint DIR, or --run RUN with --contact HOST:PORT");
+        if (contact == null) throw new UserInputException("--run needs --contact HOST:PORT of the node that trained it");
+        var located = ProbeRunLocator.Locate(contact, run);
+        slots = Math.Max(1, located.FreeSlots);
+        Console.WriteLine($"run {located.RunId} ({located.Status.ToLowerInvariant()}) at {located.RunDir}; {located.FreeSlots} of {located.TotalSlots} slot(s) free");
+        return located.RunDir;
     }
 
     public sealed record ProbeArgs(string Checkpoint, string Layers, string? Positions, int? Hops, string? Target, string? Mode,

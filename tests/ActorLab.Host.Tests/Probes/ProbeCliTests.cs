@@ -3,6 +3,7 @@ using ActorLab.Model.Probes;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
 using ActorLab.Model.Training;
+using Akka.Actor;
 
 namespace ActorLab.Host.Tests.Probes;
 
@@ -18,7 +19,9 @@ public sealed class ProbeRunFixture : IDisposable
         var tokDir = Path.Combine(Dir, "tok");
         var tok = QaTokenizer.Train(QaCorpus.Texts(db, 1), 400);
         tok.Save(tokDir);
-        RunDir = Path.Combine(Dir, "run");
+        // Laid out as a node lays out runs (DATA/runs/SWEEP/RUN), so the --run tests can point a node at it.
+        DataDir = Path.Combine(Dir, "data");
+        RunDir = Path.Combine(DataDir, "runs", "sw", "probe-run");
         var run = new RunConfig
         {
             RunName = "probe-cli-test", Profiles = profiles, Tokenizer = tokDir, NProfiles = db.Count, Relations = db.RelationCount,
@@ -35,6 +38,7 @@ public sealed class ProbeRunFixture : IDisposable
     }
 
     public string Dir { get; }
+    public string DataDir { get; }
     public string RunDir { get; }
     public string Checkpoint { get; }
     public void Dispose() => Directory.Delete(Dir, true);
@@ -75,7 +79,12 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
     }
 
     [Theory]
-    [InlineData("missing", "does not exist", "--checkpoint", "/nonexistent/run")]
+    [InlineData("nothing", "give --checkpoint DIR, or --run RUN", "NO-CHECKPOINT")]
+    [InlineData("both", "either --checkpoint or --run", "--run", "x")]
+    [InlineData("nocontact", "--run needs --contact", "NO-CHECKPOINT", "--run", "x")]
+    [InlineData("contactalone", "--contact goes with --run", "--contact", "127.0.0.1:1")]
+    [InlineData("badcontact", "--contact must be HOST:PORT", "NO-CHECKPOINT", "--run", "x", "--contact", "nohost")]
+    [InlineData("missing", "does not exist", "NO-CHECKPOINT", "--checkpoint", "/nonexistent/run")]
     [InlineData("range", "layer 5 is out of range", "--layers", "0-5")]
     [InlineData("layers", "is not a layer or a range", "--layers", "zero")]
     [InlineData("hops", "--hops must be 1 or 2", "--hops", "3")]
@@ -90,7 +99,8 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
     {
         _ = name;
         var args = new List<string> { "probe" };
-        if (!flags.Contains("--checkpoint")) args.AddRange(["--checkpoint", fx.RunDir]);
+        if (flags.Contains("NO-CHECKPOINT")) flags = flags.Where(f => f != "NO-CHECKPOINT").ToArray();
+        else args.AddRange(["--checkpoint", fx.RunDir]);
         args.AddRange(flags);
         args.AddRange(["--max-iter", "5", "--threads", "1"]);
         if (!flags.Contains("--samples")) args.AddRange(["--samples", "30"]);
@@ -107,5 +117,74 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
         var r = QaCliTests.Run("probe", "--checkpoint", fx.Dir);
         Assert.Equal(2, r.Exit);
         Assert.Contains("is neither a checkpoint", r.Err);
+    }
+}
+
+/// <summary>
+/// `probe --run RUN --contact`: a stand-in coordinator (an "actorlab" system with remoting, answering the public
+/// GetStatus/GetRuns control messages) tells the CLI where the run lives and how many slots are free.
+/// </summary>
+public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>, IDisposable
+{
+    readonly Akka.Actor.ActorSystem node = Akka.Actor.ActorSystem.Create(ActorLab.Actors.ActorLabRuntime.SystemName,
+        Akka.Configuration.ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp.port = 0
+            akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
+            akka.loglevel = OFF
+            akka.stdout-loglevel = OFF
+            """).WithFallback(ActorLab.Actors.Config.ActorLabConfig.Defaults));
+
+    sealed class FakeCoordinator : Akka.Actor.ReceiveActor
+    {
+        public FakeCoordinator(string dataDir)
+        {
+            Receive<ActorLab.Actors.Control.GetStatus>(_ => Sender.Tell(new ActorLab.Actors.Control.StatusReply([],
+                [new ActorLab.Actors.Control.NodeSummary("n1", "cpu", 3, 1, 0.1)], dataDir)));
+            Receive<ActorLab.Actors.Control.GetRuns>(_ => Sender.Tell(new ActorLab.Actors.Control.RunsReply(
+            [
+                new ActorLab.Actors.Control.RunSummary("sw/probe-run", "Completed", 0, 0, 1.0, null, null, 0, null),
+                new ActorLab.Actors.Control.RunSummary("sw/busy-run", "Running", 5, 0, 2.0, "n1", 1, 0, null),
+            ])));
+        }
+    }
+
+    string Contact()
+    {
+        node.ActorOf(Akka.Actor.Props.Create(() => new FakeCoordinator(fx.DataDir)), "coordinator");
+        var port = ((Akka.Actor.ExtendedActorSystem)node).Provider.DefaultAddress.Port;
+        return $"127.0.0.1:{port}";
+    }
+
+    public void Dispose() => node.Terminate().Wait(TimeSpan.FromSeconds(5));
+
+    [Fact]
+    public void ProbesACompletedRunIntoItsFolderOnTheFreeSlots()
+    {
+        var r = QaCliTests.Run("probe", "--run", "probe-run", "--contact", Contact(), "--layers", "0,2", "--positions", "name",
+            "--target", "answer", "--samples", "40", "--max-iter", "10", "--threads", "1");
+        Assert.True(r.Exit == 0, r.Err + r.Out);
+        Assert.Contains("2 of 3 slot(s) free", r.Out);
+        Assert.Contains("on 2 slot(s)", r.Out);
+        var rows = ProbeResults.Read(Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop", "probes.csv"));
+        Assert.Equal([0, 2], rows.Select(x => x.Layer));
+    }
+
+    [Theory]
+    [InlineData("busy-run", "run 'sw/busy-run' is running")]
+    [InlineData("no-such-run", "has no run 'no-such-run'")]
+    public void RefusesRunsItCannotProbe(string run, string message)
+    {
+        var r = QaCliTests.Run("probe", "--run", run, "--contact", Contact());
+        Assert.Equal(2, r.Exit);
+        Assert.Contains(message, r.Err);
+    }
+
+    [Fact]
+    public void NamesANodeThatDoesNotAnswer()
+    {
+        var r = QaCliTests.Run("probe", "--run", "probe-run", "--contact", "127.0.0.1:1");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("no ActorLab node answers at 127.0.0.1:1", r.Err);
     }
 }
