@@ -25,22 +25,24 @@ public static class ProbeCommands
         var mode = new Option<string?>("--mode") { Description = "Where 2-hop questions come from (an eval mode; default train_twohop)." };
         var samples = new Option<int>("--samples") { Description = "Distinct questions to capture (train + eval).", DefaultValueFactory = _ => 10000 };
         var evalFraction = new Option<double>("--eval-fraction") { Description = "Share of the questions held out to score the probes.", DefaultValueFactory = _ => 0.2 };
+        var split = new Option<string>("--split") { Description = "person: held-out questions are about people the probes never trained on; question: distinct questions, possibly about the same people.", DefaultValueFactory = _ => "person" };
         var seed = new Option<int>("--seed") { Description = "Seed for the questions drawn and the cross-validation folds.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Output folder. Default: RUN/probes/step_N_hopsH_MODE." };
         var parallel = new Option<int?>("--parallel") { Description = "Probe actors fitting probes at once (an in-process actor system when > 1). Default 1, or the free slots with --run." };
         var attempts = new Option<int>("--attempts") { Description = "Tries per probe before it is reported as failed.", DefaultValueFactory = _ => 2 };
         var device = new Option<string>("--device") { Description = "cpu or cuda:N (model forward and probe fits).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "torch threads; 0 = cores / parallel.", DefaultValueFactory = _ => 0 };
+        var penalties = new Option<string?>("--penalties") { Description = "Comma list of L2 penalties cross-validation chooses from (default SPEC 6: 0 + logspace(-8, -4, 4))." };
         var maxIter = new Option<int>("--max-iter") { Description = "L-BFGS iterations per probe fit.", DefaultValueFactory = _ => ProbeFitOptions.Default.MaxIterations };
         var cmd = new Command("probe", "Linear probes: where in the network each hop's answer becomes linearly readable (SPEC 6). Writes probes.csv, probe weights and heatmaps.")
         {
-            checkpoint, run, contact, layers, positions, hops, target, mode, samples, evalFraction, seed, output, parallel, attempts, device, threads, maxIter,
+            checkpoint, run, contact, layers, positions, hops, target, mode, samples, evalFraction, split, seed, output, parallel, attempts, device, threads, penalties, maxIter,
         };
         cmd.SetAction(pr => Run(new ProbeArgs(
             ResolveCheckpoint(pr.GetValue(checkpoint), pr.GetValue(run), pr.GetValue(contact), pr.GetValue(parallel), out var slots),
             pr.GetValue(layers)!, pr.GetValue(positions), pr.GetValue(hops), pr.GetValue(target),
-            pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction), pr.GetValue(seed), pr.GetValue(output),
-            pr.GetValue(parallel) ?? slots, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter))));
+            pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction), pr.GetValue(split)!, pr.GetValue(seed), pr.GetValue(output),
+            pr.GetValue(parallel) ?? slots, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter), pr.GetValue(penalties))));
         return cmd;
     }
 
@@ -64,7 +66,7 @@ public static class ProbeCommands
     }
 
     public sealed record ProbeArgs(string Checkpoint, string Layers, string? Positions, int? Hops, string? Target, string? Mode,
-        int Samples, double EvalFraction, int Seed, string? Out, int Parallel, int Attempts, string Device, int Threads, int MaxIter);
+        int Samples, double EvalFraction, string Split, int Seed, string? Out, int Parallel, int Attempts, string Device, int Threads, int MaxIter, string? Penalties = null);
 
     public static int Run(ProbeArgs a)
     {
@@ -77,6 +79,13 @@ public static class ProbeCommands
         var positionList = a.Positions is null ? null : ParseList(a.Positions, "--positions", ProbePositions.Known);
         var targetList = a.Target is null ? null : ParseList(a.Target, "--target", ProbeTargets.Known);
         EvalMode? mode = a.Mode is null ? null : QaCommands.ParseMode(a.Mode);
+        var split = a.Split switch
+        {
+            "person" => ProbeSplit.Person,
+            "question" => ProbeSplit.Question,
+            _ => throw new UserInputException($"--split must be person or question, got '{a.Split}'"),
+        };
+        var penaltyList = a.Penalties is null ? null : ParsePenalties(a.Penalties);
         var layerSpec = a.Layers.Trim();
         if (layerSpec != "all") ParseLayers(layerSpec, int.MaxValue);
         new CaptureSpec { Hops = a.Hops ?? 2, Mode = mode, Samples = a.Samples, EvalFraction = a.EvalFraction }.Validate();
@@ -89,7 +98,7 @@ public static class ProbeCommands
         {
             int hops = a.Hops ?? Math.Min(2, ck.Run.MaxOrder);
             if (hops == 2 && ck.Splits is null) throw new UserInputException($"--hops 2: run '{ck.RunDir}' was trained on 1-hop questions only");
-            var spec = new CaptureSpec { Hops = hops, Mode = mode, Samples = a.Samples, EvalFraction = a.EvalFraction, Seed = a.Seed };
+            var spec = new CaptureSpec { Hops = hops, Mode = mode, Samples = a.Samples, EvalFraction = a.EvalFraction, Seed = a.Seed, Split = split };
             spec.Validate();
             int maxLayer = ck.Core.Model.Config.Layers;
             if (layerSpec != "all") ParseLayers(layerSpec, maxLayer); // range check now that L is known
@@ -115,6 +124,7 @@ public static class ProbeCommands
             var options = new ProbeSweepOptions
             {
                 Seed = a.Seed,
+                Penalties = penaltyList,
                 Fit = ProbeFitOptions.Default with { MaxIterations = a.MaxIter, Device = a.Device == "cpu" ? null : TorchSharp.torch.device(a.Device) },
             };
             var executor = new ActivationSetExecutor(set, options, outDir);
@@ -208,6 +218,19 @@ public static class ProbeCommands
             for (int l = lo; l <= hi; l++) layers.Add(l);
         }
         return layers.ToList();
+    }
+
+    static List<double> ParsePenalties(string text)
+    {
+        var list = new List<double>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v >= 0) || double.IsInfinity(v))
+                throw new UserInputException($"--penalties '{text}': '{part}' is not a finite number >= 0");
+            list.Add(v);
+        }
+        if (list.Count == 0) throw new UserInputException("--penalties is empty");
+        return list.Distinct().Order().ToList();
     }
 
     static List<string> ParseList(string text, string flag, IReadOnlyList<string> known)

@@ -6,6 +6,15 @@ using static TorchSharp.torch;
 
 namespace ActorLab.Model.Probes;
 
+/// <summary>How probe questions are divided into the probes' train and eval sets.</summary>
+public enum ProbeSplit
+{
+    /// <summary>By the question's (first) person: eval people are never seen by the probe in training.</summary>
+    Person,
+    /// <summary>By question: eval questions are distinct from training ones but may be about the same people.</summary>
+    Question,
+}
+
 /// <summary>Which questions to capture hidden states for.</summary>
 public sealed record CaptureSpec
 {
@@ -19,6 +28,11 @@ public sealed record CaptureSpec
     public int Seed { get; init; }
     /// <summary>Questions per forward pass.</summary>
     public int BatchSize { get; init; } = 256;
+    /// <summary>
+    /// How questions are split between probe training and probe eval: by first person (default: every question
+    /// about a person is on one side, so a probe cannot pass by looking up a person it was trained on) or by question.
+    /// </summary>
+    public ProbeSplit Split { get; init; } = ProbeSplit.Person;
 
     public EvalMode EffectiveMode => Hops == 1 ? EvalMode.TrainOnehop : Mode ?? EvalMode.TrainTwohop;
 
@@ -53,7 +67,8 @@ public static class ActivationCapture
         if (tok.VocabSize > model.Config.VocabSize)
             throw new UserInputException($"the tokenizer has {tok.VocabSize} tokens but the model only {model.Config.VocabSize}");
         questions ??= new ProbeQuestions(db, tok);
-        var prompts = Draw(db, splits, spec).Select(questions.Build).ToArray();
+        var drawn = Draw(db, splits, spec);
+        var prompts = drawn.Select(questions.Build).ToArray();
         int n = prompts.Length;
         if (n < 10) throw new UserInputException($"only {n} distinct {spec.EffectiveMode.Name()} questions exist; probes need at least 10");
 
@@ -101,16 +116,43 @@ public static class ActivationCapture
         var states = buffers.ToDictionary(kv => kv.Key, kv => tensor(kv.Value, [n, d]));
         var targets = new Dictionary<string, long[]> { [ProbeTargets.Answer] = prompts.Select(p => p.AnswerToken).ToArray() };
         if (spec.Hops == 2) targets[ProbeTargets.FirstHop] = prompts.Select(p => p.FirstHopToken).ToArray();
-        // Questions are drawn i.i.d. and distinct, so the last share is a fair held-out split.
-        int nEval = Math.Max(1, (int)Math.Round(n * spec.EvalFraction));
-        var isEval = Enumerable.Range(0, n).Select(i => i >= n - nEval).ToArray();
+        var isEval = SplitEval(drawn, spec);
         var desc = new Dictionary<string, string>(description ?? new Dictionary<string, string>())
         {
             ["mode"] = spec.EffectiveMode.Name(),
             ["samples"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["capture_seed"] = spec.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["split"] = spec.Split == ProbeSplit.Person ? "person" : "question",
         };
-        return new ActivationSet(spec.Hops, layers, states, targets, modelLoss, isEval, desc);
+        // Split by person: the CV folds inside the training people are split by person too.
+        var groups = spec.Split == ProbeSplit.Person ? drawn.Select(q => q.Profile).ToArray() : null;
+        return new ActivationSet(spec.Hops, layers, states, targets, modelLoss, isEval, desc, groups);
+    }
+
+    /// <summary>
+    /// Which questions score the probes (true) rather than train them. By question: the last share (questions are
+    /// drawn i.i.d. and distinct). By person: whole people, in a seeded shuffle, until their questions reach the share.
+    /// </summary>
+    public static bool[] SplitEval(IReadOnlyList<Question> questions, CaptureSpec spec)
+    {
+        int n = questions.Count;
+        int target = Math.Max(1, (int)Math.Round(n * spec.EvalFraction));
+        if (spec.Split == ProbeSplit.Question)
+            return Enumerable.Range(0, n).Select(i => i >= n - target).ToArray();
+        var perPerson = questions.GroupBy(q => q.Profile).ToDictionary(g => g.Key, g => g.Count());
+        if (perPerson.Count < 2)
+            throw new UserInputException($"a split by person needs questions about at least 2 people, these are all about one");
+        var people = perPerson.Keys.Order().ToArray();
+        new Random(spec.Seed).Shuffle(people);
+        var eval = new HashSet<int>();
+        int count = 0;
+        foreach (var p in people)
+        {
+            if (count >= target || eval.Count == people.Length - 1) break;
+            eval.Add(p);
+            count += perPerson[p];
+        }
+        return questions.Select(q => eval.Contains(q.Profile)).ToArray();
     }
 
     /// <summary>Up to <see cref="CaptureSpec.Samples"/> distinct questions of the spec's mode, drawn from its seed.</summary>

@@ -53,12 +53,14 @@ public sealed class ActivationSet : IDisposable
     public double[] ModelAnswerLoss { get; }
     /// <summary>Per sample: true = probe eval split, false = probe train split.</summary>
     public bool[] IsEval { get; }
+    /// <summary>Per sample, its group for cross-validation folds (the question's first person), or null.</summary>
+    public int[]? Groups { get; }
     /// <summary>Free-form description (checkpoint, mode...) carried into titles and metadata.</summary>
     public IReadOnlyDictionary<string, string> Description { get; }
 
     public ActivationSet(int hops, int layerCount, Dictionary<(int Layer, string Position), Tensor> states,
         IReadOnlyDictionary<string, long[]> targets, double[] modelAnswerLoss, bool[] isEval,
-        IReadOnlyDictionary<string, string>? description = null)
+        IReadOnlyDictionary<string, string>? description = null, int[]? groups = null)
     {
         if (hops is not (1 or 2)) throw new ArgumentOutOfRangeException(nameof(hops), hops, "hops must be 1 or 2");
         if (layerCount < 1) throw new ArgumentOutOfRangeException(nameof(layerCount));
@@ -85,6 +87,8 @@ public sealed class ActivationSet : IDisposable
         if (modelAnswerLoss.Length != Count) throw new ArgumentException("model loss length differs from the sample count");
         if (isEval.Length != Count) throw new ArgumentException("split length differs from the sample count");
         if (!isEval.Any() || isEval.All(e => e)) throw new ArgumentException("the split needs both train and eval samples");
+        if (groups != null && groups.Length != Count) throw new ArgumentException("groups length differs from the sample count");
+        Groups = groups;
         Targets = targets;
         ModelAnswerLoss = modelAnswerLoss;
         IsEval = isEval;

@@ -16,15 +16,21 @@ public sealed record ProbeFitOptions
     public double ToleranceChange { get; init; } = 1e-10;
     /// <summary>Device the fit runs on (hidden states are moved there).</summary>
     public Device? Device { get; init; }
+    /// <summary>
+    /// Divide features by their training std as well as centring them. Off by default: the penalty grid of SPEC 6
+    /// is meant for weights on the raw residual stream, and scaling the features to unit variance would change
+    /// what a penalty means (by the square of the stream's scale).
+    /// </summary>
+    public bool Standardize { get; init; }
 
     public static ProbeFitOptions Default { get; } = new();
 }
 
 /// <summary>
 /// A linear probe: multinomial logistic regression from a hidden state to a class (a compact answer-token id).
-/// logits = ((x - mean) / std) W + b, W [d x C], b [C]. Features are standardised with the training mean and
-/// std so L-BFGS sees a well-conditioned problem whatever the residual stream's scale; the penalty therefore
-/// applies to weights in standardised units.
+/// logits = ((x - mean) / std) W + b, W [d x C], b [C], with mean the training mean (centring changes nothing but
+/// the bias, and helps L-BFGS) and std = 1 unless <see cref="ProbeFitOptions.Standardize"/> (then the training
+/// std, and the penalty applies to weights in standardised units).
 /// Objective: mean cross-entropy (nats) + penalty * ||W||_F^2 (bias not penalised). Fitted in float64, from
 /// zero weights (the problem is convex, so the start only affects speed, and zero keeps it deterministic).
 /// </summary>
@@ -98,7 +104,7 @@ public sealed class LinearProbe : nn.Module<Tensor, Tensor>
         using var yd = y.to(int64, device, copy: true);
         using var mean = xd.mean([0L]);
         // Constant features (std 0) stay at 0 after centring; the floor only avoids dividing by zero.
-        using var std = xd.std(0, unbiased: false).clamp_min(1e-6);
+        using var std = options.Standardize ? xd.std(0, unbiased: false).clamp_min(1e-6) : ones_like(mean);
 
         // TorchSharp's L-BFGS has no line search (libtorch's strong-Wolfe option is not exposed), so a step of
         // lr 1 can overshoot on a badly conditioned problem. Guard: if the fit ends non-finite or worse than

@@ -15,8 +15,8 @@ public sealed record CrossValidatedProbe(double Penalty, IReadOnlyList<PenaltySc
 /// Chooses the L2 penalty of a <see cref="LinearProbe"/> by k-fold cross-validation (SPEC 6: 3 folds over
 /// {0} + logspace(-8, -4, 4)): for each penalty, fit on k-1 folds and score cross-entropy on the held-out
 /// fold; pick the penalty with the lowest mean fold loss (ties go to the earlier, smaller penalty), then refit
-/// on all the training data. Folds are a seeded shuffle dealt round-robin, so they are the same for every
-/// penalty and every run with the same seed.
+/// on all the training data. Folds are a seeded shuffle dealt round-robin (of samples, or of whole groups when
+/// groups are given), so they are the same for every penalty and every run with the same seed.
 /// </summary>
 public static class ProbeCrossValidation
 {
@@ -38,8 +38,24 @@ public static class ProbeCrossValidation
         return fold;
     }
 
+    /// <summary>
+    /// Fold of each sample when samples come in groups (the person a question is about): whole groups, in a seeded
+    /// shuffle, dealt round-robin, so a fold's held-out samples never share a group with its training samples.
+    /// </summary>
+    public static int[] GroupFoldAssignment(IReadOnlyList<int> groups, int folds, int seed)
+    {
+        if (folds < 2) throw new ArgumentOutOfRangeException(nameof(folds), folds, "need at least 2 folds");
+        var distinct = groups.Distinct().Order().ToArray();
+        if (distinct.Length < folds) throw new ArgumentException($"{distinct.Length} groups cannot be split into {folds} folds");
+        new Random(seed).Shuffle(distinct);
+        var foldOf = new Dictionary<int, int>();
+        for (int i = 0; i < distinct.Length; i++) foldOf[distinct[i]] = i % folds;
+        return groups.Select(g => foldOf[g]).ToArray();
+    }
+
     public static CrossValidatedProbe Fit(Tensor x, Tensor y, int numClasses, int seed,
-        IReadOnlyList<double>? penalties = null, int folds = DefaultFolds, ProbeFitOptions? options = null)
+        IReadOnlyList<double>? penalties = null, int folds = DefaultFolds, ProbeFitOptions? options = null,
+        IReadOnlyList<int>? groups = null)
     {
         penalties ??= DefaultPenalties;
         if (penalties.Count == 0) throw new ArgumentException("no penalties to choose from");
@@ -47,7 +63,8 @@ public static class ProbeCrossValidation
             if (!(p >= 0) || double.IsInfinity(p)) throw new ArgumentOutOfRangeException(nameof(penalties), p, "penalties must be finite and >= 0");
         LinearProbe.Validate(x, y, numClasses);
         var n = (int)x.shape[0];
-        var fold = FoldAssignment(n, folds, seed);
+        if (groups != null && groups.Count != n) throw new ArgumentException($"{groups.Count} groups for {n} samples");
+        var fold = groups is null ? FoldAssignment(n, folds, seed) : GroupFoldAssignment(groups, folds, seed);
 
         var losses = penalties.Select(_ => new double[folds]).ToArray();
         for (int k = 0; k < folds; k++)

@@ -60,7 +60,8 @@ public static class ProbeSweep
         var labels = set.Targets[job.Target];
         var trainIdx = Enumerable.Range(0, set.Count).Where(i => !set.IsEval[i]).ToArray();
         var evalIdx = Enumerable.Range(0, set.Count).Where(i => set.IsEval[i]).ToArray();
-        var train = new ProbeSamples(features.index_select(0, tensor(trainIdx.Select(i => (long)i).ToArray())), trainIdx.Select(i => labels[i]).ToArray());
+        var train = new ProbeSamples(features.index_select(0, tensor(trainIdx.Select(i => (long)i).ToArray())), trainIdx.Select(i => labels[i]).ToArray(),
+            set.Groups is { } g ? trainIdx.Select(i => g[i]).ToArray() : null);
         var eval = new ProbeSamples(features.index_select(0, tensor(evalIdx.Select(i => (long)i).ToArray())), evalIdx.Select(i => labels[i]).ToArray());
         var outcome = ProbeTrainer.Train(train, eval, options.Seed, options.Fit, options.Penalties);
         using var probe = outcome.Fit.Probe;

@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace ActorLab.Model.Probes;
 
 /// <summary>Hidden states [n, d] at one (layer, position) and the token each should predict.</summary>
-public sealed record ProbeSamples(Tensor Hidden, IReadOnlyList<long> TargetTokens)
+/// <summary>Hidden states [n, d], the token each should predict, and optionally the group (person) of each sample.</summary>
+public sealed record ProbeSamples(Tensor Hidden, IReadOnlyList<long> TargetTokens, IReadOnlyList<int>? Groups = null)
 {
     public int Count => TargetTokens.Count;
 }
@@ -29,7 +30,7 @@ public static class ProbeTrainer
         var yEval = labels.Classes(eval.TargetTokens);
         using var yt = tensor(yTrain);
         using var ye = tensor(yEval);
-        var cv = ProbeCrossValidation.Fit(train.Hidden, yt, labels.Count, seed, penalties, options: options);
+        var cv = ProbeCrossValidation.Fit(train.Hidden, yt, labels.Count, seed, penalties, options: options, groups: train.Groups);
         var score = cv.Probe.Evaluate(eval.Hidden, ye);
         var baseline = EmpiricalBaseline.Score(yTrain, yEval, labels.Count);
         return new ProbeOutcome(labels, cv, score, baseline, train.Count);

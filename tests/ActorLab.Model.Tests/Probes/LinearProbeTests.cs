@@ -56,6 +56,22 @@ public class LinearProbeTests
     }
 
     [Fact]
+    public void PenaltyActsOnRawFeaturesUnlessStandardized()
+    {
+        // Hidden states at a small scale (like embeddings, std 0.02): raw-feature weights must be ~50x larger,
+        // so the same penalty shrinks them far harder than it shrinks weights on standardised features.
+        var (x, y) = SyntheticProbeData.Logistic(400, 4, 2, 2, seed: 9);
+        using var small = x * 0.02f;
+        using var raw = LinearProbe.Fit(small, y, 2, 1e-2);
+        using var std = LinearProbe.Fit(small, y, 2, 1e-2, ProbeFitOptions.Default with { Standardize = true });
+        Assert.Equal(Enumerable.Repeat(1.0, 4), raw.FeatureStd.data<double>().ToArray());
+        Assert.All(std.FeatureStd.data<double>().ToArray(), s => Assert.InRange(s, 0.015, 0.025));
+        var lossRaw = raw.Evaluate(small, y).Loss;
+        var lossStd = std.Evaluate(small, y).Loss;
+        Assert.True(lossRaw > lossStd + 0.1, $"raw {lossRaw} vs standardised {lossStd}");
+    }
+
+    [Fact]
     public void RejectsBadInputs()
     {
         var (x, y) = SyntheticProbeData.Blobs(30, 4, 3, 3, seed: 8);

@@ -30,6 +30,19 @@ public class ProbeCrossValidationTests
     }
 
     [Fact]
+    public void GroupFoldsKeepEveryGroupInOneFold()
+    {
+        var rng = new Random(3);
+        var groups = Enumerable.Range(0, 200).Select(_ => rng.Next(17)).ToArray();
+        var fold = ProbeCrossValidation.GroupFoldAssignment(groups, 3, seed: 1);
+        foreach (var g in groups.Distinct())
+            Assert.Single(Enumerable.Range(0, 200).Where(i => groups[i] == g).Select(i => fold[i]).Distinct());
+        Assert.Equal(3, fold.Distinct().Count());
+        Assert.Equal(fold, ProbeCrossValidation.GroupFoldAssignment(groups, 3, seed: 1));
+        Assert.Throws<ArgumentException>(() => ProbeCrossValidation.GroupFoldAssignment([1, 1, 2], 3, 0));
+    }
+
+    [Fact]
     public void HeavyPenaltyWinsWithFewSamplesAndManyNoisyDims()
     {
         // 45 samples, 150 dims of which 1 carries signal: unpenalised logistic regression separates the

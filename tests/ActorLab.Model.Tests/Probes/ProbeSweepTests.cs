@@ -80,6 +80,23 @@ public class ProbeSweepTests : IDisposable
     }
 
     [Fact]
+    public void PersonSplitKeepsEachPersonOnOneSide()
+    {
+        var rng = new Random(2);
+        var qs = Enumerable.Range(0, 500).Select(_ => ActorLab.Model.Qa.Question.OneHop(rng.Next(60), rng.Next(5))).ToList();
+        var spec = new CaptureSpec { Hops = 1, EvalFraction = 0.2, Seed = 4 };
+        var isEval = ActivationCapture.SplitEval(qs, spec);
+        var evalPeople = qs.Where((q, i) => isEval[i]).Select(q => q.Profile).ToHashSet();
+        var trainPeople = qs.Where((q, i) => !isEval[i]).Select(q => q.Profile).ToHashSet();
+        Assert.Empty(evalPeople.Intersect(trainPeople));
+        Assert.InRange(isEval.Count(e => e), 100, 100 + 20); // whole people until a fifth is reached
+        var byQuestion = ActivationCapture.SplitEval(qs, spec with { Split = ProbeSplit.Question });
+        Assert.Equal(100, byQuestion.Count(e => e));
+        Assert.Throws<ActorLab.Model.Common.UserInputException>(() =>
+            ActivationCapture.SplitEval([ActorLab.Model.Qa.Question.OneHop(1, 0), ActorLab.Model.Qa.Question.OneHop(1, 1)], spec));
+    }
+
+    [Fact]
     public void PlanRejectsWhatTheSetCannotAnswer()
     {
         using var set = Synthetic(hops: 1);
