@@ -111,7 +111,7 @@ public static class ProbeCommands
                 ["run"] = ck.Run.RunName,
             });
             outDir = a.Out ?? Path.Combine(ck.RunDir, "probes", $"step_{ck.Step}_hops{hops}_{spec.EffectiveMode.Name()}");
-            title = $"{ck.Run.RunName} step {ck.Step}, {hops}-hop";
+            title = $"step {ck.Step}, {hops}-hop {spec.EffectiveMode.Name()}";
             Console.WriteLine($"captured {set.Count} questions x {set.LayerCount} layers in {sw.Elapsed.TotalSeconds:F1}s");
         }
         using (set)
