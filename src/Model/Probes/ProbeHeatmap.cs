@@ -61,10 +61,10 @@ public static class ProbeHeatmap
     public static void Write(string path, IReadOnlyList<ProbeResult> rows, string target, string title) =>
         AtomicFile.WriteAllBytes(path, RenderPng(rows, target, title));
 
-    /// <summary>Known kinds in question order (name, relation, attribute, all), anything else after, alphabetically.</summary>
+    /// <summary>Known kinds in question order (name, relation, attribute, last, all), anything else after, alphabetically.</summary>
     static List<string> OrderPositions(IEnumerable<string> kinds)
     {
-        string[] known = ["name", "relation", "attribute", "all"];
+        var known = ProbePositions.Known;
         var set = kinds.ToHashSet();
         return known.Where(set.Contains).Concat(set.Except(known).Order()).ToList();
     }
