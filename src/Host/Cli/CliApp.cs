@@ -28,6 +28,7 @@ public static class CliApp
         yield return QaCommands.Build();
         foreach (var command in TrainCommands.Build()) yield return command;
         foreach (var command in CapacityCommands.Build()) yield return command;
+        yield return ProbeCommands.Build();
         yield return SweepCommands.Build();
         yield return NodeCommands.Build();
         yield return ConsoleCommands.Build();

@@ -1,0 +1,190 @@
+using ActorLab.Host.Tests.Qa;
+using ActorLab.Model.Probes;
+using ActorLab.Model.Profiles;
+using ActorLab.Model.Qa;
+using ActorLab.Model.Training;
+using Akka.Actor;
+
+namespace ActorLab.Host.Tests.Probes;
+
+/// <summary>A tiny 2-hop run with one checkpoint (untrained: these tests check the plumbing, not the science).</summary>
+public sealed class ProbeRunFixture : IDisposable
+{
+    public ProbeRunFixture()
+    {
+        Dir = Directory.CreateTempSubdirectory("probe-cli").FullName;
+        var profiles = Path.Combine(Dir, "profiles.parquet");
+        var db = ProfileGenerator.Generate(new ProfileGeneratorConfig(40, 2, Seed: 1), ValueLists.Default);
+        ProfileParquet.Write(db, profiles);
+        var tokDir = Path.Combine(Dir, "tok");
+        var tok = QaTokenizer.Train(QaCorpus.Texts(db, 1), 400);
+        tok.Save(tokDir);
+        // Laid out as a node lays out runs (DATA/runs/SWEEP/RUN), so the --run tests can point a node at it.
+        DataDir = Path.Combine(Dir, "data");
+        RunDir = Path.Combine(DataDir, "runs", "sw", "probe-run");
+        var run = new RunConfig
+        {
+            RunName = "probe-cli-test", Profiles = profiles, Tokenizer = tokDir, NProfiles = db.Count, Relations = db.RelationCount,
+            NParams = 0, ParamBudget = 320000L + 12L * 2 * 32 * 32 + 1, Layers = 2, MinOrder = 1, MaxOrder = 2,
+            BatchSize = 2, SeqLen = 64, MaxSteps = 10, Seed = 3,
+        };
+        using var core = TrainerCore.Create(run, RunDir, new TrainerOptions { VocabSize = tok.VocabSize, Threads = 1, Warn = _ => { } });
+        using (var ms = new MemoryStream())
+        {
+            HeldOutSplits.Build(db, run.Seed).WriteTo(ms);
+            core.Attachments[ProbeCheckpoint.SplitsAttachment] = ms.ToArray();
+        }
+        Checkpoint = core.SaveCheckpoint();
+    }
+
+    public string Dir { get; }
+    public string DataDir { get; }
+    public string RunDir { get; }
+    public string Checkpoint { get; }
+    public void Dispose() => Directory.Delete(Dir, true);
+}
+
+public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
+{
+    [Fact]
+    public void ProbeSweepWithProbeActorsWritesCsvWeightsAndHeatmaps()
+    {
+        var outDir = Path.Combine(fx.Dir, "out-actors");
+        var r = QaCliTests.Run("probe", "--checkpoint", fx.RunDir, "--layers", "0,2", "--positions", "name,relation,all",
+            "--samples", "90", "--max-iter", "20", "--parallel", "2", "--threads", "1", "--out", outDir);
+        Assert.True(r.Exit == 0, r.Err + r.Out);
+        var rows = ProbeResults.Read(Path.Combine(outDir, "probes.csv"));
+        Assert.Equal(12, rows.Count); // 2 layers x 3 positions x 2 targets (answer, first-hop: 2-hop default)
+        Assert.All(rows, row => Assert.Equal(2, row.Hops));
+        Assert.Equal(90, rows[0].NTrain + rows[0].NEval);
+        Assert.InRange(rows[0].NEval, 18, 40); // whole people (default --split person) until a fifth is reached
+        Assert.All(rows.Where(x => x.Target == "answer"), x => Assert.False(double.IsNaN(x.ModelLoss)));
+        Assert.All(rows.Where(x => x.Target == "first-hop"), x => Assert.True(double.IsNaN(x.ModelLoss)));
+        Assert.All(rows, x => Assert.True(double.IsFinite(x.ProbeLoss) && double.IsFinite(x.BaselineLoss)));
+        foreach (var f in new[] { "heatmap_answer.png", "heatmap_first-hop.png", "weights/L2_relation_first-hop.safetensors", "weights/L0_all_answer.safetensors" })
+            Assert.True(File.Exists(Path.Combine(outDir, f)), f);
+        Assert.Contains("[12/12]", r.Out);
+    }
+
+    [Fact]
+    public void OneHopProbesOnTheDefaultOutputFolder()
+    {
+        var r = QaCliTests.Run("probe", "--checkpoint", fx.Checkpoint, "--hops", "1", "--layers", "1-2", "--positions", "attribute,last",
+            "--samples", "60", "--max-iter", "20", "--threads", "1");
+        Assert.True(r.Exit == 0, r.Err + r.Out);
+        var csv = Path.Combine(fx.RunDir, "probes", "step_0_hops1_train_onehop", "probes.csv");
+        var rows = ProbeResults.Read(csv);
+        Assert.Equal([(1, "attribute"), (1, "last"), (2, "attribute"), (2, "last")], rows.Select(x => (x.Layer, x.Position)));
+        Assert.All(rows, x => Assert.Equal("answer", x.Target));
+    }
+
+    [Theory]
+    [InlineData("nothing", "give --checkpoint DIR, or --run RUN", "NO-CHECKPOINT")]
+    [InlineData("both", "either --checkpoint or --run", "--run", "x")]
+    [InlineData("nocontact", "--run needs --contact", "NO-CHECKPOINT", "--run", "x")]
+    [InlineData("contactalone", "--contact goes with --run", "--contact", "127.0.0.1:1")]
+    [InlineData("badcontact", "--contact must be HOST:PORT", "NO-CHECKPOINT", "--run", "x", "--contact", "nohost")]
+    [InlineData("missing", "does not exist", "NO-CHECKPOINT", "--checkpoint", "/nonexistent/run")]
+    [InlineData("range", "layer 5 is out of range", "--layers", "0-5")]
+    [InlineData("layers", "is not a layer or a range", "--layers", "zero")]
+    [InlineData("hops", "--hops must be 1 or 2", "--hops", "3")]
+    [InlineData("positions", "--positions 'subject' is not one of", "--positions", "name,subject")]
+    [InlineData("target", "--target 'second-hop' is not one of", "--target", "second-hop")]
+    [InlineData("samples", "--samples must be at least 10", "--samples", "5")]
+    [InlineData("parallel", "--parallel must be >= 1", "--parallel", "0")]
+    [InlineData("mode", "not an eval mode", "--mode", "eval_everything")]
+    [InlineData("relation1hop", "position 'relation' is not available for 1-hop", "--hops", "1", "--positions", "relation")]
+    [InlineData("firsthop1hop", "target 'first-hop' is not available for 1-hop", "--hops", "1", "--target", "first-hop")]
+    public void BadInputExitsTwoWithOneClearLine(string name, string message, params string[] flags)
+    {
+        _ = name;
+        var args = new List<string> { "probe" };
+        if (flags.Contains("NO-CHECKPOINT")) flags = flags.Where(f => f != "NO-CHECKPOINT").ToArray();
+        else args.AddRange(["--checkpoint", fx.RunDir]);
+        args.AddRange(flags);
+        args.AddRange(["--max-iter", "5", "--threads", "1"]);
+        if (!flags.Contains("--samples")) args.AddRange(["--samples", "30"]);
+        var r = QaCliTests.Run(args.ToArray());
+        Assert.Equal(2, r.Exit);
+        Assert.StartsWith("error: ", r.Err);
+        Assert.Contains(message, r.Err);
+        Assert.DoesNotContain("   at ", r.Err); // no stack trace
+    }
+
+    [Fact]
+    public void AFolderThatIsNoCheckpointIsNamed()
+    {
+        var r = QaCliTests.Run("probe", "--checkpoint", fx.Dir);
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("is neither a checkpoint", r.Err);
+    }
+}
+
+/// <summary>
+/// `probe --run RUN --contact`: a stand-in coordinator (an "actorlab" system with remoting, answering the public
+/// GetStatus/GetRuns control messages) tells the CLI where the run lives and how many slots are free.
+/// </summary>
+public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>, IDisposable
+{
+    readonly Akka.Actor.ActorSystem node = Akka.Actor.ActorSystem.Create(ActorLab.Actors.ActorLabRuntime.SystemName,
+        Akka.Configuration.ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp.port = 0
+            akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
+            akka.loglevel = OFF
+            akka.stdout-loglevel = OFF
+            """).WithFallback(ActorLab.Actors.Config.ActorLabConfig.Defaults));
+
+    sealed class FakeCoordinator : Akka.Actor.ReceiveActor
+    {
+        public FakeCoordinator(string dataDir)
+        {
+            Receive<ActorLab.Actors.Control.GetStatus>(_ => Sender.Tell(new ActorLab.Actors.Control.StatusReply([],
+                [new ActorLab.Actors.Control.NodeSummary("n1", "cpu", 3, 1, 0.1)], dataDir)));
+            Receive<ActorLab.Actors.Control.GetRuns>(_ => Sender.Tell(new ActorLab.Actors.Control.RunsReply(
+            [
+                new ActorLab.Actors.Control.RunSummary("sw/probe-run", "Completed", 0, 0, 1.0, null, null, 0, null),
+                new ActorLab.Actors.Control.RunSummary("sw/busy-run", "Running", 5, 0, 2.0, "n1", 1, 0, null),
+            ])));
+        }
+    }
+
+    string Contact()
+    {
+        node.ActorOf(Akka.Actor.Props.Create(() => new FakeCoordinator(fx.DataDir)), "coordinator");
+        var port = ((Akka.Actor.ExtendedActorSystem)node).Provider.DefaultAddress.Port;
+        return $"127.0.0.1:{port}";
+    }
+
+    public void Dispose() => node.Terminate().Wait(TimeSpan.FromSeconds(5));
+
+    [Fact]
+    public void ProbesACompletedRunIntoItsFolderOnTheFreeSlots()
+    {
+        var r = QaCliTests.Run("probe", "--run", "probe-run", "--contact", Contact(), "--layers", "0,2", "--positions", "name",
+            "--target", "answer", "--samples", "40", "--max-iter", "10", "--threads", "1");
+        Assert.True(r.Exit == 0, r.Err + r.Out);
+        Assert.Contains("2 of 3 slot(s) free", r.Out);
+        Assert.Contains("on 2 slot(s)", r.Out);
+        var rows = ProbeResults.Read(Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop", "probes.csv"));
+        Assert.Equal([0, 2], rows.Select(x => x.Layer));
+    }
+
+    [Theory]
+    [InlineData("busy-run", "run 'sw/busy-run' is running")]
+    [InlineData("no-such-run", "has no run 'no-such-run'")]
+    public void RefusesRunsItCannotProbe(string run, string message)
+    {
+        var r = QaCliTests.Run("probe", "--run", run, "--contact", Contact());
+        Assert.Equal(2, r.Exit);
+        Assert.Contains(message, r.Err);
+    }
+
+    [Fact]
+    public void NamesANodeThatDoesNotAnswer()
+    {
+        var r = QaCliTests.Run("probe", "--run", "probe-run", "--contact", "127.0.0.1:1");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("no ActorLab node answers at 127.0.0.1:1", r.Err);
+    }
+}
