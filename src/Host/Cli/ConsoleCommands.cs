@@ -26,7 +26,7 @@ public static class ConsoleCommands
     {
         var contact = new Option<string>("--contact") { Description = "HOST:PORT of an `actorlab node`.", Required = true, Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables.", Recursive = true };
-        var console = new Command("console", "Control a running node: status, runs, submit, pause, resume, stop, cancel, suspend, watch.") { contact, json };
+        var console = new Command("console", "Control a running node: status, runs, submit, pause, resume, stop, cancel, suspend, watch, probe.") { contact, json };
 
         var status = new Command("status", "Sweeps and nodes.");
         status.SetAction(pr => WithNode(pr, contact, c =>
@@ -68,6 +68,12 @@ public static class ConsoleCommands
         suspend.SetAction(pr => WithNode(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SuspendRun(pr.GetValue(run)!)))));
         console.Subcommands.Add(suspend);
         console.Subcommands.Add(WatchCommand(contact, json));
+        var probeRun = new Argument<string>("RUN") { Description = "A completed run (run id or name)." };
+        var probeLayers = new Option<string>("--layers") { Description = "Layers to probe (range, list or 'all').", DefaultValueFactory = _ => "all" };
+        var probeSamples = new Option<int>("--samples") { Description = "Distinct questions to capture.", DefaultValueFactory = _ => 10000 };
+        var probe = new Command("probe", "Probe sweep on a completed run: linear probes over layers and positions, one probe actor per free slot; results in RUN/probes/ (see `actorlab probe` for every option).") { probeRun, probeLayers, probeSamples };
+        probe.SetAction(pr => ProbeCommands.RunOnNode(pr.GetValue(contact)!, pr.GetValue(probeRun)!, pr.GetValue(probeLayers)!, pr.GetValue(probeSamples)));
+        console.Subcommands.Add(probe);
         return console;
     }
 

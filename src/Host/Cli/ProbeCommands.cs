@@ -46,6 +46,17 @@ public static class ProbeCommands
         return cmd;
     }
 
+    /// <summary>
+    /// `actorlab console --contact HOST:PORT probe RUN`: the probe sweep of a completed run of a running node, with
+    /// the defaults of `actorlab probe` (every layer, the default positions and targets), one probe actor per free slot.
+    /// </summary>
+    public static int RunOnNode(string contact, string run, string layers, int samples)
+    {
+        var checkpoint = ResolveCheckpoint(null, run, contact, null, out var slots);
+        return Run(new ProbeArgs(checkpoint, layers, null, null, null, null, samples, 0.2, "person", 0, null,
+            slots, 2, "cpu", 0, ProbeFitOptions.Default.MaxIterations, null));
+    }
+
     /// <summary>--checkpoint as given, or the folder of --run found through the node at --contact.</summary>
     static string ResolveCheckpoint(string? checkpoint, string? run, string? contact, int? parallel, out int slots)
     {

@@ -170,6 +170,17 @@ public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFi
         Assert.Equal([0, 2], rows.Select(x => x.Layer));
     }
 
+    [Fact]
+    public void ConsoleProbeRunsTheSweepOfACompletedRun()
+    {
+        var r = QaCliTests.Run("console", "--contact", Contact(), "probe", "probe-run", "--layers", "1", "--samples", "40");
+        Assert.True(r.Exit == 0, r.Err + r.Out);
+        Assert.Contains("2 of 3 slot(s) free", r.Out);
+        var rows = ProbeResults.Read(Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop", "probes.csv"));
+        Assert.All(rows, x => Assert.Equal(1, x.Layer));
+        Assert.Contains(rows, x => x.Position == "relation");
+    }
+
     [Theory]
     [InlineData("busy-run", "run 'sw/busy-run' is running")]
     [InlineData("no-such-run", "has no run 'no-such-run'")]
