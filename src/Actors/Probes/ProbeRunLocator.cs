@@ -20,7 +20,7 @@ public static class ProbeRunLocator
 {
     public static LocatedRun Locate(string contact, string run)
     {
-        var (host, port) = ParseContact(contact);
+        var (host, port) = NodeContact.Parse(contact);
         var config = ConfigurationFactory.ParseString("""
             akka.actor.provider = remote
             akka.remote.dot-netty.tcp.port = 0
@@ -69,11 +69,4 @@ public static class ProbeRunLocator
         }
     }
 
-    static (string Host, int Port) ParseContact(string contact)
-    {
-        var i = contact.LastIndexOf(':');
-        if (i <= 0 || !int.TryParse(contact[(i + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-            throw new UserInputException($"--contact must be HOST:PORT (e.g. 127.0.0.1:4053), got '{contact}'");
-        return (contact[..i], port);
-    }
 }

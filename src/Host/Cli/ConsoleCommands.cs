@@ -160,7 +160,7 @@ public static class ConsoleCommands
     static int WithNode(ParseResult pr, Option<string> contactOption, Func<NodeClient, int> action)
     {
         var contact = pr.GetValue(contactOption)!;
-        var (host, port) = ParseContact(contact);
+        var (host, port) = NodeContact.Parse(contact);
         var config = ConfigurationFactory.ParseString("""
             akka.actor.provider = remote
             akka.remote.dot-netty.tcp.port = 0
@@ -191,13 +191,6 @@ public static class ConsoleCommands
         }
     }
 
-    static (string Host, int Port) ParseContact(string contact)
-    {
-        var i = contact.LastIndexOf(':');
-        if (i <= 0 || !int.TryParse(contact[(i + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
-            throw new UserInputException($"--contact must be HOST:PORT (e.g. 127.0.0.1:4053), got '{contact}'.");
-        return (contact[..i], port);
-    }
 
     // ------------------------------------------------------------------ tables
 
