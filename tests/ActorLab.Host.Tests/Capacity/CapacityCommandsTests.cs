@@ -1,3 +1,4 @@
+using ActorLab.Host.Tests.Infrastructure;
 using System.Globalization;
 using System.Text.Json;
 using ActorLab.Model.Capacity;

@@ -1,3 +1,4 @@
+using ActorLab.Host.Tests.Infrastructure;
 using ActorLab.Host.Tests.Qa;
 using ActorLab.Model.Probes;
 using ActorLab.Model.Profiles;
@@ -50,7 +51,7 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
     public void ProbeSweepWithProbeActorsWritesCsvWeightsAndHeatmaps()
     {
         var outDir = Path.Combine(fx.Dir, "out-actors");
-        var r = QaCliTests.Run("probe", "--checkpoint", fx.RunDir, "--layers", "0,2", "--positions", "name,relation,all",
+        var r = ActorLabCli.Run("probe", "--checkpoint", fx.RunDir, "--layers", "0,2", "--positions", "name,relation,all",
             "--samples", "90", "--max-iter", "20", "--parallel", "2", "--threads", "1", "--out", outDir);
         Assert.True(r.Exit == 0, r.Err + r.Out);
         var rows = ProbeResults.Read(Path.Combine(outDir, "probes.csv"));
@@ -69,7 +70,7 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
     [Fact]
     public void OneHopProbesOnTheDefaultOutputFolder()
     {
-        var r = QaCliTests.Run("probe", "--checkpoint", fx.Checkpoint, "--hops", "1", "--layers", "1-2", "--positions", "attribute,last",
+        var r = ActorLabCli.Run("probe", "--checkpoint", fx.Checkpoint, "--hops", "1", "--layers", "1-2", "--positions", "attribute,last",
             "--samples", "60", "--max-iter", "20", "--threads", "1");
         Assert.True(r.Exit == 0, r.Err + r.Out);
         var csv = Path.Combine(fx.RunDir, "probes", "step_0_hops1_train_onehop", "probes.csv");
@@ -104,7 +105,7 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
         args.AddRange(flags);
         args.AddRange(["--max-iter", "5", "--threads", "1"]);
         if (!flags.Contains("--samples")) args.AddRange(["--samples", "30"]);
-        var r = QaCliTests.Run(args.ToArray());
+        var r = ActorLabCli.Run(args.ToArray());
         Assert.Equal(2, r.Exit);
         Assert.StartsWith("error: ", r.Err);
         Assert.Contains(message, r.Err);
@@ -114,7 +115,7 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
     [Fact]
     public void AFolderThatIsNoCheckpointIsNamed()
     {
-        var r = QaCliTests.Run("probe", "--checkpoint", fx.Dir);
+        var r = ActorLabCli.Run("probe", "--checkpoint", fx.Dir);
         Assert.Equal(2, r.Exit);
         Assert.Contains("is neither a checkpoint", r.Err);
     }
@@ -161,7 +162,7 @@ public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFi
     [Fact]
     public void ProbesACompletedRunIntoItsFolderOnTheFreeSlots()
     {
-        var r = QaCliTests.Run("probe", "--run", "probe-run", "--contact", Contact(), "--layers", "0,2", "--positions", "name",
+        var r = ActorLabCli.Run("probe", "--run", "probe-run", "--contact", Contact(), "--layers", "0,2", "--positions", "name",
             "--target", "answer", "--samples", "40", "--max-iter", "10", "--threads", "1");
         Assert.True(r.Exit == 0, r.Err + r.Out);
         Assert.Contains("2 of 3 slot(s) free", r.Out);
@@ -173,7 +174,7 @@ public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFi
     [Fact]
     public void ConsoleProbeRunsTheSweepOfACompletedRun()
     {
-        var r = QaCliTests.Run("console", "--contact", Contact(), "probe", "probe-run", "--layers", "1", "--samples", "40");
+        var r = ActorLabCli.Run("console", "--contact", Contact(), "probe", "probe-run", "--layers", "1", "--samples", "40");
         Assert.True(r.Exit == 0, r.Err + r.Out);
         Assert.Contains("2 of 3 slot(s) free", r.Out);
         var rows = ProbeResults.Read(Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop", "probes.csv"));
@@ -186,7 +187,7 @@ public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFi
     [InlineData("no-such-run", "has no run 'no-such-run'")]
     public void RefusesRunsItCannotProbe(string run, string message)
     {
-        var r = QaCliTests.Run("probe", "--run", run, "--contact", Contact());
+        var r = ActorLabCli.Run("probe", "--run", run, "--contact", Contact());
         Assert.Equal(2, r.Exit);
         Assert.Contains(message, r.Err);
     }
@@ -194,7 +195,7 @@ public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFi
     [Fact]
     public void NamesANodeThatDoesNotAnswer()
     {
-        var r = QaCliTests.Run("probe", "--run", "probe-run", "--contact", "127.0.0.1:1");
+        var r = ActorLabCli.Run("probe", "--run", "probe-run", "--contact", "127.0.0.1:1");
         Assert.Equal(2, r.Exit);
         Assert.Contains("no ActorLab node answers at 127.0.0.1:1", r.Err);
     }

@@ -1,3 +1,4 @@
+using ActorLab.Host.Tests.Infrastructure;
 using System.Diagnostics;
 using System.Text.Json;
 using ActorLab.Model.Profiles;
@@ -15,7 +16,7 @@ public sealed class QaCliFixture : IDisposable
         Db = ProfileGenerator.Generate(new ProfileGeneratorConfig(300, 4, Seed: 1), ValueLists.Default);
         ProfileParquet.Write(Db, Profiles);
         Tokenizer = Path.Combine(Dir, "tok");
-        var r = QaCliTests.Run("tokenizer", "train", "--profiles", Profiles, "--out", Tokenizer, "--vocab-size", "800");
+        var r = ActorLabCli.Run("tokenizer", "train", "--profiles", Profiles, "--out", Tokenizer, "--vocab-size", "800");
         if (r.Exit != 0) throw new InvalidOperationException(r.Err);
     }
 
@@ -29,18 +30,6 @@ public sealed class QaCliFixture : IDisposable
 
 public class QaCliTests(QaCliFixture fx) : IClassFixture<QaCliFixture>
 {
-    public static (int Exit, string Out, string Err) Run(params string[] args)
-    {
-        var dll = Path.Combine(AppContext.BaseDirectory, "actorlab.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
 
     [Fact]
     public void Tokenizer_train_writes_a_loadable_tokenizer()
@@ -53,7 +42,7 @@ public class QaCliTests(QaCliFixture fx) : IClassFixture<QaCliFixture>
     [Fact]
     public void Sample_json_lines_carry_text_ids_labels_and_questions()
     {
-        var r = Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, "--count", "3", "--seq-len", "128", "--json", "--seed", "4");
+        var r = ActorLabCli.Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, "--count", "3", "--seq-len", "128", "--json", "--seed", "4");
         Assert.True(r.Exit == 0, r.Err);
         var lines = r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
@@ -87,7 +76,7 @@ public class QaCliTests(QaCliFixture fx) : IClassFixture<QaCliFixture>
     [Fact]
     public void Sample_text_mode_shows_questions_of_the_requested_mode()
     {
-        var r = Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, "--mode", "eval_second_people", "--count", "1");
+        var r = ActorLabCli.Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, "--mode", "eval_second_people", "--count", "1");
         Assert.True(r.Exit == 0, r.Err);
         Assert.Contains("sequence 0: 512 tokens", r.Out);
         Assert.Contains("2-hop eval_second_people", r.Out);
@@ -97,7 +86,7 @@ public class QaCliTests(QaCliFixture fx) : IClassFixture<QaCliFixture>
     [Fact]
     public void Splits_json_has_the_spec_keys()
     {
-        var r = Run("qa", "splits", "--profiles", fx.Profiles, "--json", "--seed", "2");
+        var r = ActorLabCli.Run("qa", "splits", "--profiles", fx.Profiles, "--json", "--seed", "2");
         Assert.True(r.Exit == 0, r.Err);
         using var doc = JsonDocument.Parse(r.Out);
         var keys = doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
@@ -120,7 +109,7 @@ public class QaCliTests(QaCliFixture fx) : IClassFixture<QaCliFixture>
     [InlineData("--seq-len", "16", "too short")]
     public void Bad_sample_flags_fail_with_a_clear_message(string flag, string value, string expected)
     {
-        var r = Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, flag, value);
+        var r = ActorLabCli.Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, flag, value);
         Assert.Equal(2, r.Exit);
         Assert.StartsWith("error: ", r.Err);
         Assert.Contains(expected, r.Err);
@@ -130,14 +119,14 @@ public class QaCliTests(QaCliFixture fx) : IClassFixture<QaCliFixture>
     public void A_tokenizer_folder_without_files_or_eos_is_rejected()
     {
         var empty = Directory.CreateDirectory(Path.Combine(fx.Dir, "empty-tok")).FullName;
-        var r = Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", empty);
+        var r = ActorLabCli.Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", empty);
         Assert.Equal(2, r.Exit);
         Assert.Contains("vocab.json", r.Err);
 
         var broken = Directory.CreateDirectory(Path.Combine(fx.Dir, "no-eos-tok")).FullName;
         File.WriteAllText(Path.Combine(broken, "vocab.json"), "{\"<unk>\": 0, \"a\": 1}");
         File.WriteAllText(Path.Combine(broken, "merges.txt"), "#version: 0.2\n");
-        r = Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", broken);
+        r = ActorLabCli.Run("qa", "sample", "--profiles", fx.Profiles, "--tokenizer", broken);
         Assert.Equal(2, r.Exit);
         Assert.Contains("<|endoftext|>", r.Err);
     }

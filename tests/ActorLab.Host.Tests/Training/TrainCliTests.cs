@@ -1,3 +1,4 @@
+using ActorLab.Host.Tests.Infrastructure;
 using ActorLab.Host.Tests.Qa;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
@@ -44,7 +45,7 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
     public void TrainEvalExportEndToEndAndResume()
     {
         var outDir = Path.Combine(fx.Dir, "runs-e2e");
-        var r = QaCliTests.Run(TrainArgs(outDir, "--max-steps", "3"));
+        var r = ActorLabCli.Run(TrainArgs(outDir, "--max-steps", "3"));
         Assert.True(r.Exit == 0, r.Err);
         Assert.Contains("new run mup_n200_p", r.Out);
         Assert.Contains("eval_complete_two_hop_questions", r.Out);
@@ -55,18 +56,18 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
         Assert.Contains($"_p{run.NParams}_", runDir);
 
         // Same command again without --resume: refused, the run is untouched.
-        var again = QaCliTests.Run(TrainArgs(outDir, "--max-steps", "3"));
+        var again = ActorLabCli.Run(TrainArgs(outDir, "--max-steps", "3"));
         Assert.Equal(2, again.Exit);
         Assert.Contains("--resume", again.Err);
 
-        var resumed = QaCliTests.Run(TrainArgs(outDir, "--max-steps", "4", "--resume"));
+        var resumed = ActorLabCli.Run(TrainArgs(outDir, "--max-steps", "4", "--resume"));
         Assert.True(resumed.Exit == 0, resumed.Err);
         Assert.Contains("resumed", resumed.Out);
         Assert.Contains("at step 3", resumed.Out);
         Assert.Contains(4L, Checkpoints.List(runDir).Select(c => c.Step));
 
         var ckpt = Checkpoints.DirFor(runDir, 4);
-        var ev = QaCliTests.Run("eval", "--checkpoint", ckpt, "--subjectwise", "--eval-questions", "20", "--threads", "1");
+        var ev = ActorLabCli.Run("eval", "--checkpoint", ckpt, "--subjectwise", "--eval-questions", "20", "--threads", "1");
         Assert.True(ev.Exit == 0, ev.Err);
         var full = File.ReadAllLines(Path.Combine(runDir, "eval_results_full.csv"));
         Assert.Equal("loss,global_step,mode,subject,parameter_l2", full[0]);
@@ -75,7 +76,7 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
         Assert.Single(results, l => l.Contains(",4,train_onehop,")); // re-evaluation replaces, never duplicates
 
         var hf = Path.Combine(fx.Dir, "hf");
-        var ex = QaCliTests.Run("export", "--checkpoint", ckpt, "--out", hf);
+        var ex = ActorLabCli.Run("export", "--checkpoint", ckpt, "--out", hf);
         Assert.True(ex.Exit == 0, ex.Err);
         Assert.True(File.Exists(Path.Combine(hf, "model.safetensors")));
         Assert.Contains("LlamaForCausalLM", File.ReadAllText(Path.Combine(hf, "config.json")));
@@ -96,7 +97,7 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
     [InlineData("--bogus-flag", "1", "--bogus-flag")]
     public void BadTrainFlagsExitTwoNamingTheCulprit(string flag, string value, string expected)
     {
-        var r = QaCliTests.Run(TrainArgs(Path.Combine(fx.Dir, "runs-bad"), "--max-steps", "1", flag, value));
+        var r = ActorLabCli.Run(TrainArgs(Path.Combine(fx.Dir, "runs-bad"), "--max-steps", "1", flag, value));
         Assert.Equal(2, r.Exit);
         Assert.StartsWith("error:", r.Err);
         Assert.Contains(expected, r.Err);
@@ -106,19 +107,19 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
     [Fact]
     public void MissingRequiredFlagAndMissingFilesExitTwo()
     {
-        var missing = QaCliTests.Run("train", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, "--layers", "1", "--max-steps", "1", "--out", fx.Dir);
+        var missing = ActorLabCli.Run("train", "--profiles", fx.Profiles, "--tokenizer", fx.Tokenizer, "--layers", "1", "--max-steps", "1", "--out", fx.Dir);
         Assert.Equal(2, missing.Exit);
         Assert.Contains("--num-params", missing.Err);
 
-        var noProfiles = QaCliTests.Run(TrainArgs(Path.Combine(fx.Dir, "runs-np"), "--max-steps", "1", "--profiles", Path.Combine(fx.Dir, "nope.parquet")));
+        var noProfiles = ActorLabCli.Run(TrainArgs(Path.Combine(fx.Dir, "runs-np"), "--max-steps", "1", "--profiles", Path.Combine(fx.Dir, "nope.parquet")));
         Assert.Equal(2, noProfiles.Exit);
         Assert.Contains("nope.parquet", noProfiles.Err);
 
-        var noCkpt = QaCliTests.Run("eval", "--checkpoint", Path.Combine(fx.Dir, "no-such-checkpoint"));
+        var noCkpt = ActorLabCli.Run("eval", "--checkpoint", Path.Combine(fx.Dir, "no-such-checkpoint"));
         Assert.Equal(2, noCkpt.Exit);
         Assert.Contains("no-such-checkpoint", noCkpt.Err);
 
-        var noCkptExport = QaCliTests.Run("export", "--checkpoint", Path.Combine(fx.Dir, "no-such-checkpoint"), "--out", Path.Combine(fx.Dir, "x"));
+        var noCkptExport = ActorLabCli.Run("export", "--checkpoint", Path.Combine(fx.Dir, "no-such-checkpoint"), "--out", Path.Combine(fx.Dir, "x"));
         Assert.Equal(2, noCkptExport.Exit);
     }
 }

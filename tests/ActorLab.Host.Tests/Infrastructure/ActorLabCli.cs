@@ -1,11 +1,16 @@
 using System.Diagnostics;
 
-namespace ActorLab.Host.Tests.Capacity;
+namespace ActorLab.Host.Tests.Infrastructure;
 
 /// <summary>Runs the real `actorlab` executable (the built actorlab.dll beside the tests) as a child process.</summary>
 public static class ActorLabCli
 {
-    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public int Exit => ExitCode;
+        public string Out => Stdout;
+        public string Err => Stderr;
+    }
 
     public static Result Run(params string[] args)
     {
