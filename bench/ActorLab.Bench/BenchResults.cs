@@ -21,4 +21,25 @@ public static class BenchResults
     /// <summary>Describes the machine a result was measured on (results differ by machine).</summary>
     public static string Machine() =>
         $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+
+    /// <summary>
+    /// Runs one benchmark phase in a fresh process (this same executable, `childCommand args...`) so that its
+    /// peak memory and JIT are its own, and parses the key=value lines it prints.
+    /// </summary>
+    public static Dictionary<string, double> RunChild(string childCommand, params string[] args)
+    {
+        var exe = Environment.ProcessPath!;
+        var psi = new System.Diagnostics.ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet") psi.ArgumentList.Add(typeof(BenchResults).Assembly.Location);
+        psi.ArgumentList.Add(childCommand);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"child {string.Join(' ', args)} failed ({p.ExitCode}): {output}");
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('='))
+            .Where(kv => kv.Length == 2)
+            .ToDictionary(kv => kv[0].Trim(), kv => double.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
 }

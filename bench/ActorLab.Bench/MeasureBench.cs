@@ -127,22 +127,7 @@ public static class MeasureBench
         return rows;
     }
 
-    static Dictionary<string, double> Child(params string[] args)
-    {
-        var exe = Environment.ProcessPath!;
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(exe) == "dotnet") psi.ArgumentList.Add(typeof(MeasureBench).Assembly.Location);
-        psi.ArgumentList.Add(ChildCommand);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"child {string.Join(' ', args)} failed ({p.ExitCode}): {output}");
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split('='))
-            .Where(kv => kv.Length == 2)
-            .ToDictionary(kv => kv[0].Trim(), kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
-    }
+    static Dictionary<string, double> Child(params string[] args) => BenchResults.RunChild(ChildCommand, args);
 
     /// <summary>One `measure` in this process: the same steps as `actorlab measure`.</summary>
     public static int RunChild(string[] args)

@@ -55,23 +55,7 @@ public static class ProfilesBench
         return 0;
     }
 
-    /// <summary>Runs one phase in a fresh process (this same executable) and parses its key=value output.</summary>
-    static Dictionary<string, double> Child(params string[] args)
-    {
-        var exe = Environment.ProcessPath!;
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(exe) == "dotnet") psi.ArgumentList.Add(typeof(ProfilesBench).Assembly.Location);
-        psi.ArgumentList.Add(ChildCommand);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"child {string.Join(' ', args)} failed ({p.ExitCode}): {output}");
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split('='))
-            .Where(kv => kv.Length == 2)
-            .ToDictionary(kv => kv[0].Trim(), kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
-    }
+    static Dictionary<string, double> Child(params string[] args) => BenchResults.RunChild(ChildCommand, args);
 
     public static int RunChild(string[] args)
     {
