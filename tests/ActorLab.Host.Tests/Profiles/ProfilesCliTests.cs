@@ -169,21 +169,42 @@ public class ProfilesCliTests
         var ro = Path.Combine(dir, "ro");
         Directory.CreateDirectory(ro);
         File.SetUnixFileMode(ro, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        bool immutable = false;
         try
         {
-            // root ignores permission bits: skip where the folder is writable anyway
-            bool writable;
-            try { File.WriteAllText(Path.Combine(ro, "probe"), ""); File.Delete(Path.Combine(ro, "probe")); writable = true; }
-            catch (UnauthorizedAccessException) { writable = false; }
-            Skip.If(writable, "running as root: a read-only folder is still writable");
+            // root ignores permission bits (as in CI): there, make the folder immutable (chattr +i), which binds root too
+            if (Writable(ro)) immutable = Chattr("+i", ro);
+            Skip.If(Writable(ro), "the folder stays writable (running as root where chattr +i is not available)");
             var r = CliRunner.Run("profiles", "generate", "--n", "10", "--out", Path.Combine(ro, "x.parquet"));
             CliRunner.AssertUserError(r, "permission denied");
             Assert.Empty(Directory.GetFileSystemEntries(ro));
         }
         finally
         {
+            if (immutable) Chattr("-i", ro);
             File.SetUnixFileMode(ro, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
+    }
+
+    static bool Writable(string dir)
+    {
+        var probe = Path.Combine(dir, "probe");
+        try { File.WriteAllText(probe, ""); File.Delete(probe); return true; }
+        catch (UnauthorizedAccessException) { return false; }
+        catch (IOException) { return false; }
+    }
+
+    static bool Chattr(string flag, string path)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("chattr", [flag, path])
+                { RedirectStandardError = true, UseShellExecute = false })!;
+            p.WaitForExit();
+            return p.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return false; } // no chattr on this system
+
     }
 
     [Fact]
