@@ -145,52 +145,11 @@ public static class ConsoleCommands
 
     // ------------------------------------------------------------------ connection
 
-    internal sealed class NodeClient(ActorSystem system, IActorRef coordinator, TimeSpan timeout, string contact)
-    {
-        public ActorSystem System => system;
-        public IActorRef Coordinator => coordinator;
-
-        public T Ask<T>(object message)
-        {
-            try { return coordinator.Ask<T>(message, timeout).GetAwaiter().GetResult(); }
-            catch (AskTimeoutException) { throw new UserInputException($"the node at {contact} did not answer within {timeout.TotalSeconds:0}s."); }
-        }
-    }
-
     static int WithNode(ParseResult pr, Option<string> contactOption, Func<NodeClient, int> action)
     {
-        var contact = pr.GetValue(contactOption)!;
-        var (host, port) = NodeContact.Parse(contact);
-        var config = ConfigurationFactory.ParseString("""
-            akka.actor.provider = remote
-            akka.remote.dot-netty.tcp.port = 0
-            akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
-            akka.loglevel = OFF
-            akka.stdout-loglevel = OFF
-            akka.remote.log-remote-lifecycle-events = off
-            """).WithFallback(ActorLabConfig.Defaults);
-        var timeout = config.GetTimeSpan("actorlab.console.ask-timeout", TimeSpan.FromSeconds(5));
-        using var system = ActorSystem.Create("actorlab-console", config);
-        IActorRef coordinator;
-        try
-        {
-            var path = $"akka.tcp://{ActorLabRuntime.SystemName}@{host}:{port}/user/coordinator";
-            coordinator = system.ActorSelection(path).ResolveOne(timeout).GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is ActorNotFoundException or AskTimeoutException or TimeoutException)
-        {
-            throw new UserInputException($"no ActorLab node answers at {contact} (is `actorlab node --port {port}` running?).");
-        }
-        try
-        {
-            return action(new NodeClient(system, coordinator, timeout, contact));
-        }
-        finally
-        {
-            system.Terminate().Wait(TimeSpan.FromSeconds(5));
-        }
+        using var client = NodeClient.Connect(pr.GetValue(contactOption)!, "actorlab-console");
+        return action(client);
     }
-
 
     // ------------------------------------------------------------------ tables
 

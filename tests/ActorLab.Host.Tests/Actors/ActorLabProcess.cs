@@ -1,3 +1,4 @@
+using ActorLab.Host.Tests.Infrastructure;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 
@@ -12,17 +13,7 @@ public sealed class ActorLabProcess : IDisposable
 
     public ActorLabProcess(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "actorlab.dll");
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var psi = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        _p = Process.Start(psi)!;
+        _p = Process.Start(ActorLabCli.StartInfo(args))!;
         _p.OutputDataReceived += (_, e) => Add(e.Data);
         _p.ErrorDataReceived += (_, e) => Add(e.Data is null ? null : "stderr: " + e.Data);
         _p.BeginOutputReadLine();

@@ -14,17 +14,7 @@ public static class ActorLabCli
 
     public static Result Run(params string[] args)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "actorlab.dll");
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var psi = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(dll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        using var p = Process.Start(StartInfo(args))!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
@@ -40,5 +30,20 @@ public static class ActorLabCli
         var dir = Path.Combine(Path.GetTempPath(), "actorlab-capacity-cli-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    /// <summary>`dotnet actorlab.dll ARGS` (the built executable beside the tests) with stdout and stderr redirected.</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    {
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        var psi = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "actorlab.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
     }
 }
