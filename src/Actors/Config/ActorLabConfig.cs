@@ -43,8 +43,10 @@ public static class ActorLabConfig
     }
 
     /// <summary>
-    /// The full configuration of one process: overrides (flags), then the user file, then the defaults, with the
-    /// journal and snapshot store pointed at SQLite files under the data directory.
+    /// The full configuration of one process: overrides (flags, as HOCON built with <see cref="Quote"/>), then the
+    /// user file, then the defaults, with the journal and snapshot store set from `actorlab.journal`
+    /// (<see cref="JournalSettings"/>): SQLite under the data dir, or PostgreSQL with the connection string from the
+    /// environment or a file.
     /// </summary>
     public static Akka.Configuration.Config Build(string? dataDir = null, string? userFile = null, string? extraHocon = null)
     {
@@ -53,15 +55,66 @@ public static class ActorLabConfig
         if (extraHocon != null) config = ConfigurationFactory.ParseString(extraHocon).WithFallback(config);
         var dir = Path.GetFullPath(dataDir ?? config.GetString("actorlab.data-dir"));
         Directory.CreateDirectory(dir);
-        var db = Path.Combine(dir, "journal.db");
-        var derived = ConfigurationFactory.ParseString($$"""
-            actorlab.data-dir = "{{Escape(dir)}}"
-            akka.persistence.journal.sql.connection-string = "Data Source={{Escape(db)}}"
-            akka.persistence.snapshot-store.sql.connection-string = "Data Source={{Escape(db)}}"
-            """);
+        config = ConfigurationFactory.ParseString($"actorlab.data-dir = {Quote(dir)}").WithFallback(config);
+        var journal = JournalSettings.From(config);
         // the SQL journal's own reference settings (table mappings, plugin classes) sit under ours
-        return derived.WithFallback(config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
+        return ConfigurationFactory.ParseString(journal.Hocon()).WithFallback(config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
-    static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
+    /// <summary>A HOCON quoted string for any value (JSON escaping): values never become HOCON syntax.</summary>
+    public static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
+}
+
+/// <summary>
+/// Which journal the coordinator persists to (`actorlab.journal`): `sqlite` (a file in the data dir, one machine)
+/// or `postgresql` (a cluster: any coordinator-role node can take over). A PostgreSQL connection string never
+/// sits in HOCON: it comes from the environment variable or the file named there.
+/// </summary>
+public sealed record JournalSettings(string Provider, string ConnectionString, bool AutoInitialize, string Description)
+{
+    public bool IsSqlite => Provider == "sqlite";
+
+    public static JournalSettings From(Akka.Configuration.Config c)
+    {
+        var provider = c.GetString("actorlab.journal.provider", "sqlite");
+        switch (provider)
+        {
+            case "sqlite":
+                var db = Path.Combine(c.GetString("actorlab.data-dir"), "journal.db");
+                return new JournalSettings(provider, $"Data Source={db}", true, $"SQLite {db}");
+            case "postgresql":
+                var env = c.GetString("actorlab.journal.connection-string-env", "ACTORLAB_JOURNAL_CONNECTION");
+                var file = c.GetString("actorlab.journal.connection-string-file", "");
+                string? cs = null;
+                if (file.Length > 0)
+                {
+                    if (!File.Exists(file)) throw new UserInputException($"actorlab.journal.connection-string-file: '{file}' does not exist.");
+                    cs = File.ReadAllText(file).Trim();
+                }
+                else if (env.Length > 0) cs = Environment.GetEnvironmentVariable(env)?.Trim();
+                if (string.IsNullOrEmpty(cs))
+                    throw new UserInputException(
+                        $"actorlab.journal.provider = postgresql needs a connection string: set ${env} or actorlab.journal.connection-string-file " +
+                        "(e.g. \"Host=db;Port=5432;Database=actorlab;Username=actorlab;Password=...\").");
+                Npgsql.NpgsqlConnectionStringBuilder parsed;
+                try { parsed = new Npgsql.NpgsqlConnectionStringBuilder(cs); }
+                catch (ArgumentException e) { throw new UserInputException($"the PostgreSQL connection string is not valid: {e.Message}"); }
+                return new JournalSettings(provider, cs, c.GetBoolean("actorlab.journal.auto-initialize", false),
+                    $"PostgreSQL {parsed.Host}:{parsed.Port}/{parsed.Database}");
+            default:
+                throw new UserInputException($"actorlab.journal.provider: '{provider}' is not sqlite or postgresql.");
+        }
+    }
+
+    /// <summary>The persistence plugins' settings for this journal.</summary>
+    public string Hocon()
+    {
+        var (name, mapping) = IsSqlite ? ("SQLite.MS", "sqlite") : ("PostgreSQL.15", "postgresql");
+        var cs = ActorLabConfig.Quote(ConnectionString);
+        var init = AutoInitialize ? "on" : "off";
+        return $$"""
+            akka.persistence.journal.sql { connection-string = {{cs}}, provider-name = "{{name}}", table-mapping = {{mapping}}, auto-initialize = {{init}} }
+            akka.persistence.snapshot-store.sql { connection-string = {{cs}}, provider-name = "{{name}}", table-mapping = {{mapping}}, auto-initialize = {{init}} }
+            """;
+    }
 }

@@ -1,37 +1,51 @@
 using System.Collections.Immutable;
-using Akka.Actor;
 using ActorLab.Actors.Serialization;
 
 namespace ActorLab.Actors.Control;
 
-/// <summary>Console to node. Sweep verbs reuse the coordinator's commands (PauseSweep, SuspendRun, ...).</summary>
+// The public protocol of the cluster: what a console (or the dashboard) may send to a gateway, and the answers.
+// Sweep verbs reuse the coordinator's commands (PauseSweep, SuspendRun, SubmitProbe, ...).
+
 public sealed record GetStatus() : IActorLabMessage;
 
 public sealed record SweepSummary(
     string Name, string Status, int Runs, int Queued, int Running, int Suspended, int Completed, int Failed, int Cancelled,
-    string? CapacityDir, string? CapacityError);
+    string? ResultsDir, string? ResultsError);
 
-public sealed record NodeSummary(string NodeId, string Device, int Slots, int Busy, double LastSeenSecondsAgo);
+/// <summary>A node as the coordinator sees it: its member address, roles, slots and their use, health.</summary>
+public sealed record NodeSummary(string NodeId, string Roles, string Device, int Slots, int Busy, string State, string? Note);
 
-public sealed record StatusReply(ImmutableArray<SweepSummary> Sweeps, ImmutableArray<NodeSummary> Nodes, string DataDir) : IActorLabMessage;
+/// <summary>A cluster member as the answering gateway sees it.</summary>
+public sealed record MemberSummary(string Address, string Status, string Roles, bool Reachable);
 
-public sealed record GetRuns(string? Sweep) : IActorLabMessage;
+public sealed record StatusReply(
+    ImmutableArray<SweepSummary> Sweeps, ImmutableArray<NodeSummary> Nodes, ImmutableArray<MemberSummary> Members,
+    string CoordinatorAddress, string StorageRoot, int QueuedJobs, int RunningJobs) : IActorLabMessage;
+
+/// <summary>A page of runs (<see cref="Limit"/> at most), optionally of one sweep.</summary>
+public sealed record GetRuns(string? Sweep, int Offset = 0, int Limit = 200) : IActorLabMessage;
 
 public sealed record RunSummary(
-    string RunId, string Status, long Step, long CheckpointStep, double? TrainLoss, string? Node, long? Epoch, int FailedAttempts, string? Error);
+    string RunId, string Status, long Step, long CheckpointStep, double? Loss, string? Node, long? Epoch, int FailedAttempts, string? Error);
 
-public sealed record RunsReply(ImmutableArray<RunSummary> Runs) : IActorLabMessage;
+public sealed record RunsReply(ImmutableArray<RunSummary> Runs, int Total, int Offset) : IActorLabMessage;
 
-/// <summary>Submit a sweep file's text; the node validates and plans it exactly as `sweep run` would.</summary>
+/// <summary>Submit a sweep file's text; the coordinator validates and plans it exactly as `sweep run` would.</summary>
 public sealed record SubmitSweepFile(string Source, string Text) : IActorLabMessage;
 
 /// <summary>The answer to any command: done, or refused with the reason.</summary>
 public sealed record CommandReply(bool Ok, string Message) : IActorLabMessage;
 
-/// <summary>Stream run events and losses to this subscriber until it stops or unwatches.</summary>
-public sealed record Watch(IActorRef Subscriber) : IActorLabMessage;
+/// <summary>The gateway's node is up but no coordinator answered (it is starting, or failing over).</summary>
+public sealed record NoCoordinator(string Message) : IActorLabMessage;
 
-public sealed record Unwatch(IActorRef Subscriber) : IActorLabMessage;
+/// <summary>
+/// Stream run events and losses to the sender for the next <see cref="Seconds"/>; the console renews it, so a
+/// watch survives a gateway or coordinator going away (it lands on another gateway) and ends with the console.
+/// </summary>
+public sealed record Watch(int Seconds) : IActorLabMessage;
 
-/// <summary>One streamed line: a run event (kind = the event name) or progress/eval (kind = "progress"/"eval").</summary>
-public sealed record WatchNotice(DateTimeOffset At, string Kind, string? RunId, long? Step, double? Loss, string Text) : IActorLabMessage;
+public sealed record WatchAck(string Gateway) : IActorLabMessage;
+
+/// <summary>One streamed line: a run event (kind = the event name) or progress/eval; <see cref="Seq"/> orders and de-duplicates a coordinator's notices.</summary>
+public sealed record WatchNotice(string Coordinator, long Seq, DateTimeOffset At, string Kind, string? RunId, long? Step, double? Loss, string Text) : IActorLabMessage;

@@ -1,50 +1,56 @@
 using System.Collections.Immutable;
+using ActorLab.Actors.Serialization;
 using ActorLab.Actors.Sweeps;
+using ActorLab.Model.Storage;
 
 namespace ActorLab.Actors.Coordinator;
 
 /// <summary>
-/// Inputs to <see cref="SweepState.Decide"/>: requests and reports the coordinator turns into events, or
-/// rejects. Reports about a run carry the lease epoch they were made under (fencing).
+/// Inputs to <see cref="SweepState.Decide"/>: requests and reports the coordinator turns into events, or rejects.
+/// Reports about a lease carry its epoch (fencing) and the node they came from, as the coordinator saw the sender
+/// (never as the message claims).
 /// </summary>
-public interface ISweepCommand : ActorLab.Actors.Serialization.IActorLabMessage;
+public interface ISweepCommand;
 
-public sealed record SubmitSweep(SweepSpec Spec) : ISweepCommand;
-public sealed record ReportDatasetPrepared(string Key, string ProfilesPath, string TokenizerPath) : ISweepCommand;
-public sealed record ReportDatasetFailed(string Key, string Error) : ISweepCommand;
+public sealed record SubmitSweep(SweepPlan Plan) : ISweepCommand;
 
-/// <summary>A trainer slot on a node. Slots of one run (data parallel) are on the same node.</summary>
+/// <summary>A trainer slot on a node. Slots of one lease are on the same node.</summary>
 public sealed record SlotRef(string NodeId, int Slot);
 
-/// <summary>Place queued runs on free slots (the actor computes which slots are free).</summary>
-public sealed record ScheduleRuns(ImmutableArray<SlotRef> FreeSlots, DateTimeOffset Now) : ISweepCommand;
+/// <summary>Place queued jobs and runs on free slots (the actor says which slots are up and free of other work).</summary>
+public sealed record ScheduleLeases(ImmutableArray<SlotRef> FreeSlots, DateTimeOffset Now) : ISweepCommand;
 
 public sealed record ReportRunStarted(string RunId, long Epoch, long Step) : ISweepCommand;
-public sealed record ReportCheckpoint(string RunId, long Epoch, long Step, string Path, double TrainLoss) : ISweepCommand;
-public sealed record ReportRunCompleted(string RunId, long Epoch, long Step, string Reason) : ISweepCommand;
-public sealed record ReportRunFailed(string RunId, long Epoch, string Error, DateTimeOffset Now) : ISweepCommand;
+public sealed record ReportCheckpoint(string RunId, long Epoch, string NodeId, long Step, string Sha256, double TrainLoss) : ISweepCommand;
+public sealed record ReportRunCompleted(string RunId, long Epoch, long Step, string Reason, string? ResultsSha256) : ISweepCommand;
+/// <summary><see cref="OtherNodes"/>: healthy trainer nodes besides this one (a node is quarantined only when the work can go elsewhere).</summary>
+public sealed record ReportRunFailed(string RunId, long Epoch, string NodeId, string Error, DateTimeOffset Now, int OtherNodes = 0) : ISweepCommand;
 public sealed record ReportRunStopped(string RunId, long Epoch, long Step, StopKind Kind) : ISweepCommand;
 
-/// <summary>The lease holder of this epoch is gone (its node did not confirm the lease in time).</summary>
-public sealed record LeaseLost(string RunId, long Epoch) : ISweepCommand;
+public sealed record ReportJobDone(string JobId, long Epoch, string? Error, DatasetFingerprint? Dataset) : ISweepCommand;
+public sealed record ReportJobFailed(string JobId, long Epoch, string NodeId, string Error, DateTimeOffset Now, int OtherNodes = 0) : ISweepCommand;
+
+/// <summary>The holder of this lease (run or job) is gone: its node left the cluster, or no longer holds it.</summary>
+public sealed record LeaseLost(string Id, long Epoch, string Reason) : ISweepCommand;
 
 /// <summary>Sweep verbs (W&amp;B semantics). A null sweep means every sweep that is still going.</summary>
-public sealed record PauseSweep(string? Sweep) : ISweepCommand;
-public sealed record ResumeSweep(string? Sweep) : ISweepCommand;
-public sealed record StopSweep(string? Sweep) : ISweepCommand;
-public sealed record CancelSweep(string? Sweep) : ISweepCommand;
+public sealed record PauseSweep(string? Sweep) : ISweepCommand, IActorLabMessage;
+public sealed record ResumeSweep(string? Sweep) : ISweepCommand, IActorLabMessage;
+public sealed record StopSweep(string? Sweep) : ISweepCommand, IActorLabMessage;
+public sealed record CancelSweep(string? Sweep) : ISweepCommand, IActorLabMessage;
 
 /// <summary>Checkpoint a running run now and free its slots.</summary>
-public sealed record SuspendRun(string RunId) : ISweepCommand;
+public sealed record SuspendRun(string RunId) : ISweepCommand, IActorLabMessage;
 /// <summary>Put a suspended run back in the queue.</summary>
-public sealed record ResumeRun(string RunId) : ISweepCommand;
+public sealed record ResumeRun(string RunId) : ISweepCommand, IActorLabMessage;
 
-public sealed record ReportCapacity(string Sweep, string OutputDir, string? Error) : ISweepCommand;
+/// <summary>Probe a completed run on a free slot (results in its folder's probes/).</summary>
+public sealed record SubmitProbe(string RunId, ProbeRequest Request) : ISweepCommand, IActorLabMessage;
 
-/// <summary>Retry policy for failed runs (from `actorlab.coordinator`).</summary>
-public sealed record RetryPolicy(int MaxAttempts, TimeSpan BackoffMin, TimeSpan BackoffMax)
+/// <summary>Settings of <see cref="SweepState.Decide"/>: retries, and when a node counts as broken.</summary>
+public sealed record SchedulingPolicy(int MaxAttempts, TimeSpan BackoffMin, TimeSpan BackoffMax, int QuarantineAfter, TimeSpan QuarantineFor)
 {
-    public static readonly RetryPolicy Default = new(3, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+    public static readonly SchedulingPolicy Default = new(3, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 3, TimeSpan.FromMinutes(10));
 
     public TimeSpan Backoff(int failedAttempts)
     {

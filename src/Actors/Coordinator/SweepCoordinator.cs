@@ -1,102 +1,105 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
+using ActorLab.Actors.Config;
 using ActorLab.Actors.Control;
-using ActorLab.Actors.Data;
-using ActorLab.Actors.Evaluation;
 using ActorLab.Actors.Node;
 using ActorLab.Actors.Sweeps;
-using ActorLab.Actors.Training;
 using ActorLab.Model.Common;
 
 namespace ActorLab.Actors.Coordinator;
 
-/// <summary>Coordinator settings (from `actorlab.coordinator` and the data dir).</summary>
-public sealed record CoordinatorSettings(string DataDir, int SnapshotEvery, TimeSpan LeaseTimeout, RetryPolicy Retry, bool SingleProcess)
-{
-    public static CoordinatorSettings From(Akka.Configuration.Config c, bool singleProcess) => new(
-        c.GetString("actorlab.data-dir"),
-        c.GetInt("actorlab.coordinator.snapshot-every", 200),
-        c.GetTimeSpan("actorlab.coordinator.lease-timeout", TimeSpan.FromSeconds(6)),
-        new RetryPolicy(c.GetInt("actorlab.coordinator.max-run-attempts", 3),
-            c.GetTimeSpan("actorlab.coordinator.retry-backoff-min", TimeSpan.FromSeconds(1)),
-            c.GetTimeSpan("actorlab.coordinator.retry-backoff-max", TimeSpan.FromSeconds(30))),
-        singleProcess);
-
-    public string RunDir(RunSpec run) => Path.Combine(DataDir, "runs", run.RunId);
-    public string SweepDir(string sweep) => Path.Combine(DataDir, "sweeps", sweep);
-}
-
 /// <summary>
-/// The persistent, event-sourced owner of all sweeps: a thin shell around <see cref="SweepState"/>. Commands
-/// become events through <see cref="SweepState.Decide"/>; events are persisted (SQLite journal by default),
-/// folded in with <see cref="SweepState.Apply"/>, and then acted on (start a lease on a node, prepare a
-/// dataset, measure capacity). After a restart the journal (from the latest snapshot) rebuilds the state;
-/// leases nobody confirms within the lease timeout are requeued, and in single-process mode all recovered
-/// leases are requeued at once (the process that held them is gone).
+/// The cluster's one coordinator (a ClusterSingleton on the `coordinator` role), persistent and event-sourced: a
+/// thin shell around <see cref="SweepState"/>. It is a job scheduler with no children: commands become events
+/// through <see cref="SweepState.Decide"/>, events are persisted and folded in, and then acted on by telling
+/// nodes (through the refs they registered from) to start or stop leases. Node liveness is cluster membership: an
+/// unreachable node gets no new leases, a removed one loses its leases at once (requeued under a new epoch). After
+/// a restart or failover the journal rebuilds the state, every node registers again with the leases it holds, and
+/// leases nobody holds any more are requeued. Reports from nodes are acknowledged after they are persisted (the
+/// nodes resend until then); events are published on the events topic for consoles.
 /// </summary>
 public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 {
-    public const string Id = "actorlab-coordinator";
+    public const string JournalId = "actorlab-coordinator";
+    public const string EventsTopic = "actorlab-events", NodesTopic = "actorlab-nodes";
 
     sealed class Tick
     {
         public static readonly Tick Instance = new();
     }
 
-    sealed record NodeEntry(string NodeId, IActorRef Agent, int Slots, string Device, DateTimeOffset LastSeen);
+    sealed record Planned(SweepPlan? Plan, string? Error, IActorRef ReplyTo);
+
+    sealed record NodeEntry(string NodeId, Address Address, IActorRef Agent, int Slots, string Device, int SlotsPerDevice);
+
+    sealed record MemberEntry(UniqueAddress Address, MemberStatus Status, ImmutableHashSet<string> Roles, bool Reachable, DateTimeOffset Since);
+
+    sealed record Outgoing(object Message, string NodeId, DateTimeOffset SentAt);
 
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly CoordinatorSettings _settings;
-    readonly ITrainingBackend _backend;
-    readonly IActorRef _datasets;
-    readonly IActorRef _evaluator;
+    readonly StorageSettings _storage;
+    readonly Cluster _cluster = Cluster.Get(Context.System);
+    readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     readonly Dictionary<string, NodeEntry> _nodes = new();
-    /// <summary>When each held lease (run, epoch) was last confirmed by its node, or granted.</summary>
-    readonly Dictionary<(string RunId, long Epoch), DateTimeOffset> _leaseSeen = new();
-    readonly HashSet<IActorRef> _watchers = new();
-    readonly HashSet<string> _preparing = new();
-    readonly HashSet<string> _measuring = new();
+    readonly Dictionary<string, MemberEntry> _members = new();
+    /// <summary>Start and stop messages not yet acknowledged, by (lease id, epoch).</summary>
+    readonly Dictionary<(string Id, long Epoch), Outgoing> _outgoing = new();
+    readonly Dictionary<string, RunProgress> _progress = new();
     SweepState _state = SweepState.Empty;
+    DateTimeOffset _startedAt;
+    bool _membersKnown;
     int _sinceSnapshot;
+    long _noticeSeq;
 
     public ITimerScheduler Timers { get; set; } = null!;
-    public override string PersistenceId => Id;
+    public override string PersistenceId => JournalId;
 
-    /// <summary>The state as last applied (for tests and the benchmark).</summary>
-    public SweepState State => _state;
+    public static Props Props(CoordinatorSettings settings, StorageSettings storage) =>
+        Akka.Actor.Props.Create(() => new SweepCoordinator(settings, storage));
 
-    public static Props Props(CoordinatorSettings settings, ITrainingBackend backend) =>
-        Akka.Actor.Props.Create(() => new SweepCoordinator(settings, backend));
-
-    public SweepCoordinator(CoordinatorSettings settings, ITrainingBackend backend)
+    public SweepCoordinator(CoordinatorSettings settings, StorageSettings storage)
     {
         _settings = settings;
-        _backend = backend;
-        _datasets = Context.ActorOf(DatasetPreparer.Props(backend, settings.DataDir), "datasets");
-        _evaluator = Context.ActorOf(EvaluatorActor.Props(backend), "evaluator");
+        _storage = storage;
 
         Recover<SnapshotOffer>(o => _state = ((CoordinatorSnapshot)o.Snapshot).ToState());
         Recover<ISweepEvent>(e => _state = _state.Apply(e));
         Recover<RecoveryCompleted>(_ => OnRecovered());
 
+        // membership: the only liveness signal
+        Command<ClusterEvent.CurrentClusterState>(OnClusterState);
+        Command<ClusterEvent.IMemberEvent>(OnMemberEvent);
+        Command<ClusterEvent.UnreachableMember>(u => SetReachable(u.Member, false));
+        Command<ClusterEvent.ReachableMember>(r => SetReachable(r.Member, true));
+
+        // nodes
         Command<RegisterNode>(OnRegister);
-        Command<SubmitSweepFile>(OnSubmitFile);
-        Command<ISweepCommand>(c => Execute(c, Sender));
+        Command<LeaseAccepted>(a => _outgoing.Remove((a.Id, a.Epoch)));
+        Command<INodeReport>(OnReport);
         Command<RunProgress>(OnProgress);
-        Command<EvalReport>(OnEval);
-        Command<GetStatus>(_ => Sender.Tell(Status()));
-        Command<GetRuns>(g => Sender.Tell(Runs(g.Sweep)));
-        Command<Watch>(w =>
+        Command<RunEvaluated>(OnEvaluated);
+
+        // consoles (through a gateway)
+        Command<SubmitSweepFile>(OnSubmitFile);
+        Command<Planned>(p =>
         {
-            _watchers.Add(w.Subscriber);
-            Context.Watch(w.Subscriber);
-            w.Subscriber.Tell(Notice("watching", null, null, null, $"watching {_state.Sweeps.Count} sweep(s), {_state.Runs.Count} run(s)"));
+            if (p.Plan is null) p.ReplyTo.Tell(new CommandReply(false, p.Error!));
+            else Execute(new SubmitSweep(p.Plan), r => p.ReplyTo.Tell(r));
         });
-        Command<Unwatch>(w => _watchers.Remove(w.Subscriber));
-        Command<Terminated>(t => _watchers.Remove(t.ActorRef));
+        Command<GetStatus>(_ => Sender.Tell(Status()));
+        Command<GetRuns>(g => Sender.Tell(Runs(g)));
+        Command<ISweepCommand>(c =>
+        {
+            var sender = Sender;
+            Execute(c, r => sender.Tell(r));
+        });
+
         Command<Tick>(_ => OnTick());
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => _log.Warning("snapshot failed: {0}", f.Cause.Message));
@@ -104,62 +107,251 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsFailure>(f => _log.Warning("deleting old snapshots failed: {0}", f.Cause.Message));
     }
 
-    // ------------------------------------------------------------------ recovery
+    protected override void OnRecoveryFailure(Exception reason, object? message = null)
+    {
+        _log.Error(reason, "event=recovery-failed journal={0} reason=\"{1}\" (see `actorlab db check`)", JournalId, reason.Message);
+        base.OnRecoveryFailure(reason, message);
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "event=persist-failed seq={0} reason=\"{1}\": the coordinator restarts and recovers from the journal", sequenceNr, cause.Message);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _log.Error(cause, "event=persist-rejected seq={0} reason=\"{1}\"", sequenceNr, cause.Message);
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    // ------------------------------------------------------------------ recovery and membership
 
     void OnRecovered()
     {
-        var now = DateTimeOffset.UtcNow;
-        _log.Info("event=recovered sweeps={0} runs={1} last-seq={2}", _state.Sweeps.Count, _state.Runs.Count, LastSequenceNr);
-        var held = _state.Runs.Values.Where(r => r.HoldsLease).ToList();
-        if (_settings.SingleProcess)
-        {
-            // the process that held these leases is gone: requeue at once (they resume from their checkpoints)
-            foreach (var r in held) Execute(new LeaseLost(r.Spec.RunId, r.Lease!.Epoch), ActorRefs.NoSender);
-        }
-        else
-        {
-            // nodes may still be training: give them a lease timeout to confirm
-            foreach (var r in held) _leaseSeen[(r.Spec.RunId, r.Lease!.Epoch)] = now;
-        }
+        _startedAt = DateTimeOffset.UtcNow;
+        _log.Info("event=recovered sweeps={0} runs={1} jobs={2} last-seq={3} address={4}", _state.Sweeps.Count, _state.Runs.Count, _state.Jobs.Count,
+            LastSequenceNr, _cluster.SelfAddress);
+        _cluster.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsSnapshot,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        // every node registers again, with the leases it holds
+        _mediator.Tell(new Publish(NodesTopic, new CoordinatorUp(_cluster.SelfAddress.ToString())));
         Timers.StartPeriodicTimer("tick", Tick.Instance, TimeSpan.FromMilliseconds(500));
-        PrepareDatasets();
-        MeasureFinished();
+    }
+
+    protected override void PostStop()
+    {
+        _cluster.Unsubscribe(Self);
+        base.PostStop();
+    }
+
+    void OnClusterState(ClusterEvent.CurrentClusterState s)
+    {
+        var now = DateTimeOffset.UtcNow;
+        _members.Clear();
+        foreach (var m in s.Members)
+            _members[NodeIds.Of(m.UniqueAddress)] = new MemberEntry(m.UniqueAddress, m.Status, m.Roles, !s.Unreachable.Contains(m), now);
+        _membersKnown = true;
+        ReleaseLeasesOfGoneNodes();
+    }
+
+    void OnMemberEvent(ClusterEvent.IMemberEvent e)
+    {
+        var id = NodeIds.Of(e.Member.UniqueAddress);
+        if (e is ClusterEvent.MemberRemoved)
+        {
+            _members.Remove(id);
+            if (_nodes.Remove(id)) _log.Warning("node={0} event=removed", id);
+            ReleaseLeasesOfGoneNodes();
+            return;
+        }
+        var reachable = !_members.TryGetValue(id, out var old) || old.Reachable;
+        _members[id] = new MemberEntry(e.Member.UniqueAddress, e.Member.Status, e.Member.Roles, reachable, old?.Since ?? DateTimeOffset.UtcNow);
+        Schedule();
+    }
+
+    void SetReachable(Member m, bool reachable)
+    {
+        var id = NodeIds.Of(m.UniqueAddress);
+        if (_members.TryGetValue(id, out var e)) _members[id] = e with { Reachable = reachable };
+        _log.Info("node={0} event={1}", id, reachable ? "reachable" : "unreachable");
+        if (reachable) Schedule();
+    }
+
+    /// <summary>Leases of nodes that are not cluster members any more are lost: requeued under a new epoch.</summary>
+    void ReleaseLeasesOfGoneNodes()
+    {
+        if (!_membersKnown) return;
+        foreach (var (id, lease) in _state.Leases.ToList())
+            if (!_members.ContainsKey(lease.NodeId))
+                Execute(new LeaseLost(id, lease.Epoch, "its node left the cluster"), null);
+    }
+
+    // ------------------------------------------------------------------ nodes
+
+    void OnRegister(RegisterNode r)
+    {
+        var sender = Sender;
+        if (!_members.TryGetValue(r.NodeId, out var member) || member.Address.Address != AddressOf(sender))
+        {
+            // not (yet) a member we know, or a sender that is not the node it names: it tries again
+            _log.Warning("node={0} sender={1} event=registration-refused reason=\"not a known cluster member at that address\"", r.NodeId, AddressOf(sender));
+            return;
+        }
+        if (!member.Roles.Contains(Roles.Trainer))
+        {
+            _log.Warning("node={0} event=registration-refused reason=\"no trainer role\"", r.NodeId);
+            return;
+        }
+        var isNew = !_nodes.ContainsKey(r.NodeId);
+        _nodes[r.NodeId] = new NodeEntry(r.NodeId, AddressOf(sender), sender, r.Slots, r.Device, r.SlotsPerDevice);
+        if (isNew) _log.Info("node={0} event=registered slots={1} device={2}", r.NodeId, r.Slots, r.Device);
+        sender.Tell(new NodeRegistered(r.NodeId));
+
+        var held = r.Leases.ToHashSet();
+        foreach (var (id, lease) in _state.Leases.Where(l => l.Lease.NodeId == r.NodeId).ToList())
+        {
+            if (held.Contains(new LeaseHeld(id, lease.Epoch))) _outgoing.Remove((id, lease.Epoch));
+            else if (lease.Epoch <= r.LastEpochSeen) Execute(new LeaseLost(id, lease.Epoch, "its node no longer holds it"), null);
+            else SendLease(id);
+        }
+        foreach (var l in r.Leases)
+        {
+            var current = _state.Leases.Any(x => x.Id == l.Id && x.Lease.Epoch == l.Epoch && x.Lease.NodeId == r.NodeId);
+            if (current) continue;
+            // fencing: a node still working on a lease that moved on (or ended) stops wasting its slots
+            _log.Warning("node={0} id={1} epoch={2} event=stale-lease action=cancel", r.NodeId, l.Id, l.Epoch);
+            sender.Tell(new StopLease(l.Id, l.Epoch, StopKind.Cancel));
+        }
+        Schedule();
+    }
+
+    NodeEntry? NodeOf(IActorRef sender)
+    {
+        var address = AddressOf(sender);
+        return _nodes.Values.FirstOrDefault(n => n.Address == address);
+    }
+
+    /// <summary>The cluster address an actor lives at (a local ref's is this node's).</summary>
+    Address AddressOf(IActorRef r) => r.Path.Address.HasGlobalScope ? r.Path.Address : _cluster.SelfAddress;
+
+    void OnReport(INodeReport report)
+    {
+        var sender = Sender;
+        var node = NodeOf(sender);
+        if (node is null)
+        {
+            _log.Warning("sender={0} report={1} event=ignored reason=\"not a registered node\"", AddressOf(sender), report.GetType().Name);
+            return;
+        }
+        var now = DateTimeOffset.UtcNow;
+        ISweepCommand command = report switch
+        {
+            RunStartedReport x => new ReportRunStarted(x.RunId, x.Epoch, x.Step),
+            CheckpointReport x => new ReportCheckpoint(x.RunId, x.Epoch, node.NodeId, x.Step, x.Sha256, x.TrainLoss),
+            RunCompletedReport x => new ReportRunCompleted(x.RunId, x.Epoch, x.Step, x.Reason, x.ResultsSha256),
+            RunFailedReport x => new ReportRunFailed(x.RunId, x.Epoch, node.NodeId, x.Error, now, OtherHealthyNodes(node.NodeId, now)),
+            RunStoppedReport x => new ReportRunStopped(x.RunId, x.Epoch, x.Step, x.Kind),
+            JobDoneReport x => new ReportJobDone(x.JobId, x.Epoch, x.Error, x.Dataset),
+            JobFailedReport x => new ReportJobFailed(x.JobId, x.Epoch, node.NodeId, x.Error, now, OtherHealthyNodes(node.NodeId, now)),
+            _ => throw new ArgumentOutOfRangeException(nameof(report), report.GetType().Name),
+        };
+        _outgoing.Remove((report.Id, report.Epoch));
+        Execute(command, reply =>
+        {
+            sender.Tell(new ReportAck(report.Seq));
+            // a report from a lease that moved on: that holder stops
+            if (!reply.Ok && reply.Message.StartsWith("stale lease", StringComparison.Ordinal) && report is not RunFailedReport and not JobFailedReport)
+                sender.Tell(new StopLease(report.Id, report.Epoch, StopKind.Cancel));
+        });
+    }
+
+    int OtherHealthyNodes(string nodeId, DateTimeOffset now) =>
+        _nodes.Keys.Count(id => id != nodeId && _members.TryGetValue(id, out var m) && m.Reachable && m.Status == MemberStatus.Up && !_state.HealthOf(id).QuarantinedAt(now));
+
+    void OnProgress(RunProgress p)
+    {
+        if (!IsCurrent(p.RunId, p.Epoch)) return;
+        _progress[p.RunId] = p;
+        Publish("progress", p.RunId, p.Step, p.Loss,
+            string.Create(CultureInfo.InvariantCulture, $"step {p.Step} loss {p.Loss:F4} nats/token ({p.StepsPerSecond:F1} steps/s)"));
+    }
+
+    void OnEvaluated(RunEvaluated r)
+    {
+        if (!IsCurrent(r.RunId, r.Epoch)) return;
+        var text = string.Join(" ", r.Losses.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:F3}")));
+        Publish("eval", r.RunId, r.Step, r.Losses.GetValueOrDefault("train_onehop", double.NaN), $"eval step {r.Step} (nats/question): {text}");
+    }
+
+    bool IsCurrent(string runId, long epoch) =>
+        _state.Runs.TryGetValue(runId, out var run) && run.HoldsLease && run.Lease!.Epoch == epoch;
+
+    void OnTick()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var ((id, epoch), o) in _outgoing.ToList())
+        {
+            if (now - o.SentAt < _settings.ResendInterval) continue;
+            if (_nodes.TryGetValue(o.NodeId, out var node))
+            {
+                node.Agent.Tell(o.Message);
+                _outgoing[(id, epoch)] = o with { SentAt = now };
+            }
+        }
+        // a member that holds leases but never registers (its agent is gone) loses them
+        foreach (var (id, lease) in _state.Leases.ToList())
+        {
+            if (_nodes.ContainsKey(lease.NodeId) || !_members.TryGetValue(lease.NodeId, out var m)) continue;
+            var since = m.Since > _startedAt ? m.Since : _startedAt;
+            if (now - since > _settings.RegistrationTimeout)
+                Execute(new LeaseLost(id, lease.Epoch, $"its node did not register within {_settings.RegistrationTimeout.TotalSeconds:0}s"), null);
+        }
+        Schedule();
+    }
+
+    void Schedule()
+    {
+        var slots = _nodes.Values
+            .Where(n => _members.TryGetValue(n.NodeId, out var m) && m.Reachable && m.Status == MemberStatus.Up)
+            .SelectMany(n => Enumerable.Range(0, n.Slots).Select(i => new SlotRef(n.NodeId, i))).ToImmutableArray();
+        if (slots.IsEmpty) return;
+        var command = new ScheduleLeases(slots, DateTimeOffset.UtcNow);
+        var decision = _state.Decide(command, _settings.Policy);
+        if (!decision.Rejected && !decision.Events.IsEmpty) Persist(decision, null);
     }
 
     // ------------------------------------------------------------------ commands
 
-    void Execute(ISweepCommand command, IActorRef? replyTo)
+    void Execute(ISweepCommand command, Action<CommandReply>? reply)
     {
-        var decision = _state.Decide(command, _settings.Retry);
+        var decision = _state.Decide(command, _settings.Policy);
         if (decision.Rejected)
         {
-            if (command is ScheduleRuns) return;
             _log.Warning("command={0} event=rejected reason=\"{1}\"", command.GetType().Name, decision.Rejection);
-            Reply(replyTo, new CommandReply(false, decision.Rejection!));
+            reply?.Invoke(new CommandReply(false, decision.Rejection!));
             return;
         }
         if (decision.Events.IsEmpty)
         {
-            Reply(replyTo, new CommandReply(true, "nothing to change"));
+            reply?.Invoke(new CommandReply(true, "nothing to change"));
             return;
         }
+        Persist(decision, reply);
+    }
+
+    void Persist(Decision decision, Action<CommandReply>? reply)
+    {
         var remaining = decision.Events.Length;
         PersistAll(decision.Events, e =>
         {
             _state = _state.Apply(e);
             AfterEvent(e);
-            if (--remaining == 0)
-            {
-                Reply(replyTo, new CommandReply(true, Summary(decision.Events)));
-                MaybeSnapshot(decision.Events.Length);
-                if (command is not ScheduleRuns) Schedule();
-            }
+            if (--remaining > 0) return;
+            reply?.Invoke(new CommandReply(true, Summary(decision.Events)));
+            MaybeSnapshot(decision.Events.Length);
+            Schedule();
         });
-    }
-
-    static void Reply(IActorRef? to, CommandReply reply)
-    {
-        if (to != null && !to.IsNobody()) to.Tell(reply);
     }
 
     void MaybeSnapshot(int events)
@@ -172,68 +364,13 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     void OnSubmitFile(SubmitSweepFile f)
     {
-        SweepSpec spec;
-        try
+        var sender = Sender;
+        // planning can be long (the N solver, big grids): off the actor's thread, piped back
+        Task.Run(() =>
         {
-            spec = SweepPlanner.Plan(SweepFile.Parse(f.Text, f.Source), _backend.SolveN);
-        }
-        catch (UserInputException e)
-        {
-            Sender.Tell(new CommandReply(false, e.Message));
-            return;
-        }
-        Execute(new SubmitSweep(spec), Sender);
-    }
-
-    void OnRegister(RegisterNode r)
-    {
-        var now = DateTimeOffset.UtcNow;
-        var isNew = !_nodes.ContainsKey(r.NodeId);
-        _nodes[r.NodeId] = new NodeEntry(r.NodeId, r.Agent, r.Slots, r.Device, now);
-        if (isNew) _log.Info("node={0} event=registered slots={1} device={2}", r.NodeId, r.Slots, r.Device);
-        foreach (var l in r.Leases)
-        {
-            if (_state.Runs.TryGetValue(l.RunId, out var run) && run.HoldsLease && run.Lease!.Epoch == l.Epoch && run.Lease.NodeId == r.NodeId)
-                _leaseSeen[(l.RunId, l.Epoch)] = now;
-            else
-            {
-                // fencing: a node still working on a lease that moved on (or ended) stops wasting its slots
-                _log.Warning("node={0} run={1} epoch={2} event=stale-lease action=cancel", r.NodeId, l.RunId, l.Epoch);
-                r.Agent.Tell(new StopRun(l.RunId, l.Epoch, StopKind.Cancel));
-            }
-        }
-        Schedule();
-    }
-
-    void OnTick()
-    {
-        var now = DateTimeOffset.UtcNow;
-        foreach (var run in _state.Runs.Values.Where(r => r.HoldsLease).ToList())
-        {
-            var key = (run.Spec.RunId, run.Lease!.Epoch);
-            var seen = _leaseSeen.TryGetValue(key, out var t) ? t : now;
-            _leaseSeen[key] = seen;
-            if (now - seen > _settings.LeaseTimeout)
-            {
-                _log.Warning("run={0} epoch={1} node={2} event=lease-expired", run.Spec.RunId, run.Lease.Epoch, run.Lease.NodeId);
-                _leaseSeen.Remove(key);
-                Execute(new LeaseLost(run.Spec.RunId, run.Lease.Epoch), ActorRefs.NoSender);
-            }
-        }
-        foreach (var n in _nodes.Values.Where(n => now - n.LastSeen > _settings.LeaseTimeout).ToList())
-        {
-            _log.Warning("node={0} event=lost", n.NodeId);
-            _nodes.Remove(n.NodeId);
-        }
-        Schedule();
-    }
-
-    void Schedule()
-    {
-        if (_nodes.Count == 0) return;
-        var slots = _nodes.Values.SelectMany(n => Enumerable.Range(0, n.Slots).Select(i => new SlotRef(n.NodeId, i))).ToImmutableArray();
-        var decision = _state.Decide(new ScheduleRuns(slots, DateTimeOffset.UtcNow));
-        if (!decision.Rejected && !decision.Events.IsEmpty) Execute(new ScheduleRuns(slots, DateTimeOffset.UtcNow), ActorRefs.NoSender);
+            try { return new Planned(SweepPlanner.Plan(SweepFile.Parse(f.Text, f.Source)), null, sender); }
+            catch (UserInputException e) { return new Planned(null, e.Message, sender); }
+        }).PipeTo(Self);
     }
 
     // ------------------------------------------------------------------ effects of events
@@ -243,95 +380,91 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         LogEvent(e);
         switch (e)
         {
-            case SweepSubmitted:
-                PrepareDatasets();
-                MeasureFinished();
-                break;
-            case DatasetPrepared or DatasetFailed:
-                _preparing.Remove(e is DatasetPrepared p ? p.Key : ((DatasetFailed)e).Key);
-                MeasureFinished();
-                break;
             case RunLeased l:
-                _leaseSeen[(l.RunId, l.Epoch)] = DateTimeOffset.UtcNow;
-                SendStart(l);
+                SendLease(l.RunId);
+                break;
+            case JobLeased l:
+                SendLease(l.JobId);
                 break;
             case RunStopRequested s:
-                if (_state.Runs[s.RunId].Lease is { } lease && _nodes.TryGetValue(lease.NodeId, out var node))
-                    node.Agent.Tell(new StopRun(s.RunId, s.Epoch, s.Kind));
+                SendStop(s.RunId, s.Epoch, s.Kind);
                 break;
             case RunCompleted or RunFailed or RunCancelled or RunSuspended or RunRequeued or RunAttemptFailed:
-                foreach (var k in _leaseSeen.Keys.Where(k => k.RunId == RunIdOf(e)).ToList()) _leaseSeen.Remove(k);
-                MeasureFinished();
+                var runId = Describe(e).Id!;
+                _progress.Remove(runId);
+                foreach (var k in _outgoing.Keys.Where(k => k.Id == runId).ToList()) _outgoing.Remove(k);
                 break;
-            case CapacityMeasured m:
-                _measuring.Remove(m.Sweep);
+            case JobDone or JobFailed or JobAttemptFailed or JobRequeued:
+                var jobId = Describe(e).Id!;
+                foreach (var k in _outgoing.Keys.Where(k => k.Id == jobId).ToList()) _outgoing.Remove(k);
                 break;
         }
     }
 
-    void SendStart(RunLeased l)
+    /// <summary>Sends the start message of a held lease to its node (again until the node accepts it).</summary>
+    void SendLease(string id)
     {
-        var run = _state.Runs[l.RunId];
-        var ds = _state.Datasets[run.Spec.DatasetKey];
-        var sweep = _state.Sweeps[run.Sweep].Spec;
-        if (!_nodes.TryGetValue(l.NodeId, out var node)) return; // the lease expires and the run is requeued
-        node.Agent.Tell(new StartRun(l.RunId, l.Epoch, l.Slots, run.Spec, sweep.Training, sweep.HopRatio, ds.Spec,
-            ds.ProfilesPath!, ds.TokenizerPath!, _settings.RunDir(run.Spec), Self));
-    }
-
-    void PrepareDatasets()
-    {
-        foreach (var d in _state.DatasetsToPrepare)
-            if (_preparing.Add(d.Spec.Key))
-                _datasets.Tell(new DatasetPreparer.Prepare(d.Spec));
-    }
-
-    void MeasureFinished()
-    {
-        foreach (var s in _state.SweepsToMeasure)
+        object message;
+        Lease lease;
+        if (_state.Runs.TryGetValue(id, out var run) && run.HoldsLease)
         {
-            if (!_measuring.Add(s.Spec.Name)) continue;
-            var runs = _state.RunsOf(s.Spec.Name).Where(r => r.Status == RunStatus.Completed)
-                .Select(r => (r.Spec, _settings.RunDir(r.Spec))).ToList();
-            _evaluator.Tell(new EvaluatorActor.MeasureCapacity(s.Spec, runs, _settings.SweepDir(s.Spec.Name)));
+            lease = run.Lease!;
+            var dataset = _state.Datasets[run.Config.Dataset!.Id].Fingerprint!;
+            message = new StartRun(id, lease.Epoch, lease.Slots, run.Config, run.Checkpoint, dataset);
         }
+        else if (_state.Jobs.TryGetValue(id, out var job) && job.HoldsLease)
+        {
+            lease = job.Lease!;
+            message = new StartJob(id, lease.Epoch, lease.Slots, job.Kind, JobSpecOf(job));
+        }
+        else return;
+        _outgoing[(id, lease.Epoch)] = new Outgoing(message, lease.NodeId, DateTimeOffset.UtcNow);
+        if (_nodes.TryGetValue(lease.NodeId, out var node)) node.Agent.Tell(message);
     }
 
-    void OnProgress(RunProgress p)
+    void SendStop(string id, long epoch, StopKind kind)
     {
-        if (!IsCurrent(p.RunId, p.Epoch)) return;
-        Broadcast(Notice("progress", p.RunId, p.Step, p.Loss,
-            string.Create(CultureInfo.InvariantCulture, $"step {p.Step} loss {p.Loss:F4} ({p.StepsPerSecond:F1} steps/s)")));
+        var message = new StopLease(id, epoch, kind);
+        var lease = _state.Leases.FirstOrDefault(l => l.Id == id).Lease;
+        if (lease is null) return;
+        _outgoing[(id, -epoch)] = new Outgoing(message, lease.NodeId, DateTimeOffset.UtcNow);
+        if (_nodes.TryGetValue(lease.NodeId, out var node)) node.Agent.Tell(message);
     }
 
-    void OnEval(EvalReport r)
+    JobSpec JobSpecOf(JobInfo job) => job.Kind switch
     {
-        if (!IsCurrent(r.RunId, r.Epoch)) return;
-        var text = string.Join(" ", r.Losses.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:F3}")));
-        Broadcast(Notice("eval", r.RunId, r.Step, r.Losses.GetValueOrDefault("train_onehop", double.NaN), $"eval step {r.Step}: {text}"));
+        JobKind.PrepareDataset => new JobSpec { Dataset = _state.Datasets[job.Target].Config, Expected = _state.Datasets[job.Target].Fingerprint },
+        JobKind.Measure => new JobSpec
+        {
+            Sweep = job.Target,
+            Runs = [.. _state.RunsOf(job.Target).Where(r => r.Status == RunStatus.Completed)
+                .Select(r => new MeasuredRun(r.RunId, r.Config, r.ResultsEpoch!.Value, r.ResultsSha256))],
+            Datasets = [.. _state.Sweeps[job.Target].DatasetIds.Select(d => new PreparedDatasetRecord(_state.Datasets[d].Config, _state.Datasets[d].Fingerprint))],
+        },
+        JobKind.Probe => ProbeSpec(job),
+        _ => throw new ArgumentOutOfRangeException(nameof(job), job.Kind.ToString()),
+    };
+
+    JobSpec ProbeSpec(JobInfo job)
+    {
+        var run = _state.Runs[job.Target];
+        var ds = _state.Datasets[run.Config.Dataset!.Id];
+        return new JobSpec { RunId = run.RunId, Config = run.Config, Checkpoint = run.Checkpoint, Probe = job.Probe, Dataset = ds.Config, Expected = ds.Fingerprint };
     }
 
-    bool IsCurrent(string runId, long epoch) =>
-        _state.Runs.TryGetValue(runId, out var run) && run.HoldsLease && run.Lease!.Epoch == epoch;
-
-    // ------------------------------------------------------------------ logs, watchers, queries
+    // ------------------------------------------------------------------ logs, notices, queries
 
     void LogEvent(ISweepEvent e)
     {
-        var (runId, step, text) = Describe(e);
-        var fields = string.Join(" ", new[] { runId != null ? $"run={runId}" : null, step != null ? $"step={step}" : null, $"event={EventName(e)}", text }
+        var (id, step, text) = Describe(e);
+        var fields = string.Join(" ", new[] { id != null ? $"id={id}" : null, step != null ? $"step={step}" : null, $"event={EventName(e)}", text }
             .Where(f => !string.IsNullOrEmpty(f)));
         _log.Info(fields);
-        Broadcast(Notice(EventName(e), runId, step, (e as CheckpointRecorded)?.TrainLoss, text));
+        Publish(EventName(e), id, step, (e as CheckpointRecorded)?.TrainLoss, text);
     }
 
-    void Broadcast(WatchNotice n)
-    {
-        foreach (var w in _watchers) w.Tell(n);
-    }
-
-    static WatchNotice Notice(string kind, string? runId, long? step, double? loss, string text) =>
-        new(DateTimeOffset.UtcNow, kind, runId, step, loss, text);
+    void Publish(string kind, string? id, long? step, double? loss, string text) =>
+        _mediator.Tell(new Publish(EventsTopic, new WatchNotice(_cluster.SelfAddress.ToString(), ++_noticeSeq, DateTimeOffset.UtcNow, kind, id, step, loss, text)));
 
     public static string EventName(ISweepEvent e)
     {
@@ -339,18 +472,21 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         return string.Concat(n.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
     }
 
-    static string? RunIdOf(ISweepEvent e) => Describe(e).RunId;
-
-    static (string? RunId, long? Step, string Text) Describe(ISweepEvent e) => e switch
+    static (string? Id, long? Step, string Text) Describe(ISweepEvent e) => e switch
     {
-        SweepSubmitted x => (null, null, $"sweep={x.Spec.Name} runs={x.Spec.Runs.Length} datasets={x.Spec.Datasets.Length} hash={x.Spec.ContentHash}"),
-        DatasetPrepared x => (null, null, $"dataset={x.Key}"),
-        DatasetFailed x => (null, null, $"dataset={x.Key} error=\"{x.Error}\""),
+        SweepSubmitted x => (null, null, $"sweep={x.Sweep} runs={x.Runs.Length} datasets={x.Datasets.Length} hash={x.ContentHash}"),
+        DatasetPrepared x => (null, null, $"dataset={x.DatasetId}"),
+        JobQueued x => (x.JobId, null, $"kind={x.Kind} target={x.Target}"),
+        JobLeased x => (x.JobId, null, $"epoch={x.Epoch} node={x.NodeId} slots={string.Join('+', x.Slots)}"),
+        JobDone x => (x.JobId, null, $"epoch={x.Epoch}{(x.Error != null ? $" error=\"{x.Error}\"" : "")}"),
+        JobAttemptFailed x => (x.JobId, null, $"epoch={x.Epoch} node={x.NodeId} retry-at={x.RetryAt:O} error=\"{x.Error}\""),
+        JobFailed x => (x.JobId, null, $"error=\"{x.Error}\""),
+        JobRequeued x => (x.JobId, null, $"reason=\"{x.Reason}\""),
         RunLeased x => (x.RunId, null, $"epoch={x.Epoch} node={x.NodeId} slots={string.Join('+', x.Slots)}"),
         RunStarted x => (x.RunId, x.Step, $"epoch={x.Epoch}"),
         CheckpointRecorded x => (x.RunId, x.Step, string.Create(CultureInfo.InvariantCulture, $"epoch={x.Epoch} loss={x.TrainLoss:F4}")),
         RunCompleted x => (x.RunId, x.Step, $"epoch={x.Epoch} reason=\"{x.Reason}\""),
-        RunAttemptFailed x => (x.RunId, null, $"epoch={x.Epoch} retry-at={x.RetryAt:O} error=\"{x.Error}\""),
+        RunAttemptFailed x => (x.RunId, null, $"epoch={x.Epoch} node={x.NodeId} retry-at={x.RetryAt:O} error=\"{x.Error}\""),
         RunFailed x => (x.RunId, null, $"error=\"{x.Error}\""),
         RunStopRequested x => (x.RunId, null, $"epoch={x.Epoch} kind={x.Kind}"),
         RunSuspended x => (x.RunId, x.Step, $"epoch={x.Epoch}"),
@@ -360,7 +496,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         SweepResumed x => (null, null, $"sweep={x.Sweep}"),
         SweepStopped x => (null, null, $"sweep={x.Sweep}"),
         SweepCancelled x => (null, null, $"sweep={x.Sweep}"),
-        CapacityMeasured x => (null, null, $"sweep={x.Sweep} dir={x.OutputDir}{(x.Error != null ? $" error=\"{x.Error}\"" : "")}"),
+        NodeQuarantined x => (null, null, $"node={x.NodeId} until={x.Until:O} reason=\"{x.Reason}\""),
         _ => (null, null, e.GetType().Name),
     };
 
@@ -372,24 +508,50 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         var sweeps = _state.SweepsInOrder.Select(s =>
         {
-            var runs = _state.RunsOf(s.Spec.Name).ToList();
-            int Count(params RunStatus[] st) => runs.Count(r => st.Contains(r.Status));
-            var status = s.Measured ? "finished" : s.Cancelled ? "cancelled" : s.Stopped ? "stopping" : s.Paused ? "paused"
-                : _state.AllRunsEnded(s.Spec.Name) ? "measuring" : "running";
-            return new SweepSummary(s.Spec.Name, status, runs.Count, Count(RunStatus.Queued), Count(RunStatus.Leased, RunStatus.Running),
+            var counts = _state.RunsOf(s.Name).GroupBy(r => r.Status).ToDictionary(g => g.Key, g => g.Count());
+            int Count(params RunStatus[] st) => st.Sum(x => counts.GetValueOrDefault(x));
+            var measure = _state.MeasureJob(s.Name);
+            var status = measure?.Status == JobStatus.Done ? "finished"
+                : measure?.Status == JobStatus.Failed ? "failed"
+                : s.AllRunsEnded ? "measuring"
+                : s.Cancelled ? "cancelled" : s.Stopped ? "stopping" : s.Paused ? "paused" : "running";
+            var error = measure is { Status: JobStatus.Done or JobStatus.Failed } ? measure.Error : null;
+            return new SweepSummary(s.Name, status, s.RunIds.Length, Count(RunStatus.Queued), Count(RunStatus.Leased, RunStatus.Running),
                 Count(RunStatus.Suspended), Count(RunStatus.Completed), Count(RunStatus.Failed), Count(RunStatus.Cancelled),
-                s.CapacityDir, s.CapacityError);
+                measure?.Status == JobStatus.Done ? _storage.Storage.SweepDir(s.Name) : null, error);
         }).ToImmutableArray();
         var busy = _state.LeasedSlots.GroupBy(s => s.NodeId).ToDictionary(g => g.Key, g => g.Count());
-        var nodes = _nodes.Values.Select(n => new NodeSummary(n.NodeId, n.Device, n.Slots, busy.GetValueOrDefault(n.NodeId), (now - n.LastSeen).TotalSeconds))
-            .ToImmutableArray();
-        return new StatusReply(sweeps, nodes, _settings.DataDir);
+        var nodes = _members.Select(kv =>
+        {
+            var (id, m) = (kv.Key, kv.Value);
+            var health = _state.HealthOf(id);
+            var registered = _nodes.GetValueOrDefault(id);
+            var state = !m.Reachable ? "unreachable" : health.QuarantinedAt(now) ? "quarantined" : m.Status.ToString().ToLowerInvariant();
+            var note = health.QuarantinedAt(now) ? $"quarantined until {health.QuarantinedUntil:HH:mm:ss}" : registered is null && m.Roles.Contains(Roles.Trainer) ? "not registered" : null;
+            return new NodeSummary(id, string.Join(",", m.Roles.Order()), registered?.Device ?? "", registered?.Slots ?? 0, busy.GetValueOrDefault(id), state, note);
+        }).OrderBy(n => n.NodeId, StringComparer.Ordinal).ToImmutableArray();
+        var jobs = _state.Jobs.Values;
+        return new StatusReply(sweeps, nodes, [], _cluster.SelfAddress.ToString(), _storage.Root,
+            jobs.Count(j => j.Status == JobStatus.Queued), jobs.Count(j => j.Status == JobStatus.Leased));
     }
 
-    RunsReply Runs(string? sweep) =>
-        new(_state.Runs.Values.Where(r => sweep == null || r.Sweep == sweep)
-            .OrderBy(r => _state.Sweeps[r.Sweep].Order).ThenBy(r => _state.Sweeps[r.Sweep].Spec.Runs.IndexOf(r.Spec))
-            .Select(r => new RunSummary(r.Spec.RunId, r.Status.ToString(), r.Step, r.CheckpointStep, r.TrainLoss, r.Lease?.NodeId, r.Lease?.Epoch,
-                r.FailedAttempts, r.Error))
-            .ToImmutableArray());
+    RunsReply Runs(GetRuns g)
+    {
+        var limit = Math.Clamp(g.Limit, 1, 1000);
+        var runs = g.Sweep is null
+            ? _state.SweepsInOrder.SelectMany(s => _state.RunsOf(s.Name))
+            : _state.RunsOf(g.Sweep);
+        var all = runs as IList<RunInfo> ?? runs.ToList();
+        var page = all.Skip(Math.Max(0, g.Offset)).Take(limit)
+            .Select(r => new RunSummary(r.RunId, r.Status.ToString(), _progress.TryGetValue(r.RunId, out var p) ? p.Step : r.Step, r.Checkpoint?.Step ?? 0,
+                _progress.TryGetValue(r.RunId, out var q) ? q.Loss : r.TrainLoss, r.Lease?.NodeId, r.Lease?.Epoch, r.FailedAttempts, r.Error))
+            .ToImmutableArray();
+        return new RunsReply(page, all.Count, Math.Max(0, g.Offset));
+    }
+}
+
+/// <summary>How nodes are named: host:port#uid of their cluster member (a restarted node is a new node).</summary>
+public static class NodeIds
+{
+    public static string Of(UniqueAddress a) => $"{a.Address.Host}:{a.Address.Port}#{a.Uid}";
 }

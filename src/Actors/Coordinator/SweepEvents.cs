@@ -1,19 +1,41 @@
 using System.Collections.Immutable;
 using ActorLab.Actors.Serialization;
-using ActorLab.Actors.Sweeps;
+using ActorLab.Model.Profiles;
+using ActorLab.Model.Training;
 
 namespace ActorLab.Actors.Coordinator;
 
-/// <summary>What happened to the sweeps: persisted by <see cref="SweepCoordinator"/>, folded by <see cref="SweepState.Apply"/>.</summary>
+/// <summary>
+/// What happened to the sweeps: the journal's records (versioned in <see cref="MessageRegistry"/>), persisted by
+/// <see cref="SweepCoordinator"/> and folded by <see cref="SweepState.Apply"/>. They carry logical ids only
+/// (run id "sweep/run", dataset content id, job id, checkpoint step + epoch + SHA-256), never a machine's path.
+/// </summary>
 public interface ISweepEvent : IActorLabMessage;
 
-/// <summary>A sweep was accepted; all its runs are queued.</summary>
-public sealed record SweepSubmitted(SweepSpec Spec) : ISweepEvent;
+/// <summary>A sweep was accepted: its datasets and runs, in full (recovery never needs the sweep file).</summary>
+public sealed record SweepSubmitted(string Sweep, string ContentHash, ImmutableArray<DatasetConfig> Datasets, ImmutableArray<RunConfig> Runs) : ISweepEvent;
 
-/// <summary>A dataset's profiles and tokenizer exist on disk (cached by content: shared by sweeps).</summary>
-public sealed record DatasetPrepared(string Key, string ProfilesPath, string TokenizerPath) : ISweepEvent;
+/// <summary>A dataset was built for the first time; every node that rebuilds it must arrive at these hashes.</summary>
+public sealed record DatasetPrepared(string DatasetId, string ProfilesSha256, string TokenizerSha256) : ISweepEvent;
 
-public sealed record DatasetFailed(string Key, string Error) : ISweepEvent;
+public enum JobKind { PrepareDataset, Measure, Probe }
+
+/// <summary>A job other than training was queued: prepare a dataset, measure a sweep's capacity, probe a run.</summary>
+public sealed record JobQueued(string JobId, JobKind Kind, string Target, ProbeRequest? Probe = null) : ISweepEvent;
+
+/// <summary>A job got a slot on a node under a new epoch.</summary>
+public sealed record JobLeased(string JobId, long Epoch, string NodeId, ImmutableArray<int> Slots) : ISweepEvent;
+
+/// <summary>The job's lease holder finished it; <see cref="Error"/> is a result that says why nothing came out (e.g. no run completed to measure).</summary>
+public sealed record JobDone(string JobId, long Epoch, string? Error) : ISweepEvent;
+
+/// <summary>One attempt failed (the job is queued again not before <see cref="RetryAt"/>), or, with no retry left, for good.</summary>
+public sealed record JobAttemptFailed(string JobId, long Epoch, string NodeId, string Error, DateTimeOffset RetryAt) : ISweepEvent;
+
+public sealed record JobFailed(string JobId, string Error) : ISweepEvent;
+
+/// <summary>A lease of a job ended without a result (its node left): back to the queue.</summary>
+public sealed record JobRequeued(string JobId, string Reason) : ISweepEvent;
 
 /// <summary>A run got slots on a node under a new epoch; older epochs of this run are now stale (fencing).</summary>
 public sealed record RunLeased(string RunId, long Epoch, string NodeId, ImmutableArray<int> Slots) : ISweepEvent;
@@ -21,12 +43,14 @@ public sealed record RunLeased(string RunId, long Epoch, string NodeId, Immutabl
 /// <summary>The trainer holding the lease started (or resumed) the run at <see cref="Step"/>.</summary>
 public sealed record RunStarted(string RunId, long Epoch, long Step) : ISweepEvent;
 
-public sealed record CheckpointRecorded(string RunId, long Epoch, long Step, string Path, double TrainLoss) : ISweepEvent;
+/// <summary>A checkpoint written under this lease: the only one a later lease may resume from.</summary>
+public sealed record CheckpointRecorded(string RunId, long Epoch, long Step, string Sha256, double TrainLoss) : ISweepEvent;
 
-public sealed record RunCompleted(string RunId, long Epoch, long Step, string Reason) : ISweepEvent;
+/// <summary>The run ended; its eval results are this epoch's files, with this SHA-256.</summary>
+public sealed record RunCompleted(string RunId, long Epoch, long Step, string Reason, string? ResultsSha256) : ISweepEvent;
 
-/// <summary>One attempt failed; the run is queued again, not before <see cref="RetryAt"/>.</summary>
-public sealed record RunAttemptFailed(string RunId, long Epoch, string Error, DateTimeOffset RetryAt) : ISweepEvent;
+/// <summary>One attempt failed on a node; the run is queued again, not before <see cref="RetryAt"/>.</summary>
+public sealed record RunAttemptFailed(string RunId, long Epoch, string NodeId, string Error, DateTimeOffset RetryAt) : ISweepEvent;
 
 /// <summary>The run failed for good (a poison run, or its dataset could not be made); the sweep goes on.</summary>
 public sealed record RunFailed(string RunId, string Error) : ISweepEvent;
@@ -38,7 +62,7 @@ public sealed record RunStopRequested(string RunId, long Epoch, StopKind Kind) :
 
 public sealed record RunSuspended(string RunId, long Epoch, long Step) : ISweepEvent;
 
-/// <summary>Back to the queue: a lease was lost (node gone, process restarted) or a suspended run was resumed.</summary>
+/// <summary>Back to the queue: a lease was lost (node gone), a suspended run resumed, or its node was quarantined.</summary>
 public sealed record RunRequeued(string RunId, string Reason) : ISweepEvent;
 
 public sealed record RunCancelled(string RunId) : ISweepEvent;
@@ -53,5 +77,8 @@ public sealed record SweepStopped(string Sweep) : ISweepEvent;
 /// <summary>No new runs; running ones end now.</summary>
 public sealed record SweepCancelled(string Sweep) : ISweepEvent;
 
-/// <summary>All runs ended and the capacity tables and plots were written (or <see cref="Error"/> says why not).</summary>
-public sealed record CapacityMeasured(string Sweep, string OutputDir, string? Error) : ISweepEvent;
+/// <summary>Runs kept failing on this node (several different runs in a row): no new leases there until <see cref="Until"/>.</summary>
+public sealed record NodeQuarantined(string NodeId, DateTimeOffset Until, string Reason) : ISweepEvent;
+
+/// <summary>What a probe job does: the probe sweep of one completed run's latest checkpoint.</summary>
+public sealed record ProbeRequest(string Layers, int Samples);

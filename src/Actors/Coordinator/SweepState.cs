@@ -1,24 +1,28 @@
 using System.Collections.Immutable;
-using System.Text.Json.Serialization;
-using ActorLab.Actors.Sweeps;
+using ActorLab.Model.Profiles;
+using ActorLab.Model.Storage;
+using ActorLab.Model.Training;
 
 namespace ActorLab.Actors.Coordinator;
 
 public enum RunStatus { Queued, Leased, Running, Suspended, Completed, Failed, Cancelled }
 
-/// <summary>Which slots of which node hold a run, under which epoch.</summary>
+public enum JobStatus { Queued, Leased, Done, Failed }
+
+/// <summary>Which slots of which node hold a run or job, under which epoch.</summary>
 public sealed record Lease(long Epoch, string NodeId, ImmutableArray<int> Slots);
 
 public sealed record RunInfo
 {
-    public required RunSpec Spec { get; init; }
-    public required string Sweep { get; init; }
+    public required RunConfig Config { get; init; }
+    public string RunId => Config.RunId;
+    public string Sweep => Config.Sweep!;
     public RunStatus Status { get; init; } = RunStatus.Queued;
     public Lease? Lease { get; init; }
     /// <summary>Latest step known to the coordinator (start, checkpoint, completion).</summary>
     public long Step { get; init; }
-    public long CheckpointStep { get; init; }
-    public string? CheckpointPath { get; init; }
+    /// <summary>The checkpoint the next lease resumes from (the latest one a current lease wrote).</summary>
+    public CheckpointRef? Checkpoint { get; init; }
     public double? TrainLoss { get; init; }
     /// <summary>Failed attempts since the last success (a checkpoint resets it).</summary>
     public int FailedAttempts { get; init; }
@@ -26,88 +30,120 @@ public sealed record RunInfo
     public StopKind? StopRequested { get; init; }
     public string? Error { get; init; }
     public string? CompletedReason { get; init; }
+    /// <summary>The epoch whose eval results are the run's (completed runs), and their SHA-256.</summary>
+    public long? ResultsEpoch { get; init; }
+    public string? ResultsSha256 { get; init; }
     /// <summary>It was running when its sweep was stopped: it may finish (and be requeued after a crash) though the sweep starts nothing new.</summary>
     public bool FinishAfterStop { get; init; }
 
-    [JsonIgnore]
     public bool IsTerminal => Status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
-    [JsonIgnore]
     public bool HoldsLease => Status is RunStatus.Leased or RunStatus.Running;
 }
 
-public sealed record DatasetInfo(DatasetSpec Spec, string? ProfilesPath = null, string? TokenizerPath = null, string? Error = null)
+/// <summary>A dataset of some sweep; <see cref="Fingerprint"/> once its first build is done.</summary>
+public sealed record DatasetInfo(DatasetConfig Config, DatasetFingerprint? Fingerprint = null)
 {
-    [JsonIgnore]
-    public bool Prepared => ProfilesPath != null;
+    public bool Prepared => Fingerprint != null;
+}
+
+/// <summary>A job other than training: prepare a dataset, measure a sweep, probe a run.</summary>
+public sealed record JobInfo
+{
+    public required string JobId { get; init; }
+    public required JobKind Kind { get; init; }
+    /// <summary>Dataset id, sweep name or run id.</summary>
+    public required string Target { get; init; }
+    public ProbeRequest? Probe { get; init; }
+    public JobStatus Status { get; init; } = JobStatus.Queued;
+    public Lease? Lease { get; init; }
+    public int FailedAttempts { get; init; }
+    public DateTimeOffset? RetryAt { get; init; }
+    /// <summary>Why the last attempt failed, or (done) why the job produced nothing.</summary>
+    public string? Error { get; init; }
+    public bool HoldsLease => Status == JobStatus.Leased;
 }
 
 public sealed record SweepInfo
 {
-    public required SweepSpec Spec { get; init; }
+    public required string Name { get; init; }
+    public required string ContentHash { get; init; }
+    public required ImmutableArray<string> RunIds { get; init; }
+    public required ImmutableArray<string> DatasetIds { get; init; }
     public required int Order { get; init; }
+    /// <summary>Runs that reached a terminal state (kept by Apply, so "all ended" is O(1)).</summary>
+    public int EndedRuns { get; init; }
     public bool Paused { get; init; }
     public bool Stopped { get; init; }
     public bool Cancelled { get; init; }
-    public string? CapacityDir { get; init; }
-    public string? CapacityError { get; init; }
-    public bool Measured { get; init; }
 
     /// <summary>No new runs start (paused, stopped or cancelled).</summary>
-    [JsonIgnore]
     public bool Halted => Paused || Stopped || Cancelled;
+    public bool AllRunsEnded => EndedRuns == RunIds.Length;
+}
+
+/// <summary>Failed attempts on a node in a row (any success resets it), and whether it is quarantined.</summary>
+public sealed record NodeHealth(int Failures, ImmutableSortedSet<string> FailedTargets, DateTimeOffset? QuarantinedUntil)
+{
+    public static readonly NodeHealth Healthy = new(0, ImmutableSortedSet<string>.Empty.WithComparer(StringComparer.Ordinal), null);
+    public bool QuarantinedAt(DateTimeOffset now) => QuarantinedUntil is { } u && u > now;
 }
 
 /// <summary>
-/// Everything the coordinator knows, as a pure value: sweeps, runs with their leases, datasets. <see cref="Apply"/>
-/// folds one event in (used by recovery and after each persist), <see cref="Decide"/> turns a command into events
-/// or a rejection without changing anything. No I/O, no clock (time comes in with the command).
+/// Everything the coordinator knows, as a pure value: sweeps, runs and jobs with their leases, datasets, node
+/// health. The coordinator is a job scheduler: it leases runs (training) and jobs (prepare a dataset, measure
+/// a sweep, probe a run) to slots, every lease under a new epoch. <see cref="Apply"/> folds one event in (used
+/// by recovery and after each persist); <see cref="Decide"/> turns a command into events or a rejection without
+/// changing anything. No I/O, no clock (time comes in with the command).
 /// </summary>
 public sealed record SweepState
 {
     public static readonly SweepState Empty = new();
 
-    public ImmutableSortedDictionary<string, SweepInfo> Sweeps { get; init; } = ImmutableSortedDictionary<string, SweepInfo>.Empty.WithComparers(StringComparer.Ordinal);
-    public ImmutableSortedDictionary<string, RunInfo> Runs { get; init; } = ImmutableSortedDictionary<string, RunInfo>.Empty.WithComparers(StringComparer.Ordinal);
-    public ImmutableSortedDictionary<string, DatasetInfo> Datasets { get; init; } = ImmutableSortedDictionary<string, DatasetInfo>.Empty.WithComparers(StringComparer.Ordinal);
+    static ImmutableSortedDictionary<string, T> Map<T>() => ImmutableSortedDictionary<string, T>.Empty.WithComparers(StringComparer.Ordinal);
+
+    public ImmutableSortedDictionary<string, SweepInfo> Sweeps { get; init; } = Map<SweepInfo>();
+    public ImmutableSortedDictionary<string, RunInfo> Runs { get; init; } = Map<RunInfo>();
+    public ImmutableSortedDictionary<string, DatasetInfo> Datasets { get; init; } = Map<DatasetInfo>();
+    public ImmutableSortedDictionary<string, JobInfo> Jobs { get; init; } = Map<JobInfo>();
+    public ImmutableSortedDictionary<string, NodeHealth> Nodes { get; init; } = Map<NodeHealth>();
     /// <summary>Highest lease epoch ever given out: epochs only grow, so a stale holder can always be told apart.</summary>
     public long LastEpoch { get; init; }
+
+    public static string DatasetJobId(string datasetId) => $"dataset:{datasetId}";
+    public static string MeasureJobId(string sweep) => $"measure:{sweep}";
 
     // ---------------------------------------------------------------- queries
 
     public IEnumerable<RunInfo> RunsOf(string sweep) =>
-        Sweeps.TryGetValue(sweep, out var s) ? s.Spec.Runs.Select(r => Runs[r.RunId]) : [];
+        Sweeps.TryGetValue(sweep, out var s) ? s.RunIds.Select(id => Runs[id]) : [];
 
     /// <summary>Every sweep in submission order.</summary>
-    [JsonIgnore]
     public IEnumerable<SweepInfo> SweepsInOrder => Sweeps.Values.OrderBy(s => s.Order);
 
-    /// <summary>All runs of the sweep have ended (completed, failed or cancelled).</summary>
-    public bool AllRunsEnded(string sweep) => RunsOf(sweep).All(r => r.IsTerminal);
+    public bool AllRunsEnded(string sweep) => Sweeps.TryGetValue(sweep, out var s) && s.AllRunsEnded;
 
-    /// <summary>Sweeps whose runs all ended and whose capacity is not measured yet.</summary>
-    [JsonIgnore]
-    public IEnumerable<SweepInfo> SweepsToMeasure => SweepsInOrder.Where(s => !s.Measured && AllRunsEnded(s.Spec.Name));
+    /// <summary>The sweep's measurement job, once all its runs ended.</summary>
+    public JobInfo? MeasureJob(string sweep) => Jobs.GetValueOrDefault(MeasureJobId(sweep));
 
-    public bool Finished(string sweep) => Sweeps.TryGetValue(sweep, out var s) && s.Measured;
+    public bool Finished(string sweep) => MeasureJob(sweep) is { Status: JobStatus.Done or JobStatus.Failed };
 
-    /// <summary>Datasets some live run still waits for.</summary>
-    [JsonIgnore]
-    public IEnumerable<DatasetInfo> DatasetsToPrepare =>
-        Datasets.Values.Where(d => !d.Prepared && d.Error == null &&
-                                   Runs.Values.Any(r => r.Spec.DatasetKey == d.Spec.Key && !r.IsTerminal && !Sweeps[r.Sweep].Cancelled));
+    /// <summary>Every lease held now: (run or job id, lease).</summary>
+    public IEnumerable<(string Id, Lease Lease)> Leases =>
+        Runs.Values.Where(r => r.HoldsLease).Select(r => (r.RunId, r.Lease!))
+            .Concat(Jobs.Values.Where(j => j.HoldsLease).Select(j => (j.JobId, j.Lease!)));
 
     /// <summary>Slots held by leases, per node.</summary>
-    [JsonIgnore]
-    public IEnumerable<SlotRef> LeasedSlots =>
-        Runs.Values.Where(r => r.HoldsLease).SelectMany(r => r.Lease!.Slots.Select(s => new SlotRef(r.Lease.NodeId, s)));
+    public IEnumerable<SlotRef> LeasedSlots => Leases.SelectMany(l => l.Lease.Slots.Select(s => new SlotRef(l.Lease.NodeId, s)));
 
     /// <summary>Finds a run by full id ("sweep/run") or by a suffix that matches exactly one run.</summary>
     public RunInfo? FindRun(string idOrSuffix)
     {
         if (Runs.TryGetValue(idOrSuffix, out var exact)) return exact;
-        var matches = Runs.Values.Where(r => r.Spec.RunId.EndsWith("/" + idOrSuffix, StringComparison.Ordinal) || r.Spec.RunName == idOrSuffix).Take(2).ToList();
+        var matches = Runs.Values.Where(r => r.RunId.EndsWith("/" + idOrSuffix, StringComparison.Ordinal)).Take(2).ToList();
         return matches.Count == 1 ? matches[0] : null;
     }
+
+    public NodeHealth HealthOf(string node) => Nodes.GetValueOrDefault(node) ?? NodeHealth.Healthy;
 
     // ---------------------------------------------------------------- apply
 
@@ -115,24 +151,43 @@ public sealed record SweepState
     {
         SweepSubmitted x => this with
         {
-            Sweeps = Sweeps.SetItem(x.Spec.Name, new SweepInfo { Spec = x.Spec, Order = Sweeps.Count }),
-            Runs = Runs.SetItems(x.Spec.Runs.Select(r => KeyValuePair.Create(r.RunId, new RunInfo { Spec = r, Sweep = x.Spec.Name }))),
-            Datasets = Datasets.SetItems(x.Spec.Datasets.Where(d => !Datasets.ContainsKey(d.Key))
-                .Select(d => KeyValuePair.Create(d.Key, new DatasetInfo(d)))),
+            Sweeps = Sweeps.SetItem(x.Sweep, new SweepInfo
+            {
+                Name = x.Sweep, ContentHash = x.ContentHash, Order = Sweeps.Count,
+                RunIds = [.. x.Runs.Select(r => r.RunId)], DatasetIds = [.. x.Datasets.Select(d => d.Id)],
+            }),
+            Runs = Runs.SetItems(x.Runs.Select(r => KeyValuePair.Create(r.RunId, new RunInfo { Config = r }))),
+            Datasets = Datasets.SetItems(x.Datasets.Where(d => !Datasets.ContainsKey(d.Id)).Select(d => KeyValuePair.Create(d.Id, new DatasetInfo(d)))),
         },
-        DatasetPrepared x => this with { Datasets = Datasets.SetItem(x.Key, Datasets[x.Key] with { ProfilesPath = x.ProfilesPath, TokenizerPath = x.TokenizerPath, Error = null }) },
-        DatasetFailed x => this with { Datasets = Datasets.SetItem(x.Key, Datasets[x.Key] with { Error = x.Error }) },
+        DatasetPrepared x => this with
+        {
+            Datasets = Datasets.SetItem(x.DatasetId, Datasets[x.DatasetId] with { Fingerprint = new DatasetFingerprint(x.ProfilesSha256, x.TokenizerSha256) }),
+        },
+        JobQueued x => this with { Jobs = Jobs.SetItem(x.JobId, new JobInfo { JobId = x.JobId, Kind = x.Kind, Target = x.Target, Probe = x.Probe }) },
+        JobLeased x => Job(x.JobId, j => j with { Status = JobStatus.Leased, Lease = new Lease(x.Epoch, x.NodeId, x.Slots), RetryAt = null })
+            with { LastEpoch = Math.Max(LastEpoch, x.Epoch) },
+        JobDone x => Healthy(Jobs[x.JobId].Lease?.NodeId).Job(x.JobId, j => j with { Status = JobStatus.Done, Lease = null, Error = x.Error }),
+        JobAttemptFailed x => Failure(x.NodeId, x.JobId).Job(x.JobId, j => j with
+        {
+            Status = JobStatus.Queued, Lease = null, FailedAttempts = j.FailedAttempts + 1, RetryAt = x.RetryAt, Error = x.Error,
+        }),
+        JobFailed x => Job(x.JobId, j => j with { Status = JobStatus.Failed, Lease = null, Error = x.Error }),
+        JobRequeued x => Job(x.JobId, j => j with { Status = JobStatus.Queued, Lease = null }),
         RunLeased x => Run(x.RunId, r => r with
         {
             Status = RunStatus.Leased, Lease = new Lease(x.Epoch, x.NodeId, x.Slots), StopRequested = null, RetryAt = null,
         }) with { LastEpoch = Math.Max(LastEpoch, x.Epoch) },
         RunStarted x => Run(x.RunId, r => r with { Status = RunStatus.Running, Step = x.Step }),
-        CheckpointRecorded x => Run(x.RunId, r => r with
+        CheckpointRecorded x => Healthy(Runs[x.RunId].Lease?.NodeId).Run(x.RunId, r => r with
         {
-            Step = Math.Max(r.Step, x.Step), CheckpointStep = x.Step, CheckpointPath = x.Path, TrainLoss = x.TrainLoss, FailedAttempts = 0,
+            Step = Math.Max(r.Step, x.Step), Checkpoint = new CheckpointRef(x.Step, x.Epoch, x.Sha256), TrainLoss = x.TrainLoss, FailedAttempts = 0,
         }),
-        RunCompleted x => Run(x.RunId, r => r with { Status = RunStatus.Completed, Lease = null, Step = x.Step, CompletedReason = x.Reason, StopRequested = null }),
-        RunAttemptFailed x => Run(x.RunId, r => r with
+        RunCompleted x => Healthy(Runs[x.RunId].Lease?.NodeId).Run(x.RunId, r => r with
+        {
+            Status = RunStatus.Completed, Lease = null, Step = x.Step, CompletedReason = x.Reason, StopRequested = null,
+            ResultsEpoch = x.Epoch, ResultsSha256 = x.ResultsSha256,
+        }),
+        RunAttemptFailed x => Failure(x.NodeId, x.RunId).Run(x.RunId, r => r with
         {
             Status = RunStatus.Queued, Lease = null, FailedAttempts = r.FailedAttempts + 1, RetryAt = x.RetryAt, Error = x.Error, StopRequested = null,
         }),
@@ -145,111 +200,151 @@ public sealed record SweepState
         SweepResumed x => Sweep(x.Sweep, s => s with { Paused = false }),
         SweepStopped x => Sweep(x.Sweep, s => s with { Stopped = true }) with
         {
-            Runs = Runs.SetItems(Runs.Values.Where(r => r.Sweep == x.Sweep && r.HoldsLease)
-                .Select(r => KeyValuePair.Create(r.Spec.RunId, r with { FinishAfterStop = true }))),
+            Runs = Runs.SetItems(RunsOf(x.Sweep).Where(r => r.HoldsLease).Select(r => KeyValuePair.Create(r.RunId, r with { FinishAfterStop = true }))),
         },
         SweepCancelled x => Sweep(x.Sweep, s => s with { Cancelled = true }),
-        CapacityMeasured x => Sweep(x.Sweep, s => s with { Measured = true, CapacityDir = x.OutputDir, CapacityError = x.Error }),
+        NodeQuarantined x => this with { Nodes = Nodes.SetItem(x.NodeId, NodeHealth.Healthy with { QuarantinedUntil = x.Until }) },
         _ => throw new ArgumentException($"unknown event {e.GetType().Name}"),
     };
 
     public SweepState ApplyAll(IEnumerable<ISweepEvent> events) => events.Aggregate(this, (s, e) => s.Apply(e));
 
-    SweepState Run(string id, Func<RunInfo, RunInfo> f) => this with { Runs = Runs.SetItem(id, f(Runs[id])) };
+    /// <summary>Updates a run, keeping its sweep's count of ended runs.</summary>
+    SweepState Run(string id, Func<RunInfo, RunInfo> f)
+    {
+        var before = Runs[id];
+        var after = f(before);
+        var state = this with { Runs = Runs.SetItem(id, after) };
+        if (before.IsTerminal == after.IsTerminal) return state;
+        return state.Sweep(after.Sweep, s => s with { EndedRuns = s.EndedRuns + (after.IsTerminal ? 1 : -1) });
+    }
+
+    SweepState Job(string id, Func<JobInfo, JobInfo> f) => this with { Jobs = Jobs.SetItem(id, f(Jobs[id])) };
     SweepState Sweep(string name, Func<SweepInfo, SweepInfo> f) => this with { Sweeps = Sweeps.SetItem(name, f(Sweeps[name])) };
+
+    SweepState Failure(string node, string target)
+    {
+        var h = HealthOf(node);
+        return this with { Nodes = Nodes.SetItem(node, h with { Failures = h.Failures + 1, FailedTargets = h.FailedTargets.Add(target) }) };
+    }
+
+    SweepState Healthy(string? node) =>
+        node is null || !Nodes.TryGetValue(node, out var h) || h.Failures == 0 ? this : this with { Nodes = Nodes.SetItem(node, h with { Failures = 0, FailedTargets = h.FailedTargets.Clear() }) };
 
     // ---------------------------------------------------------------- decide
 
-    public Decision Decide(ISweepCommand command, RetryPolicy? policy = null) => command switch
+    public Decision Decide(ISweepCommand command, SchedulingPolicy? policy = null)
     {
-        SubmitSweep c => Submit(c.Spec),
-        ReportDatasetPrepared c => Datasets.TryGetValue(c.Key, out var d)
-            ? d.Prepared ? Decision.None : Decision.Of(new DatasetPrepared(c.Key, c.ProfilesPath, c.TokenizerPath))
-            : Decision.Reject($"unknown dataset '{c.Key}'"),
-        ReportDatasetFailed c => DatasetFailure(c),
-        ScheduleRuns c => Schedule(c),
-        ReportRunStarted c => Fenced(c.RunId, c.Epoch, r => r.Status == RunStatus.Leased || r.Status == RunStatus.Running
-            ? Decision.Of(new RunStarted(c.RunId, c.Epoch, c.Step))
-            : Decision.Reject($"run {c.RunId} is {r.Status}")),
-        ReportCheckpoint c => Fenced(c.RunId, c.Epoch, r => c.Step < r.CheckpointStep
-            ? Decision.Reject($"checkpoint at step {c.Step} is older than the recorded one at {r.CheckpointStep}")
-            : Decision.Of(new CheckpointRecorded(c.RunId, c.Epoch, c.Step, c.Path, c.TrainLoss))),
-        ReportRunCompleted c => Fenced(c.RunId, c.Epoch, _ => Decision.Of(new RunCompleted(c.RunId, c.Epoch, c.Step, c.Reason))),
-        ReportRunFailed c => Fenced(c.RunId, c.Epoch, r => AttemptFailed(r, c.Epoch, c.Error, c.Now, policy ?? RetryPolicy.Default)),
-        ReportRunStopped c => Fenced(c.RunId, c.Epoch, r => Stopped(r, c)),
-        LeaseLost c => Fenced(c.RunId, c.Epoch, r => Decision.Of(
-            Sweeps[r.Sweep].Cancelled || (Sweeps[r.Sweep].Stopped && !r.FinishAfterStop) || r.StopRequested == StopKind.Cancel
-                ? new RunCancelled(r.Spec.RunId)
-                : r.StopRequested == StopKind.Suspend
-                    ? new RunSuspended(r.Spec.RunId, c.Epoch, r.CheckpointStep)
-                    : new RunRequeued(r.Spec.RunId, $"lease {c.Epoch} on {r.Lease!.NodeId} lost"))),
-        PauseSweep c => ForSweeps(c.Sweep, s => s.Paused || s.Stopped || s.Cancelled ? [] : [new SweepPaused(s.Spec.Name)]),
-        ResumeSweep c => ForSweeps(c.Sweep, s => s.Paused ? [new SweepResumed(s.Spec.Name)] : []),
+        var decision = DecideOnly(command, policy ?? SchedulingPolicy.Default);
+        return decision.Rejected || decision.Events.IsEmpty ? decision : WithMeasureJobs(decision);
+    }
+
+    Decision DecideOnly(ISweepCommand command, SchedulingPolicy policy) => command switch
+    {
+        SubmitSweep c => Submit(c.Plan),
+        ScheduleLeases c => Schedule(c),
+        ReportRunStarted c => FencedRun(c.RunId, c.Epoch, r => Decision.Of(new RunStarted(c.RunId, c.Epoch, c.Step))),
+        ReportCheckpoint c => FencedRun(c.RunId, c.Epoch, r => c.Step < (r.Checkpoint?.Step ?? 0)
+            ? Decision.Reject($"checkpoint at step {c.Step} is older than the recorded one at {r.Checkpoint!.Step}")
+            : Decision.Of(new CheckpointRecorded(c.RunId, c.Epoch, c.Step, c.Sha256, c.TrainLoss))),
+        ReportRunCompleted c => FencedRun(c.RunId, c.Epoch, _ => Decision.Of(new RunCompleted(c.RunId, c.Epoch, c.Step, c.Reason, c.ResultsSha256))),
+        ReportRunFailed c => FencedRun(c.RunId, c.Epoch, r => RunAttemptFailed(r, c, policy)),
+        ReportRunStopped c => FencedRun(c.RunId, c.Epoch, r => Decision.Of(c.Kind == StopKind.Cancel || Sweeps[r.Sweep].Cancelled
+            ? new RunCancelled(r.RunId)
+            : new RunSuspended(r.RunId, c.Epoch, c.Step))),
+        ReportJobDone c => FencedJob(c.JobId, c.Epoch, j => JobDone(j, c)),
+        ReportJobFailed c => FencedJob(c.JobId, c.Epoch, j => JobAttemptFailed(j, c, policy)),
+        LeaseLost c => Runs.ContainsKey(c.Id)
+            ? FencedRun(c.Id, c.Epoch, r => Decision.Of(RunLeaseLost(r, c)))
+            : FencedJob(c.Id, c.Epoch, j => Decision.Of(new JobRequeued(j.JobId, c.Reason))),
+        PauseSweep c => ForSweeps(c.Sweep, s => s.Halted ? [] : [new SweepPaused(s.Name)]),
+        ResumeSweep c => ForSweeps(c.Sweep, s => s.Paused ? [new SweepResumed(s.Name)] : []),
         StopSweep c => ForSweeps(c.Sweep, s => s.Stopped || s.Cancelled
             ? []
-            : RunsOf(s.Spec.Name).Where(r => r.Status is RunStatus.Queued or RunStatus.Suspended)
-                .Select(r => (ISweepEvent)new RunCancelled(r.Spec.RunId)).Prepend(new SweepStopped(s.Spec.Name))),
+            : RunsOf(s.Name).Where(r => r.Status is RunStatus.Queued or RunStatus.Suspended)
+                .Select(r => (ISweepEvent)new RunCancelled(r.RunId)).Prepend(new SweepStopped(s.Name))),
         CancelSweep c => ForSweeps(c.Sweep, s => s.Cancelled ? [] : CancelAll(s)),
         SuspendRun c => WithRun(c.RunId, r => r.HoldsLease
-            ? r.StopRequested != null ? Decision.Reject($"run {r.Spec.RunId} is already stopping") : Decision.Of(new RunStopRequested(r.Spec.RunId, r.Lease!.Epoch, StopKind.Suspend))
-            : Decision.Reject($"run {r.Spec.RunId} is {r.Status}, not running")),
+            ? r.StopRequested != null ? Decision.Reject($"run {r.RunId} is already stopping") : Decision.Of(new RunStopRequested(r.RunId, r.Lease!.Epoch, StopKind.Suspend))
+            : Decision.Reject($"run {r.RunId} is {r.Status}, not running")),
         ResumeRun c => WithRun(c.RunId, r => r.Status == RunStatus.Suspended
             ? Sweeps[r.Sweep].Cancelled || (Sweeps[r.Sweep].Stopped && !r.FinishAfterStop)
                 ? Decision.Reject($"sweep {r.Sweep} is stopped; its runs cannot be resumed")
-                : Decision.Of(new RunRequeued(r.Spec.RunId, "resumed"))
-            : Decision.Reject($"run {r.Spec.RunId} is {r.Status}, not suspended")),
-        ReportCapacity c => Sweeps.ContainsKey(c.Sweep)
-            ? Decision.Of(new CapacityMeasured(c.Sweep, c.OutputDir, c.Error))
-            : Decision.Reject($"unknown sweep '{c.Sweep}'"),
+                : Decision.Of(new RunRequeued(r.RunId, "resumed"))
+            : Decision.Reject($"run {r.RunId} is {r.Status}, not suspended")),
+        SubmitProbe c => WithRun(c.RunId, r => r.Status == RunStatus.Completed
+            ? Decision.Of(new JobQueued($"probe:{r.RunId}:{Jobs.Keys.Count(k => k.StartsWith($"probe:{r.RunId}:", StringComparison.Ordinal)) + 1}",
+                JobKind.Probe, r.RunId, c.Request))
+            : Decision.Reject($"run {r.RunId} is {r.Status.ToString().ToLowerInvariant()}; only a completed run is probed")),
         _ => Decision.Reject($"unknown command {command.GetType().Name}"),
     };
 
-    Decision Submit(SweepSpec spec)
+    /// <summary>A sweep whose runs have all ended gets its measurement job (once).</summary>
+    Decision WithMeasureJobs(Decision d)
     {
-        if (Sweeps.TryGetValue(spec.Name, out var existing))
-            return existing.Spec.ContentHash == spec.ContentHash
-                ? Decision.None
-                : Decision.Reject($"a different sweep named '{spec.Name}' was already submitted (content {existing.Spec.ContentHash}, this one {spec.ContentHash}); rename it");
-        var clash = spec.Runs.FirstOrDefault(r => Runs.ContainsKey(r.RunId));
-        if (clash != null) return Decision.Reject($"run id '{clash.RunId}' already exists");
-        var conflicting = spec.Datasets.FirstOrDefault(d => Datasets.TryGetValue(d.Key, out var old) && old.Spec != d);
-        if (conflicting != null) return Decision.Reject($"dataset '{conflicting.Key}' already exists with other settings");
-        return Decision.Of(new SweepSubmitted(spec));
+        var after = ApplyAll(d.Events);
+        var touched = d.Events.Select(e => e switch
+        {
+            RunCompleted x => x.RunId, RunFailed x => x.RunId, RunCancelled x => x.RunId, _ => null,
+        }).Where(id => id != null).Select(id => Runs[id!].Sweep).Distinct(StringComparer.Ordinal);
+        var measure = touched.Where(s => after.AllRunsEnded(s) && after.MeasureJob(s) == null)
+            .Select(s => (ISweepEvent)new JobQueued(MeasureJobId(s), JobKind.Measure, s)).ToList();
+        return measure.Count == 0 ? d : Decision.Of(d.Events.Concat(measure));
     }
 
-    Decision DatasetFailure(ReportDatasetFailed c)
+    Decision Submit(Sweeps.SweepPlan plan)
     {
-        if (!Datasets.ContainsKey(c.Key)) return Decision.Reject($"unknown dataset '{c.Key}'");
-        var events = new List<ISweepEvent> { new DatasetFailed(c.Key, c.Error) };
-        events.AddRange(Runs.Values.Where(r => r.Spec.DatasetKey == c.Key && r.Status == RunStatus.Queued)
-            .Select(r => new RunFailed(r.Spec.RunId, $"dataset {c.Key}: {c.Error}")));
+        if (Sweeps.TryGetValue(plan.Name, out var existing))
+            return existing.ContentHash == plan.ContentHash
+                ? Decision.None
+                : Decision.Reject($"a different sweep named '{plan.Name}' was already submitted (content {existing.ContentHash}, this one {plan.ContentHash}); rename it");
+        var clash = plan.Runs.FirstOrDefault(r => Runs.ContainsKey(r.RunId));
+        if (clash != null) return Decision.Reject($"run id '{clash.RunId}' already exists");
+        var events = new List<ISweepEvent> { new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, plan.Runs) };
+        events.AddRange(plan.Datasets.Where(d => !Jobs.ContainsKey(DatasetJobId(d.Id)) || Jobs[DatasetJobId(d.Id)].Status == JobStatus.Failed)
+            .Select(d => new JobQueued(DatasetJobId(d.Id), JobKind.PrepareDataset, d.Id)));
         return Decision.Of(events);
     }
 
-    Decision Schedule(ScheduleRuns c)
+    Decision Schedule(ScheduleLeases c)
     {
-        var free = c.FreeSlots.Except(LeasedSlots).GroupBy(s => s.NodeId)
-            .ToDictionary(g => g.Key, g => new SortedSet<int>(g.Select(s => s.Slot)));
+        var taken = LeasedSlots.ToHashSet();
+        var free = c.FreeSlots.Where(s => !taken.Contains(s) && !HealthOf(s.NodeId).QuarantinedAt(c.Now))
+            .GroupBy(s => s.NodeId).ToDictionary(g => g.Key, g => new SortedSet<int>(g.Select(s => s.Slot)));
         var events = new List<ISweepEvent>();
         var epoch = LastEpoch;
-        foreach (var sweep in SweepsInOrder.Where(s => !s.Paused && !s.Cancelled))
-        foreach (var run in RunsOf(sweep.Spec.Name))
+
+        ImmutableArray<int>? Take(int k, out string node)
         {
-            if (run.Status != RunStatus.Queued || (run.RetryAt is { } at && at > c.Now)) continue;
+            var n = free.FirstOrDefault(x => x.Value.Count >= k);
+            node = n.Key;
+            if (n.Key == null) return null;
+            var slots = n.Value.Take(k).ToImmutableArray();
+            foreach (var s in slots) n.Value.Remove(s);
+            if (n.Value.Count == 0) free.Remove(n.Key);
+            return slots;
+        }
+
+        // jobs first (runs wait for their datasets; measurement and probes are short), by kind, then id
+        foreach (var job in Jobs.Values.Where(j => j.Status == JobStatus.Queued && !(j.RetryAt > c.Now)).OrderBy(j => j.Kind))
+        {
+            if (free.Count == 0) break;
+            if (Take(1, out var node) is { } slots) events.Add(new JobLeased(job.JobId, ++epoch, node, slots));
+        }
+        foreach (var sweep in SweepsInOrder.Where(s => !s.Paused && !s.Cancelled && !s.AllRunsEnded))
+        foreach (var run in RunsOf(sweep.Name))
+        {
+            if (free.Count == 0) return Decision.Of(events);
+            if (run.Status != RunStatus.Queued || run.RetryAt > c.Now) continue;
             if (sweep.Stopped && !run.FinishAfterStop) continue;
-            if (Datasets[run.Spec.DatasetKey] is not { Prepared: true }) continue;
-            var k = run.Spec.DataParallel;
-            var node = free.FirstOrDefault(n => n.Value.Count >= k);
-            if (node.Key == null) continue;
-            var slots = node.Value.Take(k).ToImmutableArray();
-            foreach (var s in slots) node.Value.Remove(s);
-            events.Add(new RunLeased(run.Spec.RunId, ++epoch, node.Key, slots));
+            if (Datasets[run.Config.Dataset!.Id] is not { Prepared: true }) continue;
+            if (Take(run.Config.DataParallel, out var node) is { } slots) events.Add(new RunLeased(run.RunId, ++epoch, node, slots));
         }
         return Decision.Of(events);
     }
 
     /// <summary>A report about a run counts only if it comes from the current lease (same epoch, lease held).</summary>
-    Decision Fenced(string runId, long epoch, Func<RunInfo, Decision> decide)
+    Decision FencedRun(string runId, long epoch, Func<RunInfo, Decision> decide)
     {
         if (!Runs.TryGetValue(runId, out var run)) return Decision.Reject($"unknown run '{runId}'");
         if (!run.HoldsLease || run.Lease!.Epoch != epoch)
@@ -258,31 +353,81 @@ public sealed record SweepState
         return decide(run);
     }
 
-    Decision AttemptFailed(RunInfo run, long epoch, string error, DateTimeOffset now, RetryPolicy policy)
+    Decision FencedJob(string jobId, long epoch, Func<JobInfo, Decision> decide)
     {
-        // A cancelled sweep starts nothing again, nor does a stopped one except the runs it lets finish.
-        if (Sweeps[run.Sweep].Cancelled || (Sweeps[run.Sweep].Stopped && !run.FinishAfterStop) || run.StopRequested == StopKind.Cancel)
-            return Decision.Of(new RunCancelled(run.Spec.RunId));
-        var attempts = run.FailedAttempts + 1;
-        if (attempts >= policy.MaxAttempts)
-            return Decision.Of(new RunFailed(run.Spec.RunId, $"failed {attempts} times in a row; last: {error}"));
-        return Decision.Of(new RunAttemptFailed(run.Spec.RunId, epoch, error, now + policy.Backoff(attempts)));
+        if (!Jobs.TryGetValue(jobId, out var job)) return Decision.Reject($"unknown job '{jobId}'");
+        if (!job.HoldsLease || job.Lease!.Epoch != epoch)
+            return Decision.Reject($"stale lease: job {jobId} epoch {epoch} is not the current lease ({(job.HoldsLease ? $"epoch {job.Lease!.Epoch}" : job.Status.ToString())})");
+        return decide(job);
     }
 
-    Decision Stopped(RunInfo run, ReportRunStopped c) => c.Kind switch
+    bool StartsNothing(RunInfo r) => Sweeps[r.Sweep].Cancelled || (Sweeps[r.Sweep].Stopped && !r.FinishAfterStop) || r.StopRequested == StopKind.Cancel;
+
+    ISweepEvent RunLeaseLost(RunInfo r, LeaseLost c) =>
+        StartsNothing(r)
+            ? new RunCancelled(r.RunId)
+            : r.StopRequested == StopKind.Suspend
+                ? new RunSuspended(r.RunId, c.Epoch, r.Checkpoint?.Step ?? 0)
+                : new RunRequeued(r.RunId, $"lease {c.Epoch} on {r.Lease!.NodeId} lost: {c.Reason}");
+
+    /// <summary>
+    /// A failed attempt counts against the run, unless the node is what keeps failing: several different runs or
+    /// jobs failed there in a row while other nodes could take the work, so the node is quarantined and the run
+    /// goes back to the queue as it was. With no other node, failures count against the runs (a poison sweep
+    /// ends instead of waiting for a node that does not exist).
+    /// </summary>
+    Decision RunAttemptFailed(RunInfo run, ReportRunFailed c, SchedulingPolicy policy)
     {
-        StopKind.Cancel => Decision.Of(new RunCancelled(run.Spec.RunId)),
-        _ when Sweeps[run.Sweep].Cancelled => Decision.Of(new RunCancelled(run.Spec.RunId)),
-        _ => Decision.Of(new RunSuspended(run.Spec.RunId, c.Epoch, c.Step)),
-    };
+        if (StartsNothing(run)) return Decision.Of(new RunCancelled(run.RunId));
+        if (c.OtherNodes > 0 && Quarantine(c.NodeId, run.RunId, c.Error, c.Now, policy) is { } q)
+            return Decision.Of(q, new RunRequeued(run.RunId, $"node {c.NodeId} quarantined"));
+        var attempts = run.FailedAttempts + 1;
+        if (attempts >= policy.MaxAttempts)
+            return Decision.Of(new RunFailed(run.RunId, $"failed {attempts} times in a row; last: {c.Error}"));
+        return Decision.Of(new RunAttemptFailed(run.RunId, c.Epoch, c.NodeId, c.Error, c.Now + policy.Backoff(attempts)));
+    }
+
+    Decision JobAttemptFailed(JobInfo job, ReportJobFailed c, SchedulingPolicy policy)
+    {
+        if (c.OtherNodes > 0 && Quarantine(c.NodeId, job.JobId, c.Error, c.Now, policy) is { } q)
+            return Decision.Of(q, new JobRequeued(job.JobId, $"node {c.NodeId} quarantined"));
+        var attempts = job.FailedAttempts + 1;
+        if (attempts < policy.MaxAttempts)
+            return Decision.Of(new JobAttemptFailed(job.JobId, c.Epoch, c.NodeId, c.Error, c.Now + policy.Backoff(attempts)));
+        var error = $"failed {attempts} times in a row; last: {c.Error}";
+        var events = new List<ISweepEvent> { new JobFailed(job.JobId, error) };
+        // runs that wait for a dataset that cannot be made fail with it
+        if (job.Kind == JobKind.PrepareDataset)
+            events.AddRange(Runs.Values.Where(r => r.Config.Dataset?.Id == job.Target && r.Status == RunStatus.Queued)
+                .Select(r => new RunFailed(r.RunId, $"dataset {Datasets[job.Target].Config.Name}: {error}")));
+        return Decision.Of(events);
+    }
+
+    NodeQuarantined? Quarantine(string node, string target, string error, DateTimeOffset now, SchedulingPolicy policy)
+    {
+        var h = HealthOf(node);
+        var targets = h.FailedTargets.Add(target);
+        if (h.Failures + 1 < policy.QuarantineAfter || targets.Count < 2) return null;
+        return new NodeQuarantined(node, now + policy.QuarantineFor,
+            $"{h.Failures + 1} failures in a row of {targets.Count} different runs or jobs; last: {error}");
+    }
+
+    Decision JobDone(JobInfo job, ReportJobDone c)
+    {
+        if (job.Kind != JobKind.PrepareDataset) return Decision.Of(new JobDone(job.JobId, c.Epoch, c.Error));
+        if (c.Dataset is not { } f) return Decision.Reject($"job {job.JobId}: a prepared dataset needs its fingerprint");
+        var events = new List<ISweepEvent> { new JobDone(job.JobId, c.Epoch, null) };
+        if (Datasets[job.Target].Fingerprint is null) events.Add(new DatasetPrepared(job.Target, f.ProfilesSha256, f.TokenizerSha256));
+        return Decision.Of(events);
+    }
 
     IEnumerable<ISweepEvent> CancelAll(SweepInfo s)
     {
-        yield return new SweepCancelled(s.Spec.Name);
-        foreach (var r in RunsOf(s.Spec.Name))
+        yield return new SweepCancelled(s.Name);
+        foreach (var r in RunsOf(s.Name))
         {
-            if (r.Status is RunStatus.Queued or RunStatus.Suspended) yield return new RunCancelled(r.Spec.RunId);
-            else if (r.HoldsLease && r.StopRequested != StopKind.Cancel) yield return new RunStopRequested(r.Spec.RunId, r.Lease!.Epoch, StopKind.Cancel);
+            if (r.Status is RunStatus.Queued or RunStatus.Suspended) yield return new RunCancelled(r.RunId);
+            else if (r.HoldsLease && r.StopRequested != StopKind.Cancel) yield return new RunStopRequested(r.RunId, r.Lease!.Epoch, StopKind.Cancel);
         }
     }
 
@@ -290,7 +435,7 @@ public sealed record SweepState
     {
         if (sweep != null)
             return Sweeps.TryGetValue(sweep, out var s) ? Decision.Of(f(s)) : Decision.Reject($"unknown sweep '{sweep}'");
-        return Decision.Of(SweepsInOrder.Where(s => !s.Measured).SelectMany(f));
+        return Decision.Of(SweepsInOrder.Where(s => !Finished(s.Name)).SelectMany(f));
     }
 
     Decision WithRun(string idOrSuffix, Func<RunInfo, Decision> f) =>

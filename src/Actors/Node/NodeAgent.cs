@@ -1,26 +1,14 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
+using ActorLab.Actors.Config;
 using ActorLab.Actors.Coordinator;
+using ActorLab.Actors.Jobs;
 using ActorLab.Actors.Training;
 
 namespace ActorLab.Actors.Node;
-
-/// <summary>Slots and timing of a node (from `actorlab.node` and `actorlab.data`).</summary>
-public sealed record NodeSettings(int Slots, string Device, TimeSpan Heartbeat, int DataWorkers, int ReadAhead)
-{
-    public static NodeSettings From(Akka.Configuration.Config c)
-    {
-        var useCuda = c.GetString("actorlab.node.use-cuda", "auto");
-        var cuda = useCuda == "off" ? 0 : DeviceProbe.CudaDevices();
-        if (useCuda == "on" && cuda == 0)
-            throw new ActorLab.Model.Common.UserInputException("actorlab.node.use-cuda = on, but no CUDA device is visible.");
-        var slots = cuda > 0 ? cuda : c.GetInt("actorlab.node.cpu-slots", 2);
-        if (slots < 1) throw new ActorLab.Model.Common.UserInputException($"actorlab.node.cpu-slots: {slots} is not at least 1.");
-        return new NodeSettings(slots, cuda > 0 ? "cuda" : "cpu", c.GetTimeSpan("actorlab.node.heartbeat-interval", TimeSpan.FromSeconds(2)),
-            c.GetInt("actorlab.data.workers", 2), c.GetInt("actorlab.data.read-ahead", 4));
-    }
-}
 
 /// <summary>How many CUDA devices TorchSharp sees (0 on CPU builds or machines without a GPU).</summary>
 public static class DeviceProbe
@@ -33,106 +21,216 @@ public static class DeviceProbe
 }
 
 /// <summary>
-/// One per host: owns a <see cref="TrainerActor"/> per slot, announces the slots to the coordinator (and
-/// re-announces every heartbeat with the leases it holds), and places a run's ranks on the slots the lease names.
-/// A data-parallel run's ranks share a <see cref="RunGroup"/> (in-process all-reduce).
+/// One per trainer-role member: owns a <see cref="TrainerActor"/> per slot, registers the slots with the coordinator
+/// through the singleton proxy (on joining, whenever a coordinator starts, and until it is acknowledged), and places
+/// leases on the slots they name: a run's ranks on trainers (ranks of one data-parallel run share a
+/// <see cref="RunGroup"/>), a job on a <see cref="JobWorker"/>. Every report about a lease goes out through an outbox
+/// and is sent again until the coordinator acknowledges it, so a failover loses none.
 /// </summary>
 public sealed class NodeAgent : ReceiveActor, IWithTimers
 {
-    sealed class Heartbeat
+    public const string Name = "node";
+
+    sealed class Resend
     {
-        public static readonly Heartbeat Instance = new();
+        public static readonly Resend Instance = new();
+    }
+
+    sealed class Refresh
+    {
+        public static readonly Refresh Instance = new();
     }
 
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly string _nodeId;
     readonly NodeSettings _settings;
     readonly IActorRef _coordinator;
+    readonly ITrainingBackend _backend;
     readonly IActorRef[] _trainers;
-    /// <summary>Which (run, epoch) each slot trains, and the run's group.</summary>
-    readonly (string RunId, long Epoch, RunGroup Group)?[] _busy;
-    /// <summary>Starts whose slots are still finishing a previous run (its report can reach the coordinator first).</summary>
-    readonly List<StartRun> _pending = new();
+    /// <summary>Which lease (run or job id, epoch) each slot works on; runs also keep their group.</summary>
+    readonly (string Id, long Epoch, RunGroup? Group)?[] _busy;
+    readonly Dictionary<(string Id, long Epoch), IActorRef> _jobs = new();
+    /// <summary>Starts whose slots are still finishing a previous lease (its report can reach the coordinator first).</summary>
+    readonly List<object> _pending = new();
+    readonly SortedDictionary<long, (INodeReport Report, DateTimeOffset SentAt)> _outbox = new();
+    long _seq;
+    long _lastEpochSeen;
+    bool _registered;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string nodeId, NodeSettings settings, IActorRef coordinator, ITrainingBackend backend) =>
-        Akka.Actor.Props.Create(() => new NodeAgent(nodeId, settings, coordinator, backend));
+    public static Props Props(string nodeId, NodeSettings settings, IActorRef coordinatorProxy, ITrainingBackend backend) =>
+        Akka.Actor.Props.Create(() => new NodeAgent(nodeId, settings, coordinatorProxy, backend));
 
-    public NodeAgent(string nodeId, NodeSettings settings, IActorRef coordinator, ITrainingBackend backend)
+    public NodeAgent(string nodeId, NodeSettings settings, IActorRef coordinatorProxy, ITrainingBackend backend)
     {
         _nodeId = nodeId;
         _settings = settings;
-        _coordinator = coordinator;
-        _busy = new (string, long, RunGroup)?[settings.Slots];
+        _coordinator = coordinatorProxy;
+        _backend = backend;
+        _busy = new (string, long, RunGroup?)?[settings.Slots];
         _trainers = Enumerable.Range(0, settings.Slots)
             .Select(i => Context.ActorOf(TrainerActor.Props(i, backend, settings.DataWorkers, settings.ReadAhead), $"trainer-{i}"))
             .ToArray();
 
-        Receive<Heartbeat>(_ => Announce());
-        Receive<StartRun>(Start);
-        Receive<StopRun>(s =>
+        Receive<ClusterEvent.MemberUp>(m =>
         {
-            for (var i = 0; i < _busy.Length; i++)
-                if (_busy[i] is { } b && b.RunId == s.RunId && b.Epoch == s.Epoch)
-                    _trainers[i].Tell(s);
+            if (m.Member.UniqueAddress == Cluster.Get(Context.System).SelfUniqueAddress) Register();
         });
-        Receive<TrainerActor.SlotFreed>(f =>
+        Receive<ClusterEvent.CurrentClusterState>(_ => { });
+        Receive<SubscribeAck>(_ => { });
+        Receive<CoordinatorUp>(_ =>
         {
-            if (_busy[f.Slot] is { } b && b.RunId == f.RunId && b.Epoch == f.Epoch)
-            {
-                _busy[f.Slot] = null;
-                if (!_busy.Any(x => x?.Group == b.Group)) b.Group.Dispose();
-            }
-            foreach (var p in _pending.ToList())
-                if (p.Slots.All(s => _busy[s] == null))
-                {
-                    _pending.Remove(p);
-                    Start(p);
-                }
-            Announce();
+            _registered = false;
+            Register();
+        });
+        Receive<NodeRegistered>(r => _registered = r.NodeId == _nodeId);
+        Receive<Refresh>(_ => Register());
+        Receive<Resend>(_ => ResendReports());
+        Receive<ReportAck>(a => _outbox.Remove(a.Seq));
+
+        Receive<StartRun>(s =>
+        {
+            Accept(s.RunId, s.Epoch);
+            if (!Holds(s.RunId, s.Epoch) && !_pending.OfType<StartRun>().Any(p => p.RunId == s.RunId && p.Epoch == s.Epoch)) Start(s);
+        });
+        Receive<StartJob>(s =>
+        {
+            Accept(s.JobId, s.Epoch);
+            if (!Holds(s.JobId, s.Epoch) && !_pending.OfType<StartJob>().Any(p => p.JobId == s.JobId && p.Epoch == s.Epoch)) Start(s);
+        });
+        Receive<StopLease>(s =>
+        {
+            _pending.RemoveAll(p => p is StartRun r ? r.RunId == s.Id && r.Epoch == s.Epoch : p is StartJob j && j.JobId == s.Id && j.Epoch == s.Epoch);
+            for (var i = 0; i < _busy.Length; i++)
+                if (_busy[i] is { } b && b.Id == s.Id && b.Epoch == s.Epoch && b.Group != null)
+                    _trainers[i].Tell(s);
+            if (_jobs.TryGetValue((s.Id, s.Epoch), out var worker)) worker.Tell(s);
+        });
+
+        // from trainers and job workers
+        Receive<INodeReport>(Send);
+        Receive<RunProgress>(p => _coordinator.Tell(p));
+        Receive<RunEvaluated>(e => _coordinator.Tell(e));
+        Receive<TrainerActor.SlotFreed>(f => Free(f.RunId, f.Epoch));
+        Receive<JobWorker.JobFreed>(f =>
+        {
+            _jobs.Remove((f.JobId, f.Epoch));
+            Free(f.JobId, f.Epoch);
         });
     }
 
     protected override void PreStart()
     {
-        Announce();
-        Timers.StartPeriodicTimer("heartbeat", Heartbeat.Instance, _settings.Heartbeat);
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberUp));
+        DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(SweepCoordinator.NodesTopic, Self));
+        Timers.StartPeriodicTimer("resend", Resend.Instance, TimeSpan.FromSeconds(1));
+        // registration is acknowledged; until then, and now and then after, the node registers again
+        Timers.StartPeriodicTimer("refresh", Refresh.Instance, TimeSpan.FromSeconds(2));
     }
 
-    // a trainer that throws outside a step is restarted; its run's attempt is reported failed by the trainer itself
+    protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+
+    // a trainer that throws outside its task is restarted; its run's attempt is reported failed by the run's end
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(maxNrOfRetries: 10, withinTimeRange: TimeSpan.FromMinutes(1), localOnlyDecider: _ => Directive.Restart);
 
-    void Announce()
+    int _refreshes;
+
+    void Register()
     {
-        var leases = _busy.Where(b => b != null).Select(b => new LeaseHeld(b!.Value.RunId, b.Value.Epoch)).Distinct().ToImmutableArray();
-        _coordinator.Tell(new RegisterNode(_nodeId, Self, _settings.Slots, _settings.Device, leases));
+        // unacknowledged: every 2 s; acknowledged: every 30 s (reconciles leases after anything was lost)
+        if (_registered && ++_refreshes % 15 != 0) return;
+        var leases = _busy.Where(b => b != null).Select(b => new LeaseHeld(b!.Value.Id, b.Value.Epoch)).Distinct()
+            .Concat(_pending.Select(p => p is StartRun r ? new LeaseHeld(r.RunId, r.Epoch) : new LeaseHeld(((StartJob)p).JobId, ((StartJob)p).Epoch)))
+            .ToImmutableArray();
+        _coordinator.Tell(new RegisterNode(_nodeId, _settings.Slots, _settings.Device, _settings.SlotsPerDevice, leases, _lastEpochSeen));
+    }
+
+    void Accept(string id, long epoch)
+    {
+        _lastEpochSeen = Math.Max(_lastEpochSeen, epoch);
+        _coordinator.Tell(new LeaseAccepted(id, epoch));
+    }
+
+    bool Holds(string id, long epoch) => _busy.Any(b => b is { } x && x.Id == id && x.Epoch == epoch) || _jobs.ContainsKey((id, epoch));
+
+    void Send(INodeReport report)
+    {
+        var r = report.Seq == 0 ? report.Numbered(++_seq) : report;
+        _outbox[r.Seq] = (r, DateTimeOffset.UtcNow);
+        _coordinator.Tell(r);
+    }
+
+    void ResendReports()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (seq, (report, sentAt)) in _outbox.ToList())
+            if (now - sentAt > TimeSpan.FromSeconds(2))
+            {
+                _outbox[seq] = (report, now);
+                _coordinator.Tell(report);
+            }
+    }
+
+    void Free(string id, long epoch)
+    {
+        RunGroup? group = null;
+        for (var i = 0; i < _busy.Length; i++)
+            if (_busy[i] is { } b && b.Id == id && b.Epoch == epoch)
+            {
+                group ??= b.Group;
+                _busy[i] = null;
+            }
+        if (group != null && !_busy.Any(x => x?.Group == group)) group.Dispose();
+        foreach (var p in _pending.ToList())
+        {
+            var slots = p is StartRun r ? r.Slots : ((StartJob)p).Slots;
+            if (slots.All(s => _busy[s] == null))
+            {
+                _pending.Remove(p);
+                if (p is StartRun run) Start(run);
+                else Start((StartJob)p);
+            }
+        }
+    }
+
+    bool CheckSlots(string id, long epoch, ImmutableArray<int> slots, bool isRun, object start)
+    {
+        var bad = slots.Where(s => s < 0 || s >= _settings.Slots).Select(s => (int?)s).FirstOrDefault();
+        if (slots.IsEmpty || bad != null)
+        {
+            var why = slots.IsEmpty ? "no slots in the lease" : $"slot {bad} does not exist on {_nodeId} ({_settings.Slots} slots)";
+            _log.Warning("id={0} epoch={1} event=refused reason=\"{2}\"", id, epoch, why);
+            Send(isRun ? new RunFailedReport(id, epoch, why) : new JobFailedReport(id, epoch, why));
+            return false;
+        }
+        if (slots.Any(s => _busy[s] != null))
+        {
+            // the slot's previous lease is ending (it reported, it has not freed the slot yet): start when it has
+            _pending.Add(start);
+            return false;
+        }
+        return true;
     }
 
     void Start(StartRun run)
     {
-        var bad = run.Slots.Where(s => s < 0 || s >= _settings.Slots).Select(s => (int?)s).FirstOrDefault();
-        if (run.Slots.IsEmpty || bad != null)
-        {
-            var why = run.Slots.IsEmpty ? "no slots in the lease" : $"slot {bad} does not exist on {_nodeId} ({_settings.Slots} slots)";
-            _log.Warning("run={0} epoch={1} event=refused reason=\"{2}\"", run.RunId, run.Epoch, why);
-            run.Coordinator.Tell(new ReportRunFailed(run.RunId, run.Epoch, why, DateTimeOffset.UtcNow));
-            return;
-        }
-        if (run.Slots.Any(s => _busy[s] != null))
-        {
-            // the slot's previous run is ending (it reported, it has not freed the slot yet): start when it has
-            _pending.Add(run);
-            return;
-        }
-        Directory.CreateDirectory(run.RunDir);
+        if (!CheckSlots(run.RunId, run.Epoch, run.Slots, isRun: true, run)) return;
         var group = new RunGroup(run.RunId, run.Epoch, run.WorldSize);
         for (var rank = 0; rank < run.Slots.Length; rank++)
         {
             var slot = run.Slots[rank];
             _busy[slot] = (run.RunId, run.Epoch, group);
-            _trainers[slot].Tell(new TrainerActor.Assign(run, rank, group));
+            _trainers[slot].Tell(new TrainerActor.Assign(run, rank, group, _settings.DeviceOf(slot)));
         }
+    }
+
+    void Start(StartJob job)
+    {
+        if (!CheckSlots(job.JobId, job.Epoch, job.Slots, isRun: false, job)) return;
+        foreach (var s in job.Slots) _busy[s] = (job.JobId, job.Epoch, null);
+        _jobs[(job.JobId, job.Epoch)] = Context.ActorOf(JobWorker.Props(job, _backend, Math.Max(1, _busy.Count(b => b == null) + job.Slots.Length)),
+            $"job-{job.Epoch}");
     }
 }

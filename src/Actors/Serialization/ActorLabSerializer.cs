@@ -10,7 +10,8 @@ namespace ActorLab.Actors.Serialization;
 /// Versioned JSON for everything that crosses the wire or enters the journal: the payload is System.Text.Json
 /// of the record, the manifest is the stable name and version from <see cref="MessageRegistry"/>
 /// (e.g. "run-leased@1"), never a CLR type name. An unknown manifest or a payload that does not parse throws
-/// <see cref="SerializationException"/>: remoting logs and drops such a message; recovery refuses it.
+/// <see cref="SerializationException"/>: remoting logs and drops such a message; recovery refuses it. Messages
+/// carry no actor references (replies go to the sender), so nothing here resolves one.
 /// </summary>
 public sealed class ActorLabSerializer : SerializerWithStringManifest
 {
@@ -32,7 +33,6 @@ public sealed class ActorLabSerializer : SerializerWithStringManifest
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         };
         o.Converters.Add(new JsonStringEnumConverter());
-        if (system != null) o.Converters.Add(new ActorRefConverter(system));
         return o;
     }
 
@@ -42,6 +42,10 @@ public sealed class ActorLabSerializer : SerializerWithStringManifest
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        if (MessageRegistry.IsFormat1(manifest))
+            throw new SerializationException(
+                $"'{manifest}' is journal format 1 (ActorLab before the cluster); this version reads format 2. " +
+                "Finish those sweeps with the older ActorLab, or move the journal aside (journal.db) and submit them again.");
         var type = MessageRegistry.TypeOf(manifest)
                    ?? throw new SerializationException($"unknown ActorLab message manifest '{manifest}' (a newer or older peer?)");
         try
@@ -53,18 +57,5 @@ public sealed class ActorLabSerializer : SerializerWithStringManifest
         {
             throw new SerializationException($"cannot read '{manifest}': {e.Message}", e);
         }
-    }
-
-    /// <summary>Actor references travel as their full path and resolve on the receiving side.</summary>
-    sealed class ActorRefConverter(ExtendedActorSystem system) : JsonConverter<IActorRef>
-    {
-        public override IActorRef Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-        {
-            var path = reader.GetString();
-            return string.IsNullOrEmpty(path) ? ActorRefs.Nobody : system.Provider.ResolveActorRef(path);
-        }
-
-        public override void Write(Utf8JsonWriter writer, IActorRef value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(Akka.Serialization.Serialization.SerializedActorPath(value));
     }
 }

@@ -1,11 +1,12 @@
 using System.Collections.Immutable;
+using ActorLab.Model.Training;
 
 namespace ActorLab.Actors.Sweeps;
 
 /// <summary>
-/// A sweep as written in a HOCON sweep file, validated: the grid (every combination becomes a run) and the
-/// training settings every run shares. <see cref="SweepFile.Parse"/> builds it; <see cref="SweepPlanner"/>
-/// expands it into datasets and runs.
+/// A sweep as written in a HOCON sweep file, validated: the grid (every combination becomes a run) and the run
+/// settings every run shares, as a <see cref="RunConfig"/> template (its grid fields are filled per run by
+/// <see cref="SweepPlanner"/>). <see cref="SweepFile.Parse"/> builds it.
 /// </summary>
 public sealed record SweepDefinition
 {
@@ -19,33 +20,15 @@ public sealed record SweepDefinition
     /// <summary>Each entry: the question orders of a run, e.g. [1] or [1, 2].</summary>
     public required ImmutableArray<ImmutableArray<int>> Orders { get; init; }
     public required ImmutableArray<int> Seeds { get; init; }
-    public required double HopRatio { get; init; }
     public required bool Bipartite { get; init; }
     public required int DatasetSeed { get; init; }
     public required int VocabSize { get; init; }
-    public required TrainingSettings Training { get; init; }
-}
+    /// <summary>Value lists folder (null: the built-in lists).</summary>
+    public string? ListsDir { get; init; }
+    /// <summary>Every setting runs share; grid fields are placeholders.</summary>
+    public required RunConfig Template { get; init; }
 
-/// <summary>What every run of a sweep shares: optimiser, batch, step cap, convergence, eval and checkpoints.</summary>
-public sealed record TrainingSettings
-{
-    public required string Optimizer { get; init; }
-    public required double Lr { get; init; }
-    public required double Beta1 { get; init; }
-    public required double Beta2 { get; init; }
-    public required double WeightDecay { get; init; }
-    public required int WarmupSteps { get; init; }
-    public required string Schedule { get; init; }
-    public required int BatchSize { get; init; }
-    public required int SeqLen { get; init; }
-    public required long MaxSteps { get; init; }
-    public required bool ConvergenceEnabled { get; init; }
-    public required long ConvergenceMinStep { get; init; }
-    public required double ConvergenceThreshold { get; init; }
-    /// <summary>Explicit eval steps, or empty for the SPEC 4 log-spaced schedule.</summary>
-    public required ImmutableArray<long> EvalSteps { get; init; }
-    public required int EvalQuestions { get; init; }
-    public required long CheckpointEvery { get; init; }
-    public required int KeepLastCheckpoints { get; init; }
-    public required int DataParallel { get; init; }
+    /// <summary>How many runs the grid makes (before planning).</summary>
+    public long RunCount => (long)Layers.Length * ParamBudgets.Length * Relations.Length *
+                            Math.Max(TargetBits.Length, NProfiles.Length) * Orders.Length * Seeds.Length;
 }

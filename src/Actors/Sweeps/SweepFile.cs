@@ -5,6 +5,7 @@ using Akka.Configuration.Hocon;
 using ActorLab.Actors.Config;
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
+using ActorLab.Model.Training;
 using AkkaConfig = Akka.Configuration.Config;
 
 namespace ActorLab.Actors.Sweeps;
@@ -53,27 +54,40 @@ public static class SweepFile
             throw r.Error("grid", "give exactly one of target-bits (N is solved) or n-profiles");
 
         var orders = r.OrdersList("grid.orders");
-        var training = new TrainingSettings
+        var optimizer = r.OneOf("optimizer.name", "schedulefree", "adamw");
+        var schedule = r.OneOf("optimizer.schedule", "cosine", "linear");
+        var evalSteps = r.EvalSteps("eval.steps");
+        var template = new RunConfig
         {
-            Optimizer = r.OneOf("optimizer.name", "schedulefree", "adamw"),
+            RunName = "",
+            NProfiles = 0,
+            Relations = 0,
+            NParams = 0,
+            ParamBudget = 0,
+            Layers = 0,
+            MinOrder = 1,
+            MaxOrder = 1,
+            HopRatio = r.Double("hop-ratio", minExclusive: 0, max: 1),
+            Optimizer = optimizer == "schedulefree" ? "schedulefree" : $"adamw_{schedule}",
             Lr = r.Double("optimizer.lr", minExclusive: 0, max: 10),
             Beta1 = r.Double("optimizer.beta1", min: 0, maxExclusive: 1),
             Beta2 = r.Double("optimizer.beta2", min: 0, maxExclusive: 1),
             WeightDecay = r.Double("optimizer.weight-decay", min: 0, max: 100),
             WarmupSteps = r.Int("optimizer.warmup-steps", min: 0),
-            Schedule = r.OneOf("optimizer.schedule", "cosine", "linear"),
             BatchSize = r.Int("batch-size", min: 1, max: 65536),
             SeqLen = r.Int("seq-len", min: 16, max: 65536),
             MaxSteps = r.Long("max-steps", min: 1),
-            ConvergenceEnabled = r.Bool("convergence.enabled"),
-            ConvergenceMinStep = r.Long("convergence.min-step", min: 0),
-            ConvergenceThreshold = r.Double("convergence.threshold", minExclusive: 0, max: 1),
-            EvalSteps = r.EvalSteps("eval.steps"),
+            Curriculum = r.Bool("curriculum"),
+            Cot = r.Bool("cot"),
+            Convergence = new ConvergenceSettings(r.Bool("convergence.enabled"), r.Long("convergence.min-step", min: 0),
+                r.Double("convergence.threshold", minExclusive: 0, max: 1)),
+            EvalSchedule = evalSteps.IsEmpty ? CheckpointSchedule.Reference : CheckpointSchedule.Explicit(evalSteps),
             EvalQuestions = r.Int("eval.questions", min: 1),
             CheckpointEvery = r.Long("checkpoint.every", min: 1),
-            KeepLastCheckpoints = r.Int("checkpoint.keep-last", min: 1),
+            KeepLast = r.Int("checkpoint.keep-last", min: 1),
             DataParallel = r.Int("data-parallel", min: 1, max: 64),
         };
+        var listsDir = r.String("lists-dir");
 
         return new SweepDefinition
         {
@@ -85,12 +99,18 @@ public static class SweepFile
             NProfiles = nProfiles,
             Orders = orders,
             Seeds = r.IntList("grid.seeds", min: 0),
-            HopRatio = r.Double("hop-ratio", minExclusive: 0, max: 1),
             Bipartite = r.Bool("bipartite"),
             DatasetSeed = r.Int("dataset-seed", min: 0),
             VocabSize = r.Int("vocab-size", min: 300, max: 1_000_000),
-            Training = training,
+            ListsDir = listsDir.Length == 0 ? null : CheckListsDir(listsDir, source),
+            Template = template,
         };
+    }
+
+    static string CheckListsDir(string dir, string source)
+    {
+        if (!Directory.Exists(dir)) throw new UserInputException($"{source}: sweep.lists-dir: folder '{dir}' does not exist.");
+        return Path.GetFullPath(dir);
     }
 
     /// <summary>Every key the user wrote must exist in the defaults; objects must stay objects.</summary>

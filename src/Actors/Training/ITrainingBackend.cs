@@ -1,55 +1,50 @@
 using ActorLab.Actors.Node;
-using ActorLab.Actors.Sweeps;
+using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
+using ActorLab.Model.Training;
 
 namespace ActorLab.Actors.Training;
 
 /// <summary>
-/// The science the actors drive, behind one seam: datasets, trainers, batches, capacity. The host wires the real
-/// pipeline (ProfileGenerator, QaTokenizer, QaStream, TrainerCore, capacity tables); tests may wire small fakes
-/// to exercise scheduling, fencing and recovery quickly. Every call may block (native code, disk): the actors
-/// call it from dedicated dispatchers or tasks.
+/// The science the actors drive, behind one seam: datasets, run replicas, capacity measurement, probes. The host
+/// wires the real pipeline (<see cref="PipelineBackend"/>: DatasetStore, RunSession, CapacityMeasurement, probes);
+/// tests and the cluster benchmarks may wire a fast stand-in (<see cref="StandInBackend"/>) to exercise scheduling,
+/// fencing and recovery quickly. Every call may block (native code, disk): actors call it from tasks whose results
+/// they pipe back, never from a Receive.
 /// </summary>
 public interface ITrainingBackend
 {
-    /// <summary>N whose 1-hop dataset entropy is closest to the target bits (for sweeps given target-bits).</summary>
-    int SolveN(double targetBits, int relations);
-
-    /// <summary>Generates (or finds, cached by content) the profiles and the tokenizer of a dataset.</summary>
-    PreparedDataset PrepareDataset(DatasetSpec dataset, string dataDir, CancellationToken cancel);
+    /// <summary>Builds (or finds in this node's cache) a dataset; with <paramref name="expected"/>, checks it matches.</summary>
+    DatasetFingerprint PrepareDataset(DatasetConfig dataset, DatasetFingerprint? expected, CancellationToken cancel);
 
     /// <summary>
-    /// Opens the run in its directory: new, or resumed from its latest checkpoint. With data parallel, each rank
-    /// gets its own replica; <paramref name="allReduce"/> averages gradients across ranks every step.
+    /// Opens rank <paramref name="rank"/> of a leased run on <paramref name="device"/>: its dataset (rebuilt here if
+    /// needed and checked against the lease's fingerprint), from exactly the lease's checkpoint or fresh.
     /// </summary>
-    IRunTrainer OpenTrainer(StartRun run, int rank, IAllReduce? allReduce);
+    IRunReplica OpenReplica(StartRun run, int rank, IReplicaGroup group, string device);
 
-    /// <summary>A rank's batch stream (rank-seeded), one instance per generator worker.</summary>
-    IBatchSource OpenBatches(StartRun run, int rank);
+    /// <summary>Measures capacity over a sweep's completed runs; writes tables and plots to the sweep's folder.</summary>
+    void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, CancellationToken cancel);
 
-    /// <summary>Measures capacity over the sweep's finished runs; writes tables and plots to the output folder.</summary>
-    void MeasureCapacity(SweepSpec sweep, IReadOnlyList<(RunSpec Run, string RunDir)> runs, string outputDir, CancellationToken cancel);
+    /// <summary>The probe sweep of a completed run's final checkpoint; results in its folder's probes/.</summary>
+    void Probe(JobSpec probe, int parallel, CancellationToken cancel);
 }
 
-public sealed record PreparedDataset(string ProfilesPath, string TokenizerPath);
-
-/// <summary>One rank's replica of a run.</summary>
-public interface IRunTrainer : IDisposable
+/// <summary>One rank's replica of a leased run.</summary>
+public interface IRunReplica : IDisposable
 {
-    /// <summary>Steps done so far (the checkpoint's step after a resume).</summary>
-    long Step { get; }
+    /// <summary>The training stream position the run resumes at (batches consumed so far).</summary>
+    long StreamPosition { get; }
 
-    /// <summary>One optimiser step on this batch (gradients all-reduced across ranks first); returns the loss.</summary>
-    double TrainStep(TokenBatch batch);
+    /// <summary>The curriculum phase the run resumes in.</summary>
+    bool TwoHopPhase { get; }
 
-    /// <summary>Evaluates every mode at the current step (appending to the run's eval results); loss per mode.</summary>
-    IReadOnlyDictionary<string, double> Evaluate();
+    /// <summary>One data worker's deterministic view of this rank's stream in a curriculum phase.</summary>
+    IBatchSource OpenBatchSource(bool twoHopPhase);
 
-    /// <summary>Writes a checkpoint of the current step atomically; returns its path.</summary>
-    string SaveCheckpoint();
-
-    /// <summary>Whether the losses so far say the run has converged (SPEC 5).</summary>
-    bool Converged { get; }
+    /// <summary>Trains to the end, an agreed stop, or cancellation (see <see cref="RunSession.Run"/>).</summary>
+    RunOutcome Run(IBatchFeed feed, IRunObserver observer, CancellationToken cancel);
 }
 
 /// <summary>Deterministic batches of one rank's stream: the batch at index i is always the same.</summary>

@@ -1,3 +1,7 @@
+using ActorLab.Model.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
 namespace ActorLab.Actors.Training;
 
 /// <summary>Averages gradient buffers across the ranks of a data-parallel run (in place, every rank gets the mean).</summary>
@@ -7,31 +11,32 @@ public interface IAllReduce
     void AllReduceMean(int rank, IReadOnlyList<float[]> buffers);
 }
 
-/// <summary>Why a run's ranks stop; lower wins when several are asked (cancel, then suspend, then complete).</summary>
-public enum GroupStop { Cancel, Suspend, Complete }
-
 /// <summary>
-/// The ranks of one data-parallel run on one node: an in-process all-reduce (a barrier whose last arriver
-/// averages the buffers) plus agreement on when to stop. A stop asked of any rank is published at the next
-/// barrier, so every rank stops after the same step and replicas never diverge. A cross-node version
-/// implements <see cref="IAllReduce"/> over the wire. World size 1 needs no barrier: stops apply at once.
+/// The ranks of one data-parallel run on one node: an in-process all-reduce (a barrier whose last arriver averages
+/// the buffers) plus the agreements of <see cref="IReplicaGroup"/>: a stop or the curriculum's 2-hop phase asked of
+/// any rank is published in the barrier's post-phase, so every rank sees it after the same step and replicas
+/// never diverge. World size 1 needs no barrier: requests are agreed at once. <see cref="ForRank"/> gives each
+/// rank its <see cref="IReplicaGroup"/> view; a cross-node version implements the same seam over sockets.
 /// </summary>
 public sealed class RunGroup : IAllReduce, IDisposable
 {
     readonly Barrier? _barrier;
     readonly IReadOnlyList<float[]>?[] _deposits;
     readonly CancellationTokenSource _abort = new();
+    readonly object _gate = new();
     float[][] _mean = [];
-    GroupStop? _pending;
-    volatile object? _agreed;   // boxed GroupStop, published in the barrier's post-phase action
+    RunStop _pendingStop, _agreedStop;
+    bool _pendingTwoHop;
+    volatile bool _agreedTwoHop;
     string? _abortReason;
 
-    public RunGroup(string runId, long epoch, int worldSize)
+    public RunGroup(string runId, long epoch, int worldSize, bool twoHopPhase = false)
     {
         if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize));
         RunId = runId;
         Epoch = epoch;
         WorldSize = worldSize;
+        _pendingTwoHop = _agreedTwoHop = twoHopPhase;
         _deposits = new IReadOnlyList<float[]>?[worldSize];
         if (worldSize > 1) _barrier = new Barrier(worldSize, _ => Reduce());
     }
@@ -40,16 +45,29 @@ public sealed class RunGroup : IAllReduce, IDisposable
     public long Epoch { get; }
     public int WorldSize { get; }
 
-    /// <summary>The stop all ranks agreed on (null: keep training).</summary>
-    public GroupStop? AgreedStop => (GroupStop?)_agreed;
-
-    public void RequestStop(GroupStop stop)
+    public RunStop AgreedStop
     {
-        lock (_deposits)
+        get { lock (_gate) return _agreedStop; }
+    }
+
+    public bool AgreedTwoHopPhase => _agreedTwoHop;
+
+    public void RequestStop(RunStop stop)
+    {
+        lock (_gate)
         {
             // cancel beats suspend beats complete; a stop once asked is not withdrawn
-            if (_pending == null || stop < _pending) _pending = stop;
-            if (WorldSize == 1) _agreed = _pending;
+            if (stop > _pendingStop) _pendingStop = stop;
+            if (WorldSize == 1) _agreedStop = _pendingStop;
+        }
+    }
+
+    public void RequestTwoHopPhase()
+    {
+        lock (_gate)
+        {
+            _pendingTwoHop = true;
+            if (WorldSize == 1) _agreedTwoHop = true;
         }
     }
 
@@ -72,7 +90,7 @@ public sealed class RunGroup : IAllReduce, IDisposable
         for (var i = 0; i < buffers.Count; i++) Array.Copy(_mean[i], buffers[i], buffers[i].Length);
     }
 
-    /// <summary>Runs once per step on the last rank to arrive: mean of every rank's buffers, then publish the stop.</summary>
+    /// <summary>Runs once per step on the last rank to arrive: mean of every rank's buffers, then publish the agreements.</summary>
     void Reduce()
     {
         var first = _deposits[0]!;
@@ -91,7 +109,11 @@ public sealed class RunGroup : IAllReduce, IDisposable
             }
             for (var j = 0; j < mean.Length; j++) mean[j] *= scale;
         }
-        lock (_deposits) _agreed = _pending;
+        lock (_gate)
+        {
+            _agreedStop = _pendingStop;
+            _agreedTwoHop = _pendingTwoHop;
+        }
     }
 
     /// <summary>Releases every rank waiting in the all-reduce with an error (a rank failed or the run ended).</summary>
@@ -103,11 +125,52 @@ public sealed class RunGroup : IAllReduce, IDisposable
 
     public bool Aborted => _abort.IsCancellationRequested;
 
+    /// <summary>Rank <paramref name="rank"/>'s view, for its run session.</summary>
+    public IReplicaGroup ForRank(int rank) => new Rank(this, rank);
+
     public void Dispose()
     {
         _abort.Cancel();
         _barrier?.Dispose();
         _abort.Dispose();
+    }
+
+    /// <summary>One rank's side of the group: model gradients go through one flat fp32 buffer.</summary>
+    sealed class Rank(RunGroup group, int rank) : IReplicaGroup
+    {
+        float[] _flat = [];
+
+        int IReplicaGroup.Rank => rank;
+        public int WorldSize => group.WorldSize;
+        public void RequestStop(RunStop stop) => group.RequestStop(stop);
+        public RunStop AgreedStop => group.AgreedStop;
+        public void RequestTwoHopPhase() => group.RequestTwoHopPhase();
+        public bool AgreedTwoHopPhase => group.AgreedTwoHopPhase;
+
+        public void AllReduce(IReadOnlyList<Tensor> grads)
+        {
+            if (group.WorldSize == 1) return;
+            long total = 0;
+            foreach (var g in grads) total += g.numel();
+            if (_flat.Length != total) _flat = new float[total];
+            long offset = 0;
+            foreach (var g in grads)
+            {
+                var n = (int)g.numel();
+                using var cpu = g.detach().to(CPU).contiguous().reshape(-1);
+                cpu.data<float>().CopyTo(_flat, (int)offset);
+                offset += n;
+            }
+            group.AllReduceMean(rank, [_flat]);
+            offset = 0;
+            foreach (var g in grads)
+            {
+                var n = (int)g.numel();
+                using var mean = torch.tensor(_flat.AsSpan((int)offset, n).ToArray(), g.shape).to(g.device);
+                using (torch.no_grad()) g.copy_(mean);
+                offset += n;
+            }
+        }
     }
 }
 

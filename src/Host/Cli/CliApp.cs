@@ -32,6 +32,7 @@ public static class CliApp
         yield return SweepCommands.Build();
         yield return NodeCommands.Build();
         yield return ConsoleCommands.Build();
+        yield return DbCommands.Build();
     }
 
     public static int Run(string[] args)

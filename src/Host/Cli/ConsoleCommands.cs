@@ -2,11 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Configuration;
-using ActorLab.Actors;
-using ActorLab.Actors.Config;
+using Akka.Cluster.Tools.Client;
 using ActorLab.Actors.Control;
 using ActorLab.Actors.Coordinator;
+using ActorLab.Actors.Gateway;
 using ActorLab.Actors.Sweeps;
 using ActorLab.Model.Common;
 using Spectre.Console;
@@ -14,7 +13,8 @@ using Spectre.Console;
 namespace ActorLab.Host.Cli;
 
 /// <summary>
-/// `actorlab console --contact HOST:PORT VERB`: talks to a running `actorlab node` over Akka remoting. Sweep verbs
+/// `actorlab console --contact HOST:PORT[,HOST:PORT...] VERB`: talks to an ActorLab cluster through ClusterClient and
+/// the console gateways of its coordinator-role nodes, so it works whichever node hosts the coordinator. Sweep verbs
 /// follow W&amp;B sweeps: pause (no new runs), resume, stop (running runs finish), cancel (running runs end now);
 /// suspend RUN checkpoints a run and frees its slot, resume RUN requeues it; watch streams run events and losses.
 /// </summary>
@@ -24,12 +24,12 @@ public static class ConsoleCommands
 
     public static Command Build()
     {
-        var contact = new Option<string>("--contact") { Description = "HOST:PORT of an `actorlab node`.", Required = true, Recursive = true };
+        var contact = new Option<string>("--contact") { Description = "HOST:PORT[,HOST:PORT...] of coordinator-role nodes of the cluster.", Required = true, Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables.", Recursive = true };
-        var console = new Command("console", "Control a running node: status, runs, submit, pause, resume, stop, cancel, suspend, watch, probe.") { contact, json };
+        var console = new Command("console", "Control a running cluster: status, runs, submit, pause, resume, stop, cancel, suspend, watch, probe.") { contact, json };
 
-        var status = new Command("status", "Sweeps and nodes.");
-        status.SetAction(pr => WithNode(pr, contact, c =>
+        var status = new Command("status", "Sweeps, nodes (roles, slots, health), members and where the coordinator is.");
+        status.SetAction(pr => WithCluster(pr, contact, c =>
         {
             var s = c.Ask<StatusReply>(new GetStatus());
             if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(s, Json));
@@ -38,22 +38,33 @@ public static class ConsoleCommands
         }));
 
         var sweepArg = new Option<string?>("--sweep") { Description = "Only this sweep." };
-        var runs = new Command("runs", "Every run with its state, step, checkpoint and loss.") { sweepArg };
-        runs.SetAction(pr => WithNode(pr, contact, c =>
+        var offset = new Option<int>("--offset") { Description = "Skip this many runs.", DefaultValueFactory = _ => 0 };
+        var limit = new Option<int>("--limit") { Description = "At most this many runs (1..1000).", DefaultValueFactory = _ => 200 };
+        var runs = new Command("runs", "Runs with their state, step, checkpoint and latest loss, a page at a time.") { sweepArg, offset, limit };
+        runs.SetAction(pr => WithCluster(pr, contact, c =>
         {
-            var r = c.Ask<RunsReply>(new GetRuns(pr.GetValue(sweepArg)));
+            var l = pr.GetValue(limit);
+            if (l is < 1 or > 1000) throw new UserInputException($"--limit must be 1..1000, got {l}.");
+            if (pr.GetValue(offset) < 0) throw new UserInputException($"--offset must be >= 0, got {pr.GetValue(offset)}.");
+            var r = c.Ask<RunsReply>(new GetRuns(pr.GetValue(sweepArg), pr.GetValue(offset), l));
             if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(r, Json));
-            else PrintRuns(r);
+            else
+            {
+                PrintRuns(r);
+                if (r.Offset + r.Runs.Length < r.Total)
+                    Console.WriteLine($"runs {r.Offset + 1}-{r.Offset + r.Runs.Length} of {r.Total}; next page: --offset {r.Offset + r.Runs.Length}");
+            }
             return 0;
         }));
 
         var file = new Argument<string>("FILE") { Description = "Sweep file (HOCON)." };
-        var submit = new Command("submit", "Submit a sweep file (validated here first, then planned by the node).") { file };
+        var submit = new Command("submit", "Submit a sweep file (validated here first, then planned by the coordinator).") { file };
         submit.SetAction(pr =>
         {
             var path = pr.GetValue(file)!;
             SweepFile.Load(path); // a bad file is refused before contacting anyone
-            return WithNode(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SubmitSweepFile(Path.GetFileName(path), File.ReadAllText(path)))));
+            return WithCluster(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SubmitSweepFile(Path.GetFileName(path), File.ReadAllText(path)),
+                c.Timeout + TimeSpan.FromSeconds(60))));
         });
 
         console.Subcommands.Add(status);
@@ -65,14 +76,15 @@ public static class ConsoleCommands
         console.Subcommands.Add(SweepVerb("cancel", "End running runs now; start no more.", contact, json, s => new CancelSweep(s)));
         var run = new Argument<string>("RUN") { Description = "Run id (sweep/run-name) or run name." };
         var suspend = new Command("suspend", "Checkpoint a running run now and free its slot (`resume RUN` requeues it).") { run };
-        suspend.SetAction(pr => WithNode(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SuspendRun(pr.GetValue(run)!)))));
+        suspend.SetAction(pr => WithCluster(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SuspendRun(pr.GetValue(run)!)))));
         console.Subcommands.Add(suspend);
         console.Subcommands.Add(WatchCommand(contact, json));
         var probeRun = new Argument<string>("RUN") { Description = "A completed run (run id or name)." };
         var probeLayers = new Option<string>("--layers") { Description = "Layers to probe (range, list or 'all').", DefaultValueFactory = _ => "all" };
         var probeSamples = new Option<int>("--samples") { Description = "Distinct questions to capture.", DefaultValueFactory = _ => 10000 };
-        var probe = new Command("probe", "Probe sweep on a completed run: linear probes over layers and positions, one probe actor per free slot; results in RUN/probes/ (see `actorlab probe` for every option).") { probeRun, probeLayers, probeSamples };
-        probe.SetAction(pr => ProbeCommands.RunOnNode(pr.GetValue(contact)!, pr.GetValue(probeRun)!, pr.GetValue(probeLayers)!, pr.GetValue(probeSamples)));
+        var probe = new Command("probe", "Queue the probe sweep of a completed run as a job on a free slot of the cluster; results in RUN/probes/ (see `actorlab probe` for every option).") { probeRun, probeLayers, probeSamples };
+        probe.SetAction(pr => WithCluster(pr, contact, c => Reply(pr, json,
+            ProbeCommands.Submit(c, pr.GetValue(probeRun)!, pr.GetValue(probeLayers)!, pr.GetValue(probeSamples)))));
         console.Subcommands.Add(probe);
         return console;
     }
@@ -81,7 +93,7 @@ public static class ConsoleCommands
     {
         var sweep = new Argument<string?>("SWEEP") { Description = "Sweep name (default: every sweep still going).", Arity = ArgumentArity.ZeroOrOne };
         var cmd = new Command(name, description) { sweep };
-        cmd.SetAction(pr => WithNode(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(make(pr.GetValue(sweep))))));
+        cmd.SetAction(pr => WithCluster(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(make(pr.GetValue(sweep))))));
         return cmd;
     }
 
@@ -89,50 +101,65 @@ public static class ConsoleCommands
     {
         var target = new Argument<string?>("RUN|SWEEP") { Description = "A suspended run to requeue, or a paused sweep (default: every paused sweep).", Arity = ArgumentArity.ZeroOrOne };
         var cmd = new Command("resume", "Resume paused sweeps, or requeue a suspended run.") { target };
-        cmd.SetAction(pr => WithNode(pr, contact, c =>
+        cmd.SetAction(pr => WithCluster(pr, contact, c =>
         {
             var t = pr.GetValue(target);
             if (t == null) return Reply(pr, json, c.Ask<CommandReply>(new ResumeSweep(null)));
-            var runs = c.Ask<RunsReply>(new GetRuns(null));
-            var isRun = runs.Runs.Any(r => r.RunId == t || r.RunId.EndsWith("/" + t, StringComparison.Ordinal));
             var status = c.Ask<StatusReply>(new GetStatus());
-            if (!isRun && status.Sweeps.All(s => s.Name != t))
+            if (status.Sweeps.Any(s => s.Name == t)) return Reply(pr, json, c.Ask<CommandReply>(new ResumeSweep(t)));
+            var reply = c.Ask<CommandReply>(new ResumeRun(t));
+            if (!reply.Ok && reply.Message.StartsWith("unknown run", StringComparison.Ordinal))
                 throw new UserInputException($"unknown run or sweep '{t}' (see `actorlab console runs`).");
-            return Reply(pr, json, c.Ask<CommandReply>(isRun ? new ResumeRun(t) : new ResumeSweep(t)));
+            return Reply(pr, json, reply);
         }));
         return cmd;
     }
 
     static Command WatchCommand(Option<string> contact, Option<bool> json)
     {
-        var cmd = new Command("watch", "Stream run events and losses until Ctrl+C.");
-        cmd.SetAction(pr => WithNode(pr, contact, c =>
+        var cmd = new Command("watch", "Stream run events and losses until Ctrl+C (survives a coordinator failover).");
+        cmd.SetAction(pr => WithCluster(pr, contact, c =>
         {
-            var asJson = pr.GetValue(json);
-            var gone = new TaskCompletionSource();
-            var printer = c.System.ActorOf(Props.Create(() => new NoticePrinter(asJson, c.Coordinator, gone)));
-            c.Coordinator.Tell(new Watch(printer));
+            // the first answer proves the cluster is there; then the watch lease is renewed every few seconds
+            c.Ask<StatusReply>(new GetStatus());
+            var printer = c.System.ActorOf(Props.Create(() => new NoticePrinter(pr.GetValue(json), c.Client)), "watch");
             var stop = new ManualResetEventSlim();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
-            gone.Task.ContinueWith(_ => stop.Set());
             stop.Wait();
-            if (gone.Task.IsCompleted) throw new UserInputException($"the node at {pr.GetValue(contact)} went away.");
-            c.Coordinator.Tell(new Unwatch(printer));
             return 0;
         }));
         return cmd;
     }
 
-    sealed class NoticePrinter : ReceiveActor
+    /// <summary>Renews the watch through the ClusterClient and prints each notice once (by coordinator and sequence).</summary>
+    sealed class NoticePrinter : ReceiveActor, IWithTimers
     {
-        public NoticePrinter(bool json, IActorRef coordinator, TaskCompletionSource gone)
+        sealed class Renew
         {
-            Context.Watch(coordinator);
-            Receive<WatchNotice>(n => Console.WriteLine(json
-                ? JsonSerializer.Serialize(n, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })
-                : string.Create(CultureInfo.InvariantCulture, $"{n.At:HH:mm:ss} {n.Kind,-20} {(n.RunId != null ? n.RunId + " " : "")}{n.Text}")));
-            Receive<Terminated>(_ => gone.TrySetResult());
+            public static readonly Renew Instance = new();
         }
+
+        readonly HashSet<(string, long)> _seen = new();
+        readonly Queue<(string, long)> _order = new();
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        public NoticePrinter(bool json, IActorRef client)
+        {
+            Receive<Renew>(_ => client.Tell(new ClusterClient.Send(ConsoleGateway.Path, new Watch(15), localAffinity: true)));
+            Receive<WatchAck>(_ => { });
+            Receive<WatchNotice>(n =>
+            {
+                if (!_seen.Add((n.Coordinator, n.Seq))) return;
+                _order.Enqueue((n.Coordinator, n.Seq));
+                if (_order.Count > 10000) _seen.Remove(_order.Dequeue());
+                Console.WriteLine(json
+                    ? JsonSerializer.Serialize(n, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })
+                    : string.Create(CultureInfo.InvariantCulture, $"{n.At:HH:mm:ss} {n.Kind,-20} {(n.RunId != null ? n.RunId + " " : "")}{n.Text}"));
+            });
+            Self.Tell(Renew.Instance);
+        }
+
+        protected override void PreStart() => Timers.StartPeriodicTimer("renew", Renew.Instance, TimeSpan.FromSeconds(4));
     }
 
     static int Reply(ParseResult pr, Option<bool> json, CommandReply reply)
@@ -143,11 +170,9 @@ public static class ConsoleCommands
         return 0;
     }
 
-    // ------------------------------------------------------------------ connection
-
-    static int WithNode(ParseResult pr, Option<string> contactOption, Func<NodeClient, int> action)
+    static int WithCluster(ParseResult pr, Option<string> contactOption, Func<ConsoleClient, int> action)
     {
-        using var client = NodeClient.Connect(pr.GetValue(contactOption)!, "actorlab-console");
+        using var client = ConsoleClient.Connect(pr.GetValue(contactOption)!);
         return action(client);
     }
 
@@ -165,12 +190,13 @@ public static class ConsoleCommands
         var sweeps = new Table().AddColumns("sweep", "status", "runs", "queued", "running", "suspended", "completed", "failed", "cancelled", "results");
         foreach (var x in s.Sweeps)
             sweeps.AddRow(Esc(x.Name), Esc(x.Status), N(x.Runs), N(x.Queued), N(x.Running), N(x.Suspended), N(x.Completed), N(x.Failed), N(x.Cancelled),
-                Esc(x.CapacityError != null ? "error: " + x.CapacityError : x.CapacityDir ?? ""));
+                Esc(x.ResultsError != null ? "error: " + x.ResultsError : x.ResultsDir ?? ""));
         AnsiConsole.Write(sweeps);
-        var nodes = new Table().AddColumns("node", "device", "slots", "busy", "seen");
-        foreach (var n in s.Nodes) nodes.AddRow(Esc(n.NodeId), n.Device, N(n.Slots), N(n.Busy), $"{n.LastSeenSecondsAgo:0.0}s ago");
+        var nodes = new Table().AddColumns("node", "roles", "state", "device", "slots", "busy", "note");
+        foreach (var n in s.Nodes) nodes.AddRow(Esc(n.NodeId), Esc(n.Roles), Esc(n.State), Esc(n.Device), N(n.Slots), N(n.Busy), Esc(n.Note ?? ""));
         AnsiConsole.Write(nodes);
-        Console.WriteLine($"data dir: {s.DataDir}");
+        Console.WriteLine($"coordinator at {s.CoordinatorAddress}; storage {s.StorageRoot}; jobs {s.QueuedJobs} queued, {s.RunningJobs} running");
+        Console.WriteLine($"members seen by the answering node: {string.Join(", ", s.Members.Select(m => $"{m.Address} ({m.Roles}) {m.Status}{(m.Reachable ? "" : " unreachable")}"))}");
     }
 
     internal static void PrintRuns(RunsReply r)
@@ -178,7 +204,7 @@ public static class ConsoleCommands
         WideTables();
         var t = new Table().AddColumns("run", "state", "step", "checkpoint", "loss", "node", "epoch", "error");
         foreach (var x in r.Runs)
-            t.AddRow(Esc(x.RunId), x.Status, N(x.Step), N(x.CheckpointStep), x.TrainLoss?.ToString("F4", CultureInfo.InvariantCulture) ?? "",
+            t.AddRow(Esc(x.RunId), x.Status, N(x.Step), N(x.CheckpointStep), x.Loss?.ToString("F4", CultureInfo.InvariantCulture) ?? "",
                 Esc(x.Node ?? ""), x.Epoch?.ToString(CultureInfo.InvariantCulture) ?? "", Esc(x.Error ?? ""));
         AnsiConsole.Write(t);
     }

@@ -1,60 +1,74 @@
 using System.CommandLine;
-using ActorLab.Actors;
-using ActorLab.Actors.Training;
+using Akka.Actor;
+using Akka.Cluster;
+using ActorLab.Actors.Config;
+using ActorLab.Host.Composition;
 using ActorLab.Model.Common;
 
 namespace ActorLab.Host.Cli;
 
-/// <summary>`actorlab node`: a long-lived node (coordinator + trainer slots) that consoles reach over TCP.</summary>
+/// <summary>
+/// `actorlab node`: one long-lived cluster member per machine. With no --seed it starts a cluster of its own;
+/// with seeds it joins theirs. Its roles say whether it may host the coordinator (and a console gateway) and
+/// whether it trains. A node that is downed or leaves exits, for its supervisor to start it again.
+/// </summary>
 public static class NodeCommands
 {
+    public const int ExitCannotJoin = 3;
+
     public static Command Build()
     {
-        var node = new SweepCommands.NodeOptions();
+        var node = new NodeOptions();
         var port = new Option<int?>("--port") { Description = "TCP port to listen on (default actorlab.node.port, 4053)." };
         var host = new Option<string?>("--hostname") { Description = "Address to listen on (default actorlab.node.hostname, 127.0.0.1: loopback only)." };
+        var publicHost = new Option<string?>("--public-hostname") { Description = "Address other nodes and consoles reach this node at, if not --hostname (NAT, containers)." };
+        var seeds = new Option<string[]>("--seed") { Description = "HOST:PORT of a seed node to join (repeatable; the same list on every node). None: start a cluster.", AllowMultipleArgumentsPerToken = false };
+        var roles = new Option<string?>("--roles") { Description = "coordinator, trainer or both, comma-separated (default actorlab.node.roles: both)." };
         var logFile = new Option<string?>("--log-file") { Description = "Also log here (default <data-dir>/logs/node.log)." };
-        var cmd = new Command("node", "Start a node that runs submitted sweeps; control it with `actorlab console --contact HOST:PORT`.") { port, host, logFile };
+        var cmd = new Command("node", "Start a cluster node that runs submitted sweeps; control the cluster with `actorlab console --contact HOST:PORT`.")
+        {
+            port, host, publicHost, seeds, roles, logFile,
+        };
         node.AddTo(cmd);
         cmd.SetAction(pr =>
         {
-            var p = pr.GetValue(port);
-            if (p is < 0 or > 65535) throw new UserInputException($"--port must be 0..65535, got {p}.");
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.GetFullPath(pr.GetValue(logFile) ?? Path.Combine(dataDir, "logs", "node.log"));
-            var config = node.Build(pr, $$"""
-                actorlab.log-file = "{{log.Replace("\\", "\\\\")}}"
-                akka.loggers = ["Akka.Event.DefaultLogger, Akka", "ActorLab.Actors.Config.FileLogger, ActorLab.Actors"]
-                akka.stdout-loglevel = INFO
-                """);
-            var backend = new PipelineBackend(config.GetInt("actorlab.node.torch-threads-per-slot", 1), w => Console.Error.WriteLine($"warning: {w}"));
-            var listen = p ?? config.GetInt("actorlab.node.port", 4053);
-            ActorLabRuntime rt;
-            try
+            var extra = NodeOptions.Logging(log, stdout: true) + "\nakka.coordinated-shutdown.exit-clr = on\n";
+            if (pr.GetValue(roles) is { } r)
+                extra += $"actorlab.node.roles = [{string.Join(", ", Roles.Parse(r.Split(','), "--roles").Select(ActorLabConfig.Quote))}]\n";
+            var config = node.Build(pr, extra);
+            var endpoint = NodeEndpoint.From(config, pr.GetValue(host), pr.GetValue(publicHost), pr.GetValue(port), pr.GetValue(seeds));
+            var rt = ActorLabNode.Start(config, endpoint, warn: w => Console.Error.WriteLine($"warning: {w}"));
+            var address = rt.Address;
+            Console.WriteLine($"node listening on {address.Host}:{address.Port} ({address}), roles {string.Join(",", rt.Node.Roles)}, " +
+                              $"{rt.Node.Slots} {rt.Node.Device} slot(s); data in {rt.Storage.DataDir}, storage {rt.Storage.Root}, journal {rt.Journal.Description}, log {log}");
+            var joinWithin = endpoint.Seeds.IsEmpty ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(40);
+            if (!rt.WaitUntilUp(joinWithin))
             {
-                rt = ActorLabRuntime.Start(config, backend, listen, pr.GetValue(host));
+                var where = endpoint.Seeds.IsEmpty ? "itself" : string.Join(", ", endpoint.Seeds.Select(s => $"{s.Host}:{s.Port}"));
+                Console.Error.WriteLine($"error: cannot join the cluster: no seed answered at {where} within {joinWithin.TotalSeconds:0}s (are the seed nodes running and reachable?).");
+                Environment.ExitCode = ExitCannotJoin;
+                rt.System.Terminate().Wait(TimeSpan.FromSeconds(10));
+                return ExitCannotJoin;
             }
-            catch (Exception e) when (e is not UserInputException)
-            {
-                throw new UserInputException($"cannot start the node on port {listen}: {Unwrap(e).Message}");
-            }
-            var address = ((Akka.Actor.ExtendedActorSystem)rt.System).Provider.DefaultAddress;
-            Console.WriteLine($"node listening on {address.Host}:{address.Port} ({address}), data in {rt.DataDir}, log {log}");
+            Console.WriteLine(endpoint.Seeds.IsEmpty
+                ? $"started a cluster; other nodes join with: actorlab node --seed {address.Host}:{address.Port} ..."
+                : $"joined the cluster of {string.Join(", ", endpoint.Seeds.Select(s => $"{s.Host}:{s.Port}"))}");
             Console.WriteLine($"control it with: actorlab console --contact {address.Host}:{address.Port} status");
+            rt.Cluster.RegisterOnMemberRemoved(() =>
+            {
+                Console.WriteLine("node left the cluster (downed, or asked to leave): exiting");
+                if (Environment.ExitCode == 0) Environment.ExitCode = 1;
+            });
             var stop = new ManualResetEventSlim();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Set();
             rt.System.WhenTerminated.ContinueWith(_ => stop.Set());
             stop.Wait();
+            // a graceful stop leaves the cluster first (coordinated shutdown), so the others take over at once
             rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
-            return 0;
+            return Environment.ExitCode;
         });
         return cmd;
-    }
-
-    static Exception Unwrap(Exception e)
-    {
-        while (e.InnerException != null) e = e.InnerException;
-        return e;
     }
 }

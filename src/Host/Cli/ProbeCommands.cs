@@ -1,10 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using ActorLab.Actors.Control;
+using ActorLab.Actors.Coordinator;
+using ActorLab.Actors.Node;
 using ActorLab.Actors.Probes;
 using ActorLab.Model.Common;
 using ActorLab.Model.Probes;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using Akka.Actor;
 using Akka.Configuration;
 
@@ -16,8 +20,8 @@ public static class ProbeCommands
     public static Command Build()
     {
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N) or a run folder (its newest valid checkpoint)." };
-        var run = new Option<string?>("--run") { Description = "A completed run of a running node (run id or name; needs --contact): probes its newest checkpoint into RUN/probes/, one probe actor per free slot unless --parallel is given." };
-        var contact = new Option<string?>("--contact") { Description = "HOST:PORT of the `actorlab node` that knows --run." };
+        var run = new Option<string?>("--run") { Description = "A completed run of a running cluster (run id or name; needs --contact): queues its probe sweep as a job on a free slot; results in RUN/probes/." };
+        var contact = new Option<string?>("--contact") { Description = "HOST:PORT[,HOST:PORT...] of coordinator-role nodes of the cluster that trained --run." };
         var layers = new Option<string>("--layers") { Description = "Residual-stream layers: 0 = embeddings, l = after block l. A range (0-4), a list (0,2,4) or 'all'.", DefaultValueFactory = _ => "all" };
         var positions = new Option<string?>("--positions") { Description = "Comma list of name, relation (2-hop), attribute, last, all. Default: name,relation,attribute,all (2-hop) or name,attribute,all (1-hop)." };
         var hops = new Option<int?>("--hops") { Description = "1 or 2. Default: the run's highest question order." };
@@ -28,7 +32,7 @@ public static class ProbeCommands
         var split = new Option<string>("--split") { Description = "person: held-out questions are about people the probes never trained on; question: distinct questions, possibly about the same people.", DefaultValueFactory = _ => "person" };
         var seed = new Option<int>("--seed") { Description = "Seed for the questions drawn and the cross-validation folds.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Output folder. Default: RUN/probes/step_N_hopsH_MODE." };
-        var parallel = new Option<int?>("--parallel") { Description = "Probe actors fitting probes at once (an in-process actor system when > 1). Default 1, or the free slots with --run." };
+        var parallel = new Option<int?>("--parallel") { Description = "Probe actors fitting probes at once (an in-process actor system when > 1). Default 1." };
         var attempts = new Option<int>("--attempts") { Description = "Tries per probe before it is reported as failed.", DefaultValueFactory = _ => 2 };
         var device = new Option<string>("--device") { Description = "cpu or cuda:N (model forward and probe fits).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "torch threads; 0 = cores / parallel.", DefaultValueFactory = _ => 0 };
@@ -38,29 +42,51 @@ public static class ProbeCommands
         {
             checkpoint, run, contact, layers, positions, hops, target, mode, samples, evalFraction, split, seed, output, parallel, attempts, device, threads, penalties, maxIter,
         };
-        cmd.SetAction(pr => Run(new ProbeArgs(
-            ResolveCheckpoint(pr.GetValue(checkpoint), pr.GetValue(run), pr.GetValue(contact), pr.GetValue(parallel), out var slots),
-            pr.GetValue(layers)!, pr.GetValue(positions), pr.GetValue(hops), pr.GetValue(target),
-            pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction), pr.GetValue(split)!, pr.GetValue(seed), pr.GetValue(output),
-            pr.GetValue(parallel) ?? slots, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter), pr.GetValue(penalties))));
+        cmd.SetAction(pr =>
+        {
+            var dir = ResolveCheckpoint(pr.GetValue(checkpoint), pr.GetValue(run), pr.GetValue(contact), pr.GetValue(parallel));
+            if (dir is null)
+            {
+                using var client = ConsoleClient.Connect(pr.GetValue(contact)!, "actorlab-probe-client");
+                var reply = Submit(client, pr.GetValue(run)!, pr.GetValue(layers)!, pr.GetValue(samples));
+                if (!reply.Ok) throw new UserInputException(reply.Message);
+                Console.WriteLine(reply.Message);
+                return 0;
+            }
+            return Run(new ProbeArgs(dir,
+                pr.GetValue(layers)!, pr.GetValue(positions), pr.GetValue(hops), pr.GetValue(target),
+                pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction), pr.GetValue(split)!, pr.GetValue(seed), pr.GetValue(output),
+                pr.GetValue(parallel) ?? 1, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter), pr.GetValue(penalties)));
+        });
         return cmd;
     }
 
     /// <summary>
-    /// `actorlab console --contact HOST:PORT probe RUN`: the probe sweep of a completed run of a running node, with
-    /// the defaults of `actorlab probe` (every layer, the default positions and targets), one probe actor per free slot.
+    /// `actorlab console probe RUN` and `actorlab probe --run RUN --contact HOST:PORT`: queues the probe sweep of a
+    /// completed run as a job; the coordinator leases it to a free slot of the cluster, with the defaults of
+    /// `actorlab probe` (every layer or the ones given, the default positions and targets); results land in RUN/probes/.
     /// </summary>
-    public static int RunOnNode(string contact, string run, string layers, int samples)
+    public static CommandReply Submit(ConsoleClient client, string run, string layers, int samples)
     {
-        var checkpoint = ResolveCheckpoint(null, run, contact, null, out var slots);
-        return Run(new ProbeArgs(checkpoint, layers, null, null, null, null, samples, 0.2, "person", 0, null,
-            slots, 2, "cpu", 0, ProbeFitOptions.Default.MaxIterations, null));
+        if (samples < 1) throw new UserInputException($"--samples must be >= 1, got {samples}");
+        if (layers.Trim() != "all") ParseLayers(layers, int.MaxValue);
+        var reply = client.Ask<CommandReply>(new SubmitProbe(run, new ProbeRequest(layers, samples)));
+        return reply.Ok ? reply with { Message = $"probe of {run} queued ({reply.Message}); results go to its folder's probes/ (watch with `actorlab console watch`)" } : reply;
     }
 
-    /// <summary>--checkpoint as given, or the folder of --run found through the node at --contact.</summary>
-    static string ResolveCheckpoint(string? checkpoint, string? run, string? contact, int? parallel, out int slots)
+    /// <summary>A probe job on a node: the job's run, at the checkpoint the journal recorded for it.</summary>
+    public static void RunJob(JobSpec spec, RunStorage storage, int parallel, CancellationToken cancel)
     {
-        slots = 1;
+        cancel.ThrowIfCancellationRequested();
+        var checkpoint = storage.Run(spec.RunId!, spec.Checkpoint!.Epoch).CheckpointDir(spec.Checkpoint);
+        var code = Run(new ProbeArgs(checkpoint, spec.Probe!.Layers, null, null, null, null, spec.Probe.Samples, 0.2, "person", 0, null,
+            Math.Max(1, parallel), 2, "cpu", 0, ProbeFitOptions.Default.MaxIterations, null));
+        if (code != 0) throw new InvalidOperationException($"the probe sweep of {spec.RunId} ended with {code} (some probes failed; see the node's output)");
+    }
+
+    /// <summary>--checkpoint as given; --run with --contact is a job for the cluster (<see cref="Submit"/>).</summary>
+    static string? ResolveCheckpoint(string? checkpoint, string? run, string? contact, int? parallel)
+    {
         if (parallel is < 1) throw new UserInputException($"--parallel must be >= 1, got {parallel}");
         if (checkpoint != null && run != null) throw new UserInputException("give either --checkpoint or --run, not both");
         if (checkpoint != null)
@@ -69,11 +95,8 @@ public static class ProbeCommands
             return checkpoint;
         }
         if (run == null) throw new UserInputException("give --checkpoint DIR, or --run RUN with --contact HOST:PORT");
-        if (contact == null) throw new UserInputException("--run needs --contact HOST:PORT of the node that trained it");
-        var located = ProbeRunLocator.Locate(contact, run);
-        slots = Math.Max(1, located.FreeSlots);
-        Console.WriteLine($"run {located.RunId} ({located.Status.ToLowerInvariant()}) at {located.RunDir}; {located.FreeSlots} of {located.TotalSlots} slot(s) free");
-        return located.RunDir;
+        if (contact == null) throw new UserInputException("--run needs --contact HOST:PORT of a node of the cluster that trained it");
+        return null;
     }
 
     public sealed record ProbeArgs(string Checkpoint, string Layers, string? Positions, int? Hops, string? Target, string? Mode,

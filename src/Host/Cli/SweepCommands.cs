@@ -1,54 +1,28 @@
 using System.CommandLine;
 using System.Globalization;
 using Akka.Actor;
-using ActorLab.Actors;
-using ActorLab.Actors.Config;
+using Akka.Cluster.Tools.PublishSubscribe;
 using ActorLab.Actors.Control;
 using ActorLab.Actors.Coordinator;
 using ActorLab.Actors.Sweeps;
-using ActorLab.Actors.Training;
+using ActorLab.Host.Composition;
 using ActorLab.Model.Common;
 
 namespace ActorLab.Host.Cli;
 
-/// <summary>`actorlab sweep run FILE`: a whole capacity sweep in one process (node + coordinator), resumable after a crash.</summary>
+/// <summary>
+/// `actorlab sweep run FILE`: a whole capacity sweep in this process, on the same node composition as `actorlab
+/// node` (a one-node cluster on loopback: coordinator, gateway, trainer slots), resumable after a crash.
+/// `sweep check FILE` validates a sweep file and lists what it would run.
+/// </summary>
 public static class SweepCommands
 {
     public static Command Build()
     {
-        var sweep = new Command("sweep", "Capacity sweeps (SPEC 7) on the actor runtime.");
+        var sweep = new Command("sweep", "Capacity sweeps on the actor runtime.");
         sweep.Subcommands.Add(Run());
         sweep.Subcommands.Add(Check());
         return sweep;
-    }
-
-    /// <summary>Options every process that hosts a node shares.</summary>
-    internal sealed class NodeOptions
-    {
-        public readonly Option<string> DataDir = new("--data-dir") { Description = "Everything lives here: journal, datasets, tokenizers, runs, sweep results.", DefaultValueFactory = _ => "./actorlab-data" };
-        public readonly Option<string?> Config = new("--config") { Description = "A HOCON file over hocon/actorlab.conf's defaults." };
-        public readonly Option<int?> Slots = new("--slots") { Description = "Trainer slots (CPU) on this node (default: actorlab.node.cpu-slots, or one per CUDA device)." };
-
-        public void AddTo(Command c)
-        {
-            c.Options.Add(DataDir);
-            c.Options.Add(Config);
-            c.Options.Add(Slots);
-        }
-
-        public Akka.Configuration.Config Build(ParseResult pr, string extra = "")
-        {
-            var slots = pr.GetValue(Slots);
-            if (slots is < 1) throw new UserInputException($"--slots must be at least 1, got {slots}.");
-            var dataDir = pr.GetValue(DataDir)!;
-            try { Directory.CreateDirectory(dataDir); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new UserInputException($"--data-dir '{dataDir}' cannot be created: {e.Message}");
-            }
-            var overrides = slots is { } s ? $"actorlab.node.cpu-slots = {s}\n" : "";
-            return ActorLabConfig.Build(dataDir, pr.GetValue(Config), overrides + extra);
-        }
     }
 
     static Command Check()
@@ -57,10 +31,10 @@ public static class SweepCommands
         var cmd = new Command("check", "Validate a sweep file and list the runs it makes, without running anything.") { file };
         cmd.SetAction(pr =>
         {
-            var spec = SweepPlanner.Plan(SweepFile.Load(pr.GetValue(file)!), new PipelineBackend().SolveN);
-            Console.WriteLine($"sweep {spec.Name}: {spec.Runs.Length} runs on {spec.Datasets.Length} datasets (content {spec.ContentHash})");
-            foreach (var d in spec.Datasets) Console.WriteLine($"  dataset {d.Key}: N={d.NProfiles}, R={d.Relations}");
-            foreach (var r in spec.Runs) Console.WriteLine($"  run {r.RunId}");
+            var plan = SweepPlanner.Plan(SweepFile.Load(pr.GetValue(file)!));
+            Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs on {plan.Datasets.Length} datasets (content {plan.ContentHash})");
+            foreach (var d in plan.Datasets) Console.WriteLine($"  dataset {d.Name} ({d.Id}): N={d.NProfiles}, R={d.Relations}");
+            foreach (var r in plan.Runs) Console.WriteLine($"  run {r.RunId}");
             return 0;
         });
         return cmd;
@@ -80,66 +54,75 @@ public static class SweepCommands
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.Combine(dataDir, "logs", $"sweep-{definition.Name}.log");
             // the terminal gets one line per run event; the structured log of every actor goes to a file
-            var config = node.Build(pr, $$"""
-                actorlab.log-file = "{{log.Replace("\\", "\\\\")}}"
-                akka.loggers = ["ActorLab.Actors.Config.FileLogger, ActorLab.Actors"]
-                """);
-            var backend = new PipelineBackend(config.GetInt("actorlab.node.torch-threads-per-slot", 1), w => Console.Error.WriteLine($"warning: {w}"));
+            var config = node.Build(pr, NodeOptions.Logging(log, stdout: false) + "\nactorlab.node.roles = [coordinator, trainer]\n");
             // validate and plan before anything starts
-            var spec = SweepPlanner.Plan(definition, backend.SolveN);
+            var plan = SweepPlanner.Plan(definition);
             Console.WriteLine($"log: {log}");
-            return RunSweep(spec, config, backend, pr.GetValue(quiet));
+            var rt = ActorLabNode.Start(config, new NodeEndpoint("127.0.0.1", "127.0.0.1", 0, []), warn: w => Console.Error.WriteLine($"warning: {w}"));
+            try { return RunSweep(rt, plan, File.ReadAllText(path), Path.GetFileName(path), pr.GetValue(quiet)); }
+            finally { rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30)); }
         });
         return cmd;
     }
 
-    static int RunSweep(SweepSpec spec, Akka.Configuration.Config config, ITrainingBackend backend, bool quiet)
+    static int RunSweep(ActorLabNode rt, SweepPlan plan, string text, string source, bool quiet)
     {
-        var rt = ActorLabRuntime.Start(config, backend);
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
             cancel.Cancel();
         };
-        try
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var printer = rt.System.ActorOf(Props.Create(() => new ProgressPrinter(plan.Name, quiet, done)), "progress");
+        DistributedPubSub.Get(rt.System).Mediator.Tell(new Subscribe(SweepCoordinator.EventsTopic, printer));
+        var reply = AskCoordinator<CommandReply>(rt, new SubmitSweepFile(source, text), TimeSpan.FromSeconds(120));
+        if (!reply.Ok) throw new UserInputException(reply.Message);
+        Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs, {plan.Datasets.Length} datasets, storage {rt.Storage.Root}" +
+                          (reply.Message == "nothing to change" ? " (resuming)" : ""));
+        // a sweep that already finished before this process started
+        if (Mine(rt, plan.Name).Status is "finished" or "failed") done.TrySetResult();
+        while (!done.Task.Wait(TimeSpan.FromSeconds(2)))
         {
-            var done = new TaskCompletionSource<CapacityMeasured?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var printer = rt.System.ActorOf(Props.Create(() => new ProgressPrinter(spec.Name, quiet, done)), "progress");
-            rt.Coordinator.Tell(new Watch(printer));
-            var reply = rt.Coordinator.Ask<CommandReply>(new SubmitSweep(spec), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
-            if (!reply.Ok) throw new UserInputException(reply.Message);
-            Console.WriteLine($"sweep {spec.Name}: {spec.Runs.Length} runs, {spec.Datasets.Length} datasets, data in {rt.DataDir}" +
-                              (reply.Message == "nothing to change" ? " (resuming)" : ""));
-            // a sweep that already finished before this process started
-            var status = rt.Coordinator.Ask<StatusReply>(new GetStatus(), TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
-            var mine = status.Sweeps.First(s => s.Name == spec.Name);
-            if (mine.Status == "finished") done.TrySetResult(null);
-
-            try { done.Task.Wait(cancel.Token); }
-            catch (OperationCanceledException)
+            if (cancel.IsCancellationRequested)
             {
                 Console.WriteLine("interrupted: the sweep resumes where it stopped when you run the same command again.");
                 return 130;
             }
-            status = rt.Coordinator.Ask<StatusReply>(new GetStatus(), TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
-            var runs = rt.Coordinator.Ask<RunsReply>(new GetRuns(spec.Name), TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
-            mine = status.Sweeps.First(s => s.Name == spec.Name);
-            ConsoleCommands.PrintRuns(runs);
-            Console.WriteLine($"sweep {spec.Name} {mine.Status}: {mine.Completed} completed, {mine.Failed} failed, {mine.Cancelled} cancelled");
-            if (mine.CapacityError != null)
-            {
-                Console.Error.WriteLine($"error: capacity was not measured: {mine.CapacityError}");
-                return 1;
-            }
-            var dir = mine.CapacityDir!;
-            Console.WriteLine($"capacity tables: {string.Join(", ", Directory.GetFiles(dir, "capacity_final_*.csv").Select(Path.GetFileName))} in {dir}");
-            Console.WriteLine($"plots: {string.Join(", ", Directory.GetFiles(dir, "capacity_vs_params_*.png").Select(Path.GetFileName))} in {dir}");
-            return mine.Failed > 0 ? 1 : 0;
+            // the notice may have been missed (subscription not yet active): status is the truth
+            if (Mine(rt, plan.Name).Status is "finished" or "failed") break;
         }
-        finally
+        var mine = Mine(rt, plan.Name);
+        var runs = AskCoordinator<RunsReply>(rt, new GetRuns(plan.Name, 0, 1000), TimeSpan.FromSeconds(30));
+        ConsoleCommands.PrintRuns(runs);
+        Console.WriteLine($"sweep {plan.Name} {mine.Status}: {mine.Completed} completed, {mine.Failed} failed, {mine.Cancelled} cancelled");
+        if (mine.ResultsError != null)
         {
-            rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+            Console.Error.WriteLine($"error: capacity was not measured: {mine.ResultsError}");
+            return 1;
+        }
+        var dir = mine.ResultsDir!;
+        Console.WriteLine($"capacity tables: {string.Join(", ", Directory.GetFiles(dir, "capacity_final_*.csv").Select(Path.GetFileName))} in {dir}");
+        Console.WriteLine($"plots: {string.Join(", ", Directory.GetFiles(dir, "capacity_vs_params_*.png").Select(Path.GetFileName))} in {dir}");
+        return mine.Failed > 0 ? 1 : 0;
+    }
+
+    static SweepSummary Mine(ActorLabNode rt, string sweep) =>
+        AskCoordinator<StatusReply>(rt, new GetStatus(), TimeSpan.FromSeconds(30)).Sweeps.First(s => s.Name == sweep);
+
+    /// <summary>Asks through this node's gateway, waiting out the coordinator's start (the singleton takes a moment).</summary>
+    static T AskCoordinator<T>(ActorLabNode rt, object message, TimeSpan timeout)
+    {
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            object reply;
+            try { reply = rt.Gateway.Ask<object>(message, timeout).GetAwaiter().GetResult(); }
+            catch (AskTimeoutException) { throw new UserInputException($"this process's node did not answer within {timeout.TotalSeconds:0}s (see the log)"); }
+            if (reply is T t) return t;
+            if (reply is not NoCoordinator n || DateTime.UtcNow > until)
+                throw new UserInputException(reply is NoCoordinator nc ? nc.Message : $"unexpected answer {reply.GetType().Name}");
+            Thread.Sleep(200);
         }
     }
 
@@ -148,11 +131,12 @@ public static class SweepCommands
     {
         readonly Dictionary<string, DateTime> _lastProgress = new();
 
-        public ProgressPrinter(string sweep, bool quiet, TaskCompletionSource<CapacityMeasured?> done)
+        public ProgressPrinter(string sweep, bool quiet, TaskCompletionSource done)
         {
+            Receive<SubscribeAck>(_ => { });
             Receive<WatchNotice>(n =>
             {
-                if (n.RunId != null && !n.RunId.StartsWith(sweep + "/", StringComparison.Ordinal)) return;
+                if (n.RunId != null && !n.RunId.StartsWith(sweep + "/", StringComparison.Ordinal) && n.RunId != SweepState.MeasureJobId(sweep)) return;
                 if (n.Kind == "progress")
                 {
                     if (quiet) return;
@@ -160,10 +144,9 @@ public static class SweepCommands
                     if (_lastProgress.TryGetValue(n.RunId!, out var last) && now - last < TimeSpan.FromSeconds(10)) return;
                     _lastProgress[n.RunId!] = now;
                 }
-                if (n.Kind == "watching") return;
-                var run = n.RunId != null ? n.RunId[(sweep.Length + 1)..] + " " : "";
+                var run = n.RunId != null && n.RunId.StartsWith(sweep + "/", StringComparison.Ordinal) ? n.RunId[(sweep.Length + 1)..] + " " : n.RunId != null ? n.RunId + " " : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n.At:HH:mm:ss} {n.Kind,-20} {run}{n.Text}"));
-                if (n.Kind == "capacity-measured" && n.Text.Contains($"sweep={sweep} ")) done.TrySetResult(null);
+                if (n.RunId == SweepState.MeasureJobId(sweep) && n.Kind is "job-done" or "job-failed") done.TrySetResult();
             });
         }
     }

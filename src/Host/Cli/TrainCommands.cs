@@ -3,6 +3,7 @@ using System.Globalization;
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using ActorLab.Model.Training;
 
 namespace ActorLab.Host.Cli;
@@ -26,9 +27,14 @@ public static class TrainCommands
         {
             var threads = pr.GetValue(Threads);
             if (threads < 0) throw new UserInputException($"--threads must be >= 0, got {threads}");
+            return new TrainerOptions { VocabSize = vocab, Device = pr.GetValue(Device)!, Threads = threads };
+        }
+
+        public int Questions(ParseResult pr)
+        {
             var q = pr.GetValue(EvalQuestions);
             if (q < 1) throw new UserInputException($"--eval-questions must be >= 1, got {q}");
-            return new TrainerOptions { VocabSize = vocab, Device = pr.GetValue(Device)!, Threads = threads, EvalQuestions = q };
+            return q;
         }
     }
 
@@ -56,12 +62,13 @@ public static class TrainCommands
         var seed = new Option<int>("--seed") { Description = "Seed of init, data stream and held-out splits.", DefaultValueFactory = _ => 0 };
         var schedule = new Option<string?>("--checkpoint-steps") { Description = "Eval/checkpoint steps: '100,500,1000' or 'log:FIRST:LAST:COUNT[:EVERY]' (default: the reference log schedule 100..100000, then every 100000)." };
         var keepLast = new Option<int>("--keep-last") { Description = "Checkpoints kept besides the scheduled ones.", DefaultValueFactory = _ => 3 };
+        var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "Also checkpoint every this many steps between evals, for crash safety (0: only at evals).", DefaultValueFactory = _ => 0 };
         var amp = new Option<string>("--amp") { Description = "Mixed precision on CUDA: none | bf16.", DefaultValueFactory = _ => "none" };
         var dev = new DeviceOptions();
         var cmd = new Command("train", "Train a Llama-muP model on the Q&A stream of a profiles database (SPEC 3, 4).")
         {
             profiles, tokenizer, numParams, layers, orders, hopRatio, optimizer, lr, beta1, beta2, wd, batch, seqLen, maxSteps,
-            warmup, output, resume, curriculum, cot, seed, schedule, keepLast, amp,
+            warmup, output, resume, curriculum, cot, seed, schedule, keepLast, checkpointEvery, amp,
         };
         dev.AddTo(cmd);
         cmd.SetAction(pr =>
@@ -75,8 +82,8 @@ public static class TrainCommands
             if (!(h > 0)) throw new UserInputException($"--hop-ratio must be > 0, got {h}");
             var tokDir = Path.GetFullPath(pr.GetValue(tokenizer)!);
             var profilesPath = Path.GetFullPath(pr.GetValue(profiles)!);
-            var tok = QaTokenizer.Load(tokDir);
-            var db = ProfileParquet.Read(profilesPath);
+            var data = DatasetStore.Load(profilesPath, tokDir);
+            var db = data.Db;
             var run = new RunConfig
             {
                 RunName = "",
@@ -95,55 +102,51 @@ public static class TrainCommands
                 Beta1 = pr.GetValue(beta1),
                 Beta2 = pr.GetValue(beta2),
                 WeightDecay = pr.GetValue(wd),
+                WarmupSteps = pr.GetValue(warmup),
                 BatchSize = pr.GetValue(batch),
                 SeqLen = pr.GetValue(seqLen),
                 MaxSteps = steps,
                 Curriculum = pr.GetValue(curriculum),
                 Cot = pr.GetValue(cot),
                 Seed = pr.GetValue(seed),
+                EvalSchedule = pr.GetValue(schedule) is { } s ? CheckpointSchedule.Parse(s) : CheckpointSchedule.Reference,
+                EvalQuestions = dev.Questions(pr),
+                KeepLast = pr.GetValue(keepLast),
+                CheckpointEvery = pr.GetValue(checkpointEvery),
                 Device = pr.GetValue(dev.Device)!,
                 Bipartite = db.Metadata.TryGetValue(MetadataKeys.Bipartite, out var bip) && bip is "true" or "True" or "1",
             };
             if (run.Layers < 1) throw new UserInputException($"--layers must be >= 1, got {run.Layers}");
             if (run.ParamBudget < 1) throw new UserInputException($"--num-params must be > 0, got {run.ParamBudget}");
+            if (run.CheckpointEvery < 0) throw new UserInputException($"--checkpoint-every must be >= 0, got {run.CheckpointEvery}");
             if (ord.Length == 2 && ord[0] != 1) throw new UserInputException("--orders must be 1, 2 or 1,2");
-            run = run with { NParams = TrainerCore.PlanModel(run, tok.VocabSize).ParameterCount };
-            run = run with { RunName = RunNaming.Name(run) };
+            run = (run with { NParams = TrainerCore.PlanModel(run, data.Tokenizer.VocabSize).ParameterCount }).Named();
             var outDir = pr.GetValue(output)!;
             if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
-            var runDir = Path.Combine(outDir, run.RunName);
-            var hasCheckpoints = Checkpoints.List(runDir).Count > 0;
+            var folder = new RunFolder(Path.Combine(outDir, run.RunName), epoch: null);
+            var hasCheckpoints = Checkpoints.List(folder.Dir).Count > 0;
             if (hasCheckpoints && !pr.GetValue(resume))
-                throw new UserInputException($"'{runDir}' already has checkpoints; pass --resume to continue it or choose another --out.");
-            var options = dev.Read(pr, tok.VocabSize) with
-            {
-                Amp = pr.GetValue(amp)!,
-                WarmupSteps = pr.GetValue(warmup),
-                KeepLast = pr.GetValue(keepLast),
-                Schedule = pr.GetValue(schedule) is { } s ? CheckpointSchedule.Parse(s) : CheckpointSchedule.Reference,
-            };
+                throw new UserInputException($"'{folder.Dir}' already has checkpoints; pass --resume to continue it or choose another --out.");
+            var options = dev.Read(pr, data.Tokenizer.VocabSize) with { Amp = pr.GetValue(amp)! };
             using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            using var session = RunSession.Open(run, folder, data, options);
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; session.Group.RequestStop(RunStop.Suspend); };
             Console.CancelKeyPress += onCancel;
             try
             {
-                using var session = TrainingSession.Open(run, runDir, options, db, tok);
                 var core = session.Core;
-                Console.WriteLine(session.Core.ResumedFrom is { } from
+                Console.WriteLine(core.ResumedFrom is { } from
                     ? $"resumed {run.RunName} at step {core.Step} from {from}"
                     : $"new run {run.RunName}");
                 Console.WriteLine(string.Create(Inv,
-                    $"model: d={core.Model.Config.Width} L={core.Model.Config.Layers} heads={core.Model.Config.Heads} width_mult={core.Model.Config.WidthMult:G4} params={core.Model.ParameterCount:N0} vocab={tok.VocabSize}; device {options.Device}; run dir {runDir}"));
-                var progress = new ProgressLine();
-                session.Run(progress.Report, (report, dir) =>
-                {
-                    progress.Break();
-                    PrintReport(report, dir);
-                }, cancel.Token);
-                progress.Break();
-                Console.WriteLine(cancel.IsCancellationRequested
-                    ? $"interrupted at step {core.Step}; checkpoint saved, continue with --resume"
-                    : string.Create(Inv, $"done: {core.Step} steps, data wait {session.DataWaitTime.TotalSeconds:F1} s"));
+                    $"model: d={core.Model.Config.Width} L={core.Model.Config.Layers} heads={core.Model.Config.Heads} width_mult={core.Model.Config.WidthMult:G4} params={core.Model.ParameterCount:N0} vocab={data.Tokenizer.VocabSize}; device {options.Device}; run dir {folder.Dir}"));
+                using var feed = session.OpenPrefetcher();
+                var printer = new ProgressPrinter();
+                var outcome = session.Run(feed, printer);
+                printer.Break();
+                Console.WriteLine(outcome.End == RunEnd.Suspended
+                    ? $"interrupted at step {outcome.Step}; checkpoint saved, continue with --resume"
+                    : string.Create(Inv, $"done: {outcome.Step} steps ({outcome.Reason}), data wait {feed.WaitTime.TotalSeconds:F1} s"));
             }
             finally { Console.CancelKeyPress -= onCancel; }
             return 0;
@@ -151,9 +154,31 @@ public static class TrainCommands
         return cmd;
     }
 
-    static void PrintReport(EvalReport report, string checkpoint)
+    /// <summary>Prints evals as they happen and a status line per step.</summary>
+    sealed class ProgressPrinter : IRunObserver
     {
-        Console.WriteLine(string.Create(Inv, $"eval at step {report.Step} (parameter_l2 {report.ParameterL2:G5}), checkpoint {checkpoint}"));
+        readonly ProgressLine _line = new();
+
+        public void Stepped(TrainProgress p) => _line.Report(p);
+
+        public void Evaluated(EvalReport report)
+        {
+            _line.Break();
+            PrintReport(report, null);
+        }
+
+        public void Checkpointed(CheckpointRef checkpoint, string dir, double trainLoss)
+        {
+            _line.Break();
+            Console.WriteLine($"checkpoint {dir}");
+        }
+
+        public void Break() => _line.Break();
+    }
+
+    static void PrintReport(EvalReport report, string? checkpoint)
+    {
+        Console.WriteLine(string.Create(Inv, $"eval at step {report.Step} (parameter_l2 {report.ParameterL2:G5}){(checkpoint != null ? $", checkpoint {checkpoint}" : "")}"));
         foreach (var m in report.Modes)
             Console.WriteLine(string.Create(Inv, $"  {m.Mode.Name(),-36} {m.Loss,10:F4} nats/question  ({m.Questions} questions)"));
     }
@@ -202,12 +227,16 @@ public static class TrainCommands
             var meta = Checkpoints.Read(dir);
             var run = meta.Meta.Run;
             meta.Dispose();
-            var tok = QaTokenizer.Load(pr.GetValue(tokenizer) ?? run.Tokenizer);
-            var db = ProfileParquet.Read(pr.GetValue(profiles) ?? run.Profiles);
-            using var session = TrainingSession.OpenCheckpoint(dir, dev.Read(pr, tok.VocabSize), db, tok);
+            var runDir = Path.GetFullPath(Path.Combine(dir, "..", ".."));
+            var data = pr.GetValue(profiles) is null && pr.GetValue(tokenizer) is null
+                ? DatasetStore.ForRun(run, runDir)
+                : DatasetStore.Load(pr.GetValue(profiles) ?? run.Profiles ?? throw new UserInputException("give --profiles (the run names none)"),
+                    pr.GetValue(tokenizer) ?? run.Tokenizer ?? throw new UserInputException("give --tokenizer (the run names none)"));
+            using var session = RunSession.OpenCheckpoint(dir, dev.Read(pr, data.Tokenizer.VocabSize), data, dev.Questions(pr));
             var report = session.Evaluate();
-            EvalResultsCsv.Append(session.Core.RunDir, report);
-            if (pr.GetValue(subjectwise)) EvalResultsCsv.AppendSubjectwise(session.Core.RunDir, report);
+            var folder = new RunFolder(session.Core.RunDir, epoch: null);
+            EvalResultsCsv.Append(folder.EvalResults, report);
+            if (pr.GetValue(subjectwise)) EvalResultsCsv.AppendSubjectwise(folder.EvalResultsFull, report);
             PrintReport(report, dir);
             if (pr.GetValue(subjectwise))
                 foreach (var m in report.Modes)

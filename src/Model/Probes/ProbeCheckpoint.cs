@@ -1,6 +1,7 @@
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using ActorLab.Model.Training;
 
 namespace ActorLab.Model.Probes;
@@ -12,13 +13,14 @@ namespace ActorLab.Model.Probes;
 public sealed class ProbeCheckpoint : IDisposable
 {
     /// <summary>Name of the held-out splits attachment the trainer saves in each checkpoint.</summary>
-    public const string SplitsAttachment = TrainingSession.SplitsAttachment;
+    /// <summary>Name of the held-out splits attachment the trainer saves in each checkpoint.</summary>
+    public const string SplitsAttachment = RunSession.SplitsAttachment;
 
-    public required TrainingSession Session { get; init; }
+    public required RunSession Session { get; init; }
     public required string CheckpointDir { get; init; }
     public TrainerCore Core => Session.Core;
-    public ProfileDatabase Db => Session.Db;
-    public QaTokenizer Tokenizer => Session.Tokenizer;
+    public ProfileDatabase Db => Session.Data.Db;
+    public QaTokenizer Tokenizer => Session.Data.Tokenizer;
     public HeldOutSplits? Splits => Session.Splits;
     public RunConfig Run => Core.Run;
     public string RunDir => Core.RunDir;
@@ -26,10 +28,9 @@ public sealed class ProbeCheckpoint : IDisposable
 
     /// <summary>
     /// Opens <paramref name="path"/>: a checkpoint folder (RUN/checkpoints/step_N) or a run folder (then its
-    /// newest valid checkpoint). Profiles and tokenizer come from run.json (paths as written, else relative to
-    /// the run folder).
+    /// newest valid checkpoint). Profiles and tokenizer are the run's (<see cref="DatasetStore.ForRun"/>).
     /// </summary>
-    public static ProbeCheckpoint Open(string path, string device = "cpu", int threads = 0, Action<string>? warn = null)
+    public static ProbeCheckpoint Open(string path, string device = "cpu", int threads = 0, Action<string>? warn = null, string? cacheDir = null)
     {
         warn ??= Console.Error.WriteLine;
         if (!Directory.Exists(path)) throw new UserInputException($"checkpoint '{path}' does not exist");
@@ -45,22 +46,12 @@ public sealed class ProbeCheckpoint : IDisposable
             throw new UserInputException($"'{path}' is neither a checkpoint (no manifest.json) nor a run folder (no {Checkpoints.Folder}/)");
 
         var runDir = Path.GetFullPath(Path.Combine(dir, "..", ".."));
-        var run = RunConfig.Load(runDir);
-        var db = ProfileParquet.Read(Resolve(run.Profiles, runDir, "profiles"));
-        var tok = QaTokenizer.Load(Resolve(run.Tokenizer, runDir, "tokenizer"));
+        var data = DatasetStore.ForRun(RunConfig.Load(runDir), runDir, cacheDir);
         // The trainer's own loader: checks vocab and N/R against the run, restores the held-out splits.
-        var session = TrainingSession.OpenCheckpoint(dir, new TrainerOptions { VocabSize = tok.VocabSize, Device = device, Threads = threads, Warn = warn }, db, tok);
+        var session = RunSession.OpenCheckpoint(dir, new TrainerOptions { VocabSize = data.Tokenizer.VocabSize, Device = device, Threads = threads, Warn = warn }, data);
         session.Core.Optimizer.Eval();
         session.Core.Model.eval();
         return new ProbeCheckpoint { Session = session, CheckpointDir = dir };
-    }
-
-    static string Resolve(string path, string runDir, string what)
-    {
-        if (File.Exists(path) || Directory.Exists(path)) return path;
-        var rel = Path.Combine(runDir, path);
-        if (File.Exists(rel) || Directory.Exists(rel)) return rel;
-        throw new UserInputException($"the run's {what} '{path}' (from run.json) was not found");
     }
 
     public void Dispose() => Session.Dispose();

@@ -6,10 +6,10 @@ namespace ActorLab.Model.Training;
 
 /// <summary>
 /// Builds training batches on a background thread, a few ahead of the trainer, so the trainer never waits on the
-/// data stream. <see cref="Restart"/> repositions the stream (resume, curriculum switch) and discards what was
-/// built ahead. <see cref="WaitTime"/> is how long the trainer waited in <see cref="Take"/>.
+/// data stream (the feed of `actorlab train`). <see cref="Restart"/> repositions the stream (resume, curriculum
+/// switch) and discards what was built ahead. <see cref="WaitTime"/> is how long the trainer waited in <see cref="Take"/>.
 /// </summary>
-public sealed class BatchPrefetcher : IDisposable
+public sealed class BatchPrefetcher : IBatchFeed
 {
     readonly QaStream stream;
     readonly int depth;
@@ -52,24 +52,24 @@ public sealed class BatchPrefetcher : IDisposable
     }
 
     /// <summary>The next batch; rethrows a failure of the stream.</summary>
-    public TokenBatch Take()
+    public TokenBatch Take(CancellationToken cancel = default)
     {
         wait.Start();
         try
         {
-            if (queue!.TryTake(out var b, Timeout.Infinite)) return b;
+            if (queue!.TryTake(out var b, Timeout.Infinite, cancel)) return b;
             worker!.GetAwaiter().GetResult();
             throw new InvalidOperationException("batch stream ended");
         }
         finally { wait.Stop(); }
     }
 
-    /// <summary>Discards batches built ahead, then continues at batch <paramref name="batchIndex"/> after <paramref name="configure"/>.</summary>
-    public void Restart(long batchIndex, Action<QaStream>? configure = null)
+    /// <summary>Discards batches built ahead, then continues at batch <paramref name="position"/> in that curriculum phase.</summary>
+    public void Restart(long position, bool twoHopPhase)
     {
         Stop();
-        stream.Seek(batchIndex);
-        configure?.Invoke(stream);
+        stream.Seek(position);
+        stream.SetCurriculumPhase(twoHopPhase);
         Start();
     }
 

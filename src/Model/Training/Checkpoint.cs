@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -38,10 +39,12 @@ public sealed class CheckpointData : IDisposable
 }
 
 /// <summary>
-/// Checkpoint directories `RUN/checkpoints/step_{N}/`: model.safetensors, optimizer.safetensors, trainer.json,
-/// attachments, and manifest.json (SHA-256 of every file, written last). A checkpoint is written into a temp
-/// directory and renamed into place, so a crash leaves either no checkpoint or a complete one; loading verifies
-/// every checksum and the trainer falls back to the previous checkpoint when the latest is damaged.
+/// Checkpoint directories `RUN/checkpoints/step_{N}[.e{epoch}]/`: model.safetensors, optimizer.safetensors,
+/// trainer.json, attachments, and manifest.json (SHA-256 of every file, written last). A checkpoint is written into
+/// a temp directory and renamed into place, so a crash leaves either no checkpoint or a complete one; loading
+/// verifies every checksum. Sweep runs carry their lease epoch in the name and resume only from the checkpoint the
+/// journal recorded (step, epoch and the manifest's SHA-256); `actorlab train` falls back to the previous
+/// checkpoint when the latest is damaged.
 /// </summary>
 public static class Checkpoints
 {
@@ -56,27 +59,50 @@ public static class Checkpoints
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static string DirFor(string runDir, long step) => Path.Combine(runDir, Folder, $"step_{step}");
+    /// <summary>step_{step}, or step_{step}.e{epoch} for a checkpoint written under a lease.</summary>
+    public static string DirName(long step, long? epoch) =>
+        epoch is { } e ? string.Create(CultureInfo.InvariantCulture, $"step_{step}.e{e}") : string.Create(CultureInfo.InvariantCulture, $"step_{step}");
 
-    /// <summary>Valid-looking checkpoint directories (by name), ascending by step.</summary>
-    public static IReadOnlyList<(long Step, string Dir)> List(string runDir)
+    public static string DirFor(string runDir, long step, long? epoch = null) => Path.Combine(runDir, Folder, DirName(step, epoch));
+
+    /// <summary>(step, epoch) of a checkpoint folder name, or null if the name is not one.</summary>
+    public static (long Step, long? Epoch)? ParseDirName(string name)
+    {
+        if (!name.StartsWith("step_", StringComparison.Ordinal)) return null;
+        var rest = name[5..];
+        var dot = rest.IndexOf(".e", StringComparison.Ordinal);
+        var stepText = dot < 0 ? rest : rest[..dot];
+        if (!long.TryParse(stepText, NumberStyles.None, CultureInfo.InvariantCulture, out var step)) return null;
+        if (dot < 0) return (step, null);
+        return long.TryParse(rest[(dot + 2)..], NumberStyles.None, CultureInfo.InvariantCulture, out var epoch) ? (step, epoch) : null;
+    }
+
+    /// <summary>Valid-looking checkpoint directories (by name), ascending by step, then epoch.</summary>
+    public static IReadOnlyList<(long Step, string Dir)> List(string runDir) =>
+        ListWithEpochs(runDir).Select(x => (x.Step, x.Dir)).ToArray();
+
+    public static IReadOnlyList<(long Step, long? Epoch, string Dir)> ListWithEpochs(string runDir)
     {
         var root = Path.Combine(runDir, Folder);
         if (!Directory.Exists(root)) return [];
         return Directory.GetDirectories(root)
-            .Select(d => (Name: Path.GetFileName(d), Dir: d))
-            .Where(x => x.Name.StartsWith("step_") && long.TryParse(x.Name[5..], out _))
-            .Select(x => (long.Parse(x.Name[5..]), x.Dir))
-            .OrderBy(x => x.Item1)
+            .Select(d => (Parsed: ParseDirName(Path.GetFileName(d)), Dir: d))
+            .Where(x => x.Parsed != null)
+            .Select(x => (x.Parsed!.Value.Step, x.Parsed.Value.Epoch, x.Dir))
+            .OrderBy(x => x.Step).ThenBy(x => x.Epoch ?? -1)
             .ToArray();
     }
 
-    public static string Write(string runDir, CheckpointData data)
+    /// <summary>SHA-256 of a checkpoint's manifest.json: it covers every file through their checksums.</summary>
+    public static string ManifestSha256(string dir) => Sha256(Path.Combine(dir, ManifestFile));
+
+    /// <summary>Writes the checkpoint atomically under <paramref name="epoch"/>'s name; returns its folder.</summary>
+    public static string Write(string runDir, CheckpointData data, long? epoch = null)
     {
         var root = Path.Combine(runDir, Folder);
         Directory.CreateDirectory(root);
-        var final = DirFor(runDir, data.Meta.Step);
-        var tmp = Path.Combine(root, $".step_{data.Meta.Step}.{Guid.NewGuid():N}.tmp");
+        var final = DirFor(runDir, data.Meta.Step, epoch);
+        var tmp = Path.Combine(root, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
         Directory.CreateDirectory(tmp);
         try
         {
@@ -111,11 +137,7 @@ public static class Checkpoints
         }
     }
 
-    static string Sha256(string path)
-    {
-        using var fs = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(fs));
-    }
+    static string Sha256(string path) => FileHash.Sha256(path);
 
     /// <summary>Reads and verifies one checkpoint; a missing or damaged one raises <see cref="UserInputException"/> naming the file.</summary>
     public static CheckpointData Read(string dir)
@@ -150,6 +172,17 @@ public static class Checkpoints
         }
     }
 
+    /// <summary>Reads the checkpoint a journal recorded, refusing it unless its manifest has the recorded SHA-256.</summary>
+    public static CheckpointData ReadRecorded(string dir, string manifestSha256)
+    {
+        var manifest = Path.Combine(dir, ManifestFile);
+        if (!File.Exists(manifest)) throw new UserInputException($"recorded checkpoint '{dir}' is missing (no {ManifestFile})");
+        var actual = Sha256(manifest);
+        if (actual != manifestSha256)
+            throw new UserInputException($"checkpoint '{dir}' is not the one recorded (manifest SHA-256 {actual[..12]}..., recorded {manifestSha256[..Math.Min(12, manifestSha256.Length)]}...)");
+        return Read(dir);
+    }
+
     /// <summary>The newest checkpoint that verifies; damaged newer ones are reported through <paramref name="warn"/> and skipped.</summary>
     public static (string Dir, CheckpointData Data)? ReadLatestValid(string runDir, Action<string> warn)
     {
@@ -161,12 +194,15 @@ public static class Checkpoints
         return null;
     }
 
-    /// <summary>Deletes checkpoints that are neither among the newest <paramref name="keepLast"/> nor on the eval schedule.</summary>
-    public static void Prune(string runDir, int keepLast, CheckpointSchedule schedule)
+    /// <summary>
+    /// Deletes checkpoints of <paramref name="epoch"/> (only its own: a lease never touches another lease's files)
+    /// that are neither among its newest <paramref name="keepLast"/> nor on the eval schedule.
+    /// </summary>
+    public static void Prune(string runDir, int keepLast, CheckpointSchedule schedule, long? epoch = null)
     {
-        var all = List(runDir);
-        var keep = all.TakeLast(Math.Max(1, keepLast)).Select(x => x.Step).ToHashSet();
-        foreach (var (step, dir) in all)
+        var own = ListWithEpochs(runDir).Where(x => x.Epoch == epoch).ToList();
+        var keep = own.TakeLast(Math.Max(1, keepLast)).Select(x => x.Step).ToHashSet();
+        foreach (var (step, _, dir) in own)
             if (!keep.Contains(step) && !schedule.IsDue(step))
                 Directory.Delete(dir, recursive: true);
     }

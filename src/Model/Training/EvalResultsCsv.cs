@@ -9,7 +9,8 @@ namespace ActorLab.Model.Training;
 /// <summary>
 /// eval_results.csv (reference columns loss, global_step, mode, parameter_l2) and eval_results_full.csv (the same
 /// plus a subject column, one row per mode and subject). Rows are upserted by (global_step, mode[, subject]) so
-/// re-evaluating a checkpoint replaces its rows; files are rewritten atomically.
+/// re-evaluating a checkpoint replaces its rows; files are rewritten atomically. Paths come from
+/// <see cref="Storage.RunFolder"/> (sweep runs write one pair of files per lease epoch).
 /// </summary>
 public static class EvalResultsCsv
 {
@@ -18,19 +19,21 @@ public static class EvalResultsCsv
 
     static string F(double x) => x.ToString("R", CultureInfo.InvariantCulture);
 
-    public static void Append(string runDir, EvalReport report)
+    /// <summary>Upserts the report's rows into an eval_results.csv at <paramref name="path"/>.</summary>
+    public static void Append(string path, EvalReport report)
     {
         var rows = report.Modes.Select(m => (Key: $"{report.Step},{m.Mode.Name()}",
             Line: $"{F(m.Loss)},{report.Step},{m.Mode.Name()},{F(report.ParameterL2)}"));
-        Upsert(Path.Combine(runDir, FileName), Header, rows, keyColumns: [1, 2]);
+        Upsert(path, Header, rows, keyColumns: [1, 2]);
     }
 
-    public static void AppendSubjectwise(string runDir, EvalReport report)
+    /// <summary>Upserts the report's per-subject rows into an eval_results_full.csv at <paramref name="path"/>.</summary>
+    public static void AppendSubjectwise(string path, EvalReport report)
     {
         var rows = report.Modes.SelectMany(m => m.Subjects.OrderBy(s => s.Key).Select(s =>
             (Key: $"{report.Step},{m.Mode.Name()},{Subjects.Name(s.Key)}",
              Line: $"{F(s.Value.Loss)},{report.Step},{m.Mode.Name()},{Subjects.Name(s.Key)},{F(report.ParameterL2)}")));
-        Upsert(Path.Combine(runDir, FullFileName), FullHeader, rows, keyColumns: [1, 2, 3]);
+        Upsert(path, FullHeader, rows, keyColumns: [1, 2, 3]);
     }
 
     static void Upsert(string path, string header, IEnumerable<(string Key, string Line)> rows, int[] keyColumns)

@@ -1,46 +1,96 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ActorLab.Model.Common;
+using ActorLab.Model.Profiles;
 
 namespace ActorLab.Model.Training;
 
+/// <summary>SPEC 5's convergence rule as a run uses it to stop early.</summary>
+public sealed record ConvergenceSettings(bool Enabled = true, long MinStep = 1_000_000, double Threshold = 2e-8);
+
 /// <summary>
-/// What a run is: written as `run.json` in the run directory by the trainer, read by `measure`, `eval`,
-/// `probe` and the sweep coordinator. JSON names are snake_case, stable across versions.
+/// The one description of a run, from sweep file to `run.json`: what data it trains on, the model, the optimiser,
+/// the batch, how long, when it evaluates and checkpoints, when it stops. A sweep file's settings become a
+/// template of this record and every grid point a copy with its own values (<c>with</c>); the coordinator journals
+/// it; the trainer writes it as run.json; `measure`, `eval` and `probe` read it back. JSON names are snake_case and
+/// only ever gain fields (with defaults), so older run.json files keep loading.
 /// </summary>
 public sealed record RunConfig
 {
+    public const int CurrentVersion = 2;
+    public int Version { get; init; } = CurrentVersion;
+
+    /// <summary>The sweep the run belongs to; null for a run of `actorlab train`.</summary>
+    public string? Sweep { get; init; }
     public required string RunName { get; init; }
-    public required string Profiles { get; init; }
-    public required string Tokenizer { get; init; }
+
+    /// <summary>The dataset by content (sweep runs): every node builds or finds it from this.</summary>
+    public DatasetConfig? Dataset { get; init; }
+    /// <summary>Explicit profiles parquet and tokenizer folder (runs of `actorlab train`); null for sweep runs.</summary>
+    public string? Profiles { get; init; }
+    public string? Tokenizer { get; init; }
     public required int NProfiles { get; init; }
     public required int Relations { get; init; }
+    public bool Bipartite { get; init; }
+
     /// <summary>The real parameter count of the model (not the budget).</summary>
     public required long NParams { get; init; }
     public required long ParamBudget { get; init; }
     public required int Layers { get; init; }
+
     public required int MinOrder { get; init; }
     public required int MaxOrder { get; init; }
     public double HopRatio { get; init; } = 0.1;
+    public bool Curriculum { get; init; }
+    public bool Cot { get; init; }
+
     public string Optimizer { get; init; } = "schedulefree";
     public double Lr { get; init; } = 1e-3;
     public double Beta1 { get; init; } = 0.99;
     public double Beta2 { get; init; } = 0.999;
     public double WeightDecay { get; init; } = 0.1;
+    public int WarmupSteps { get; init; } = 1000;
+
     public int BatchSize { get; init; } = 32;
     public int SeqLen { get; init; } = 512;
     public long MaxSteps { get; init; }
-    public bool Curriculum { get; init; }
-    public bool Cot { get; init; }
-    public bool Bipartite { get; init; }
     public int Seed { get; init; }
+
+    /// <summary>Eval (and checkpoint) steps; the final step is always evaluated and checkpointed too.</summary>
+    public CheckpointSchedule EvalSchedule { get; init; } = CheckpointSchedule.Reference;
+    /// <summary>Questions per eval mode (at least).</summary>
+    public int EvalQuestions { get; init; } = 1000;
+    /// <summary>Extra checkpoints between evals every this many steps, for crash safety (0: only at evals).</summary>
+    public long CheckpointEvery { get; init; }
+    /// <summary>Checkpoints kept besides the eval-schedule ones.</summary>
+    public int KeepLast { get; init; } = 3;
+    public ConvergenceSettings Convergence { get; init; } = new();
+    /// <summary>Replicas that all-reduce gradients every step; the effective batch is BatchSize x DataParallel.</summary>
+    public int DataParallel { get; init; } = 1;
+
+    /// <summary>The device the run last trained on (informational).</summary>
     public string Device { get; init; } = "cpu";
+
+    /// <summary>"sweep/run" for sweep runs, the run name otherwise: unique across sweeps.</summary>
+    [JsonIgnore]
+    public string RunId => Sweep is null ? RunName : $"{Sweep}/{RunName}";
+
+    /// <summary>Question orders trained, e.g. [1, 2].</summary>
+    [JsonIgnore]
+    public int[] Orders => Enumerable.Range(MinOrder, MaxOrder - MinOrder + 1).ToArray();
+
+    [JsonIgnore]
+    public bool TrainsTwoHop => MaxOrder >= 2;
+
+    /// <summary>The run with its SPEC 4 name derived from its settings.</summary>
+    public RunConfig Named() => this with { RunName = RunNaming.Name(this) };
 
     public static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     public const string FileName = "run.json";
@@ -54,8 +104,11 @@ public sealed record RunConfig
         if (!File.Exists(path)) throw new UserInputException($"Run '{runDir}' has no {FileName}.");
         try
         {
-            return JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), Json)
-                   ?? throw new UserInputException($"{path} is empty.");
+            var c = JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), Json)
+                    ?? throw new UserInputException($"{path} is empty.");
+            if (c.Version > CurrentVersion)
+                throw new UserInputException($"{path} has version {c.Version}; this ActorLab reads up to {CurrentVersion} (upgrade it).");
+            return c;
         }
         catch (JsonException e)
         {

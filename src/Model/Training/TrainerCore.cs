@@ -1,5 +1,6 @@
 using ActorLab.Model.Common;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using ActorLab.Model.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -59,29 +60,49 @@ public sealed class TrainerCore : IDisposable
     {
         Validate(run, options);
         var existing = Checkpoints.List(runDir);
-        if (existing.Count > 0)
-        {
-            if (!options.Resume)
-                throw new UserInputException($"run directory '{runDir}' already has checkpoints; resume it or choose another output folder");
-            var latest = Checkpoints.ReadLatestValid(runDir, options.Warn)
-                         ?? throw new UserInputException($"run directory '{runDir}' has checkpoints but none is valid");
-            var meta = latest.Data.Meta;
-            if (meta.Model.VocabSize != options.VocabSize)
-                throw new UserInputException($"checkpoint '{latest.Dir}' has vocab {meta.Model.VocabSize} but the tokenizer has {options.VocabSize}");
-            using (latest.Data)
-                return new TrainerCore(meta.Run with { MaxSteps = run.MaxSteps, Device = options.Device }, runDir, options, meta.Model, latest.Data, latest.Dir);
-        }
-        return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
+        if (existing.Count == 0) return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
+        if (!options.Resume)
+            throw new UserInputException($"run directory '{runDir}' already has checkpoints; resume it or choose another output folder");
+        var latest = Checkpoints.ReadLatestValid(runDir, options.Warn)
+                     ?? throw new UserInputException($"run directory '{runDir}' has checkpoints but none is valid");
+        return Resume(run, runDir, options, latest.Dir, latest.Data);
     }
 
-    /// <summary>Opens one checkpoint directory for evaluation or export; leaves the run's files (run.json) as they are.</summary>
-    public static TrainerCore Open(string checkpointDir, TrainerOptions options)
+    /// <summary>
+    /// Opens a run under a lease: from exactly the checkpoint the journal recorded (its manifest must have the
+    /// recorded SHA-256), or fresh when none is recorded, whatever else lies in the folder (a stale lease's files).
+    /// </summary>
+    public static TrainerCore CreateAt(RunConfig run, string runDir, TrainerOptions options, string? checkpointDir, string? manifestSha256)
+    {
+        Validate(run, options);
+        if (checkpointDir is null) return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
+        return Resume(run, runDir, options, checkpointDir, Checkpoints.ReadRecorded(checkpointDir, manifestSha256!));
+    }
+
+    static TrainerCore Resume(RunConfig run, string runDir, TrainerOptions options, string dir, CheckpointData data)
+    {
+        using (data)
+        {
+            var meta = data.Meta;
+            if (meta.Model.VocabSize != options.VocabSize)
+                throw new UserInputException($"checkpoint '{dir}' has vocab {meta.Model.VocabSize} but the tokenizer has {options.VocabSize}");
+            // the checkpoint's run wins (it is what was trained), but for how long to go on and where
+            return new TrainerCore(meta.Run with { MaxSteps = run.MaxSteps, Device = options.Device }, runDir, options, meta.Model, data, dir);
+        }
+    }
+
+    /// <summary>
+    /// Opens one checkpoint directory for evaluation or export; leaves the run's files (run.json) as they are.
+    /// <paramref name="evalQuestions"/> overrides the questions per eval mode the run was trained with.
+    /// </summary>
+    public static TrainerCore Open(string checkpointDir, TrainerOptions options, int? evalQuestions = null)
     {
         var data = Checkpoints.Read(checkpointDir);
         using (data)
         {
             var runDir = Path.GetFullPath(Path.Combine(checkpointDir, "..", ".."));
-            return new TrainerCore(data.Meta.Run, runDir, options with { VocabSize = data.Meta.Model.VocabSize }, data.Meta.Model, data, checkpointDir, writeRunJson: false);
+            var run = evalQuestions is { } q ? data.Meta.Run with { EvalQuestions = q } : data.Meta.Run;
+            return new TrainerCore(run, runDir, options with { VocabSize = data.Meta.Model.VocabSize }, data.Meta.Model, data, checkpointDir, writeRunJson: false);
         }
     }
 
@@ -98,6 +119,10 @@ public sealed class TrainerCore : IDisposable
         if (run.WeightDecay < 0) throw new UserInputException($"--wd must be >= 0, got {run.WeightDecay}");
         if (run.BatchSize < 1) throw new UserInputException($"--batch-size must be >= 1, got {run.BatchSize}");
         if (run.SeqLen < 2) throw new UserInputException($"--seq-len must be >= 2, got {run.SeqLen}");
+        if (run.WarmupSteps < 0) throw new UserInputException($"--warmup-steps must be >= 0, got {run.WarmupSteps}");
+        if (run.EvalQuestions < 1) throw new UserInputException($"--eval-questions must be >= 1, got {run.EvalQuestions}");
+        if (run.KeepLast < 1) throw new UserInputException($"--keep-last must be >= 1, got {run.KeepLast}");
+        if (run.CheckpointEvery < 0) throw new UserInputException($"--checkpoint-every must be >= 0, got {run.CheckpointEvery}");
         if (run.Optimizer is not ("schedulefree" or "adamw_cosine" or "adamw_linear"))
             throw new UserInputException($"--optimizer must be schedulefree, adamw_cosine or adamw_linear, got '{run.Optimizer}'");
         if (o.VocabSize < 2) throw new UserInputException($"tokenizer vocab size must be >= 2, got {o.VocabSize}");
@@ -125,9 +150,9 @@ public sealed class TrainerCore : IDisposable
         var groups = MupParamGroups.Build(model);
         return run.Optimizer switch
         {
-            "schedulefree" => new ScheduleFreeAdamW(groups, run.Lr, run.Beta1, run.Beta2, run.WeightDecay, o.WarmupSteps),
-            "adamw_cosine" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Cosine, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
-            "adamw_linear" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Linear, o.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
+            "schedulefree" => new ScheduleFreeAdamW(groups, run.Lr, run.Beta1, run.Beta2, run.WeightDecay, run.WarmupSteps),
+            "adamw_cosine" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Cosine, run.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
+            "adamw_linear" => new ScheduledAdamW(groups, run.Lr, new LrSchedule(DecayShape.Linear, run.WarmupSteps, run.MaxSteps), run.Beta1, run.Beta2, run.WeightDecay),
             _ => throw new UserInputException($"unknown optimizer '{run.Optimizer}'"),
         };
     }
@@ -161,16 +186,17 @@ public sealed class TrainerCore : IDisposable
     /// Evaluates each mode at the eval point (schedule-free: x) per SPEC 4: draws batches from
     /// <paramref name="batchesFor"/>(mode), keeps sequences whose last label is ignored (no answer cut off), sums
     /// each question's token losses over its answer and averages over questions, stopping once
-    /// <see cref="TrainerOptions.EvalQuestions"/> questions are seen. Also reports loss per subject.
+    /// <see cref="RunConfig.EvalQuestions"/> questions are seen. Also reports loss per subject. Cancellation is
+    /// checked between batches.
     /// </summary>
-    public EvalReport Evaluate(Func<EvalMode, Func<TokenBatch>> batchesFor, IEnumerable<EvalMode> modes)
+    public EvalReport Evaluate(Func<EvalMode, Func<TokenBatch>> batchesFor, IEnumerable<EvalMode> modes, CancellationToken cancel = default)
     {
         Optimizer.Eval();
         Model.eval();
         try
         {
             using var _ = no_grad();
-            var results = modes.Select(m => EvaluateMode(m, batchesFor(m))).ToList();
+            var results = modes.Select(m => EvaluateMode(m, batchesFor(m), cancel)).ToList();
             return new EvalReport(Step, ParameterL2(), results);
         }
         finally
@@ -179,13 +205,14 @@ public sealed class TrainerCore : IDisposable
         }
     }
 
-    ModeEval EvaluateMode(EvalMode mode, Func<TokenBatch> next)
+    ModeEval EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel)
     {
         var subjects = new Dictionary<int, SubjectLoss>();
         double sum = 0;
         int questions = 0, emptyBatches = 0;
-        while (questions < Options.EvalQuestions)
+        while (questions < Run.EvalQuestions)
         {
+            cancel.ThrowIfCancellationRequested();
             var batch = next();
             int before = questions;
             float[] losses;
@@ -229,8 +256,11 @@ public sealed class TrainerCore : IDisposable
         return Math.Sqrt(sq) / Math.Sqrt(n);
     }
 
-    /// <summary>Writes checkpoints/step_{Step}/ (atomic, checksummed), then prunes old ones; returns its path.</summary>
-    public string SaveCheckpoint()
+    /// <summary>
+    /// Writes checkpoints/step_{Step}[.e{epoch}]/ (atomic, checksummed), then prunes that epoch's old ones; returns
+    /// the checkpoint as the journal records it.
+    /// </summary>
+    public (string Dir, CheckpointRef Ref) SaveCheckpoint(long? epoch = null)
     {
         Optimizer.Train();
         var state = Optimizer.ExportState();
@@ -253,9 +283,9 @@ public sealed class TrainerCore : IDisposable
         };
         using (data)
         {
-            var dir = Checkpoints.Write(RunDir, data);
-            Checkpoints.Prune(RunDir, Options.KeepLast, Options.Schedule);
-            return dir;
+            var dir = Checkpoints.Write(RunDir, data, epoch);
+            Checkpoints.Prune(RunDir, Run.KeepLast, Run.EvalSchedule, epoch);
+            return (dir, new CheckpointRef(Step, epoch, Checkpoints.ManifestSha256(dir)));
         }
     }
 

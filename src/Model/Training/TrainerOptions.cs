@@ -11,14 +11,9 @@ public sealed record TrainerOptions
     public int Threads { get; init; }
     /// <summary>Mixed precision on CUDA: "none" or "bf16".</summary>
     public string Amp { get; init; } = "none";
-    public CheckpointSchedule Schedule { get; init; } = CheckpointSchedule.Reference;
-    /// <summary>Checkpoints kept besides the ones on the schedule.</summary>
-    public int KeepLast { get; init; } = 3;
-    public int WarmupSteps { get; init; } = 1000;
-    /// <summary>Questions per eval mode (SPEC 4: at least 1000).</summary>
-    public int EvalQuestions { get; init; } = 1000;
     /// <summary>Resume from the newest valid checkpoint in the run directory when there is one; otherwise fail if any exist.</summary>
     public bool Resume { get; init; } = true;
+    /// <summary>Gradient exchange with the run's other replicas (data parallel); none by default.</summary>
     public IGradientExchange Gradients { get; init; } = LocalGradients.Instance;
     /// <summary>Where warnings go (corrupt checkpoints skipped, ...).</summary>
     public Action<string> Warn { get; init; } = Console.Error.WriteLine;

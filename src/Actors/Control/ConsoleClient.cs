@@ -1,0 +1,85 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Tools.Client;
+using Akka.Configuration;
+using ActorLab.Actors.Config;
+using ActorLab.Actors.Gateway;
+using ActorLab.Model.Common;
+
+namespace ActorLab.Actors.Control;
+
+/// <summary>
+/// A short-lived client of an ActorLab cluster (the console, `probe --run`): a remoting-only actor system with a
+/// ClusterClient to the receptionists of the contact nodes, so it works whichever node hosts the coordinator,
+/// before and after a failover. It asks a gateway the public commands. No answer at all means no node answers at
+/// the contacts; an answer that the coordinator did not answer (<see cref="NoCoordinator"/>) means the node is up
+/// and the coordinator is not (starting or failing over). Dispose ends the system.
+/// </summary>
+public sealed class ConsoleClient : IDisposable
+{
+    readonly TimeSpan _timeout;
+    readonly string _contacts;
+
+    ConsoleClient(ActorSystem system, IActorRef client, TimeSpan timeout, string contacts)
+    {
+        System = system;
+        Client = client;
+        _timeout = timeout;
+        _contacts = contacts;
+    }
+
+    public ActorSystem System { get; }
+    /// <summary>The ClusterClient: send it <see cref="ClusterClient.Send"/> to <see cref="ConsoleGateway.Path"/>.</summary>
+    public IActorRef Client { get; }
+    public TimeSpan Timeout => _timeout;
+
+    /// <summary>A client of the cluster at the contacts ("HOST:PORT[,HOST:PORT...]").</summary>
+    public static ConsoleClient Connect(string contacts, string clientName = "actorlab-console")
+    {
+        var parsed = NodeContact.ParseList(contacts);
+        var config = ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp.port = 0
+            akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
+            akka.loglevel = OFF
+            akka.stdout-loglevel = OFF
+            akka.remote.log-remote-lifecycle-events = off
+            akka.cluster.client.establishing-get-contacts-interval = 500ms
+            akka.cluster.client.refresh-contacts-interval = 5s
+            """).WithFallback(ActorLabConfig.Defaults).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig());
+        var timeout = config.GetTimeSpan("actorlab.console.ask-timeout", TimeSpan.FromSeconds(10));
+        var system = ActorSystem.Create(clientName, config);
+        var initial = parsed.Select(c => ActorPath.Parse($"akka.tcp://{ActorLabSystem.Name}@{c.Host}:{c.Port}/system/receptionist")).ToImmutableHashSet();
+        var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(initial)), "client");
+        return new ConsoleClient(system, client, timeout, contacts);
+    }
+
+    /// <summary>
+    /// Asks a gateway; <see cref="UserInputException"/> when nobody answers within the timeout, or when the node
+    /// answers that no coordinator does.
+    /// </summary>
+    public T Ask<T>(object message, TimeSpan? timeout = null)
+    {
+        var t = timeout ?? _timeout;
+        object reply;
+        try { reply = Client.Ask<object>(new ClusterClient.Send(ConsoleGateway.Path, message, localAffinity: true), t).GetAwaiter().GetResult(); }
+        catch (AskTimeoutException)
+        {
+            throw new UserInputException($"no ActorLab node answers at {_contacts} within {t.TotalSeconds:0}s (is `actorlab node` running there?).");
+        }
+        return reply switch
+        {
+            T ok => ok,
+            NoCoordinator n => throw new UserInputException(n.Message),
+            _ => throw new UserInputException($"unexpected answer {reply.GetType().Name} from {_contacts}"),
+        };
+    }
+
+    public void Dispose() => System.Terminate().Wait(TimeSpan.FromSeconds(5));
+}
+
+/// <summary>The name every ActorLab actor system has, so contacts are only host and port.</summary>
+public static class ActorLabSystem
+{
+    public const string Name = "actorlab";
+}

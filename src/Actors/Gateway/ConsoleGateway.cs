@@ -1,0 +1,124 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using ActorLab.Actors.Control;
+using ActorLab.Actors.Coordinator;
+
+namespace ActorLab.Actors.Gateway;
+
+/// <summary>Timeouts of the gateway (from `actorlab.gateway`).</summary>
+public sealed record GatewaySettings(TimeSpan AskTimeout, TimeSpan SubmitTimeout)
+{
+    public static GatewaySettings From(Akka.Configuration.Config c) => new(
+        c.GetTimeSpan("actorlab.gateway.ask-timeout", TimeSpan.FromSeconds(4)),
+        c.GetTimeSpan("actorlab.gateway.submit-timeout", TimeSpan.FromSeconds(60)));
+}
+
+/// <summary>
+/// What consoles talk to: one per coordinator-role node, registered with the ClusterClient receptionist (so a
+/// console reaches the cluster through any node it knows, before and after a failover). It takes only the public
+/// commands, forwards them to the coordinator through the singleton proxy and pipes the answer back; when the
+/// coordinator does not answer it says so (<see cref="NoCoordinator"/>), so a console can tell "no node" from "node
+/// up, no coordinator". Watches are leases too: a console renews its <see cref="Watch"/>, the gateway forwards the
+/// events topic to it until the lease runs out, and nothing here depends on a console's life.
+/// </summary>
+public sealed class ConsoleGateway : ReceiveActor, IWithTimers
+{
+    public const string Name = "gateway";
+    public const string Path = "/user/" + Name;
+
+    sealed class Sweep
+    {
+        public static readonly Sweep Instance = new();
+    }
+
+    readonly ILoggingAdapter _log = Context.GetLogger();
+    readonly IActorRef _coordinator;
+    readonly GatewaySettings _settings;
+    readonly Cluster _cluster = Cluster.Get(Context.System);
+    readonly Dictionary<IActorRef, (IActorRef Forwarder, DateTimeOffset Until)> _watchers = new();
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(IActorRef coordinatorProxy, GatewaySettings settings) =>
+        Akka.Actor.Props.Create(() => new ConsoleGateway(coordinatorProxy, settings));
+
+    public ConsoleGateway(IActorRef coordinatorProxy, GatewaySettings settings)
+    {
+        _coordinator = coordinatorProxy;
+        _settings = settings;
+
+        Receive<GetStatus>(m => Forward(m, _settings.AskTimeout, r => r is StatusReply s ? s with { Members = Members() } : r));
+        Receive<GetRuns>(m => Forward(m, _settings.AskTimeout));
+        Receive<SubmitSweepFile>(m => Forward(m, _settings.SubmitTimeout));
+        Receive<PauseSweep>(m => Forward(m, _settings.AskTimeout));
+        Receive<ResumeSweep>(m => Forward(m, _settings.AskTimeout));
+        Receive<StopSweep>(m => Forward(m, _settings.AskTimeout));
+        Receive<CancelSweep>(m => Forward(m, _settings.AskTimeout));
+        Receive<SuspendRun>(m => Forward(m, _settings.AskTimeout));
+        Receive<ResumeRun>(m => Forward(m, _settings.AskTimeout));
+        Receive<SubmitProbe>(m => Forward(m, _settings.AskTimeout));
+        Receive<Watch>(OnWatch);
+        Receive<Sweep>(_ => ExpireWatchers());
+        Receive<Terminated>(t =>
+        {
+            foreach (var (k, v) in _watchers.Where(kv => kv.Value.Forwarder.Equals(t.ActorRef)).ToList()) _watchers.Remove(k);
+        });
+    }
+
+    protected override void PreStart() => Timers.StartPeriodicTimer("sweep", Sweep.Instance, TimeSpan.FromSeconds(1));
+
+    void Forward(object message, TimeSpan timeout, Func<object, object>? map = null)
+    {
+        var sender = Sender;
+        var self = _cluster.SelfAddress;
+        _coordinator.Ask<object>(message, timeout).PipeTo(sender,
+            success: r => map?.Invoke(r) ?? r,
+            failure: _ => new NoCoordinator(
+                $"node {self.Host}:{self.Port} is up, but no coordinator answered within {timeout.TotalSeconds:0}s " +
+                $"(it is starting or failing over; members: {string.Join(", ", Members().Select(m => $"{m.Address} {m.Status}{(m.Reachable ? "" : " unreachable")}"))})"));
+    }
+
+    ImmutableArray<MemberSummary> Members()
+    {
+        var state = _cluster.State;
+        return [.. state.Members.Select(m => new MemberSummary($"{m.Address.Host}:{m.Address.Port}", m.Status.ToString().ToLowerInvariant(),
+            string.Join(",", m.Roles.Order()), !state.Unreachable.Contains(m)))];
+    }
+
+    void OnWatch(Watch w)
+    {
+        var until = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(Math.Clamp(w.Seconds, 1, 300));
+        if (_watchers.TryGetValue(Sender, out var existing)) _watchers[Sender] = existing with { Until = until };
+        else
+        {
+            var forwarder = Context.ActorOf(Akka.Actor.Props.Create(() => new WatchForwarder(Sender)));
+            Context.Watch(forwarder);
+            _watchers[Sender] = (forwarder, until);
+        }
+        Sender.Tell(new WatchAck($"{_cluster.SelfAddress.Host}:{_cluster.SelfAddress.Port}"));
+    }
+
+    void ExpireWatchers()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var (k, v) in _watchers.Where(kv => kv.Value.Until < now).ToList())
+        {
+            _watchers.Remove(k);
+            Context.Stop(v.Forwarder);
+        }
+    }
+
+    /// <summary>Subscribes to the events topic and passes every notice to one console.</summary>
+    sealed class WatchForwarder : ReceiveActor
+    {
+        public WatchForwarder(IActorRef console)
+        {
+            DistributedPubSub.Get(Context.System).Mediator.Tell(new Subscribe(SweepCoordinator.EventsTopic, Self));
+            Receive<SubscribeAck>(_ => { });
+            Receive<WatchNotice>(n => console.Tell(n));
+        }
+    }
+}

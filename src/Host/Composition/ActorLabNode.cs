@@ -1,0 +1,151 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.Client;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Cluster.Tools.Singleton;
+using Akka.Configuration;
+using Akka.Pattern;
+using ActorLab.Actors.Config;
+using ActorLab.Actors.Control;
+using ActorLab.Actors.Coordinator;
+using ActorLab.Actors.Gateway;
+using ActorLab.Actors.Node;
+using ActorLab.Actors.Training;
+using ActorLab.Host.Cli;
+using ActorLab.Model.Common;
+
+namespace ActorLab.Host.Composition;
+
+/// <summary>Where a node listens and whom it joins (flags over `actorlab.node`).</summary>
+public sealed record NodeEndpoint(string Hostname, string PublicHostname, int Port, ImmutableArray<(string Host, int Port)> Seeds)
+{
+    public static NodeEndpoint From(Akka.Configuration.Config c, string? hostname = null, string? publicHostname = null, int? port = null,
+        IReadOnlyList<string>? seeds = null)
+    {
+        var host = hostname ?? c.GetString("actorlab.node.hostname", "127.0.0.1");
+        var pub = publicHostname ?? c.GetString("actorlab.node.public-hostname", "");
+        var p = port ?? c.GetInt("actorlab.node.port", 4053);
+        if (p is < 0 or > 65535) throw new UserInputException($"--port must be 0..65535, got {p}.");
+        var seedList = (seeds is { Count: > 0 } ? seeds : (IReadOnlyList<string>)c.GetStringList("actorlab.node.seeds").ToList())
+            .Select(s => NodeContact.Parse(s, "--seed")).ToImmutableArray();
+        return new NodeEndpoint(host, pub.Length == 0 ? host : pub, p, seedList);
+    }
+}
+
+/// <summary>
+/// The composition root of one ActorLab node, and the one code path of `actorlab node` and `sweep run`: an actor
+/// system that is a cluster member (with no seeds it starts a cluster of its own), persistence on the configured
+/// journal, and by role the coordinator singleton (behind a backoff supervisor, so a journal outage is retried),
+/// the console gateway registered with the ClusterClient receptionist, and the node agent with its trainer slots.
+/// Everything reaches the coordinator through the singleton proxy.
+/// </summary>
+public sealed class ActorLabNode : IAsyncDisposable
+{
+    public ActorSystem System { get; }
+    public Cluster Cluster { get; }
+    public IActorRef Gateway { get; }
+    public IActorRef CoordinatorProxy { get; }
+    public NodeSettings Node { get; }
+    public StorageSettings Storage { get; }
+    public JournalSettings Journal { get; }
+    public Address Address => Cluster.SelfAddress;
+
+    ActorLabNode(ActorSystem system, IActorRef gateway, IActorRef proxy, NodeSettings node, StorageSettings storage, JournalSettings journal)
+    {
+        System = system;
+        Cluster = Cluster.Get(system);
+        Gateway = gateway;
+        CoordinatorProxy = proxy;
+        Node = node;
+        Storage = storage;
+        Journal = journal;
+    }
+
+    /// <param name="config">From <see cref="ActorLabConfig.Build"/>.</param>
+    /// <param name="backend">The science; null = the real pipeline (with the stand-in for test sweeps, if configured).</param>
+    public static ActorLabNode Start(Akka.Configuration.Config config, NodeEndpoint endpoint, ITrainingBackend? backend = null, Action<string>? warn = null)
+    {
+        var storage = StorageSettings.From(config);
+        var journal = JournalSettings.From(config);
+        var node = NodeSettings.From(config, DeviceProbe.CudaDevices);
+        var selfJoin = endpoint.Seeds.IsEmpty;
+        if (journal.IsSqlite && node.IsCoordinator && !selfJoin)
+            throw new UserInputException(
+                "a coordinator-role node that joins other nodes cannot use the SQLite journal (it is one machine's file: " +
+                "two coordinators would keep two histories). Use PostgreSQL (--config hocon/cluster.conf) or --roles trainer.");
+        var seeds = string.Join(", ", endpoint.Seeds.Select(s => ActorLabConfig.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
+        var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(ActorLabConfig.Quote));
+        var cluster = ConfigurationFactory.ParseString($"""
+            akka.actor.provider = cluster
+            akka.remote.dot-netty.tcp.hostname = {ActorLabConfig.Quote(endpoint.Hostname)}
+            akka.remote.dot-netty.tcp.public-hostname = {ActorLabConfig.Quote(endpoint.PublicHostname)}
+            akka.remote.dot-netty.tcp.port = {endpoint.Port}
+            akka.cluster.roles = [{roles}]
+            akka.cluster.seed-nodes = [{seeds}]
+            akka.cluster.shutdown-after-unsuccessful-join-seed-nodes = {(selfJoin ? "off" : "30s")}
+            """);
+        var full = cluster.WithFallback(config)
+            .WithFallback(ClusterSingletonManager.DefaultConfig())
+            .WithFallback(ClusterClientReceptionist.DefaultConfig())
+            .WithFallback(DistributedPubSub.DefaultConfig());
+        ActorSystem system;
+        try
+        {
+            system = ActorSystem.Create(ActorLabSystem.Name, full);
+        }
+        catch (Exception e)
+        {
+            var inner = e;
+            while (inner.InnerException != null) inner = inner.InnerException;
+            throw new UserInputException($"cannot listen on {endpoint.Hostname}:{endpoint.Port}: {inner.Message} (is another node using that address?)");
+        }
+        var self = Cluster.Get(system);
+        if (selfJoin) self.Join(self.SelfAddress);
+
+        var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{SingletonName}", ClusterSingletonProxySettings.Create(system)), "coordinator-proxy");
+        IActorRef gateway = ActorRefs.Nobody;
+        if (node.IsCoordinator)
+        {
+            var coordinator = Backoff.OnStop(SweepCoordinator.Props(CoordinatorSettings.From(config), storage), "coordinator",
+                    TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2)
+                .WithReplyWhileStopped(new NoCoordinator("the coordinator is restarting (a journal failure: see the node's log)"));
+            system.ActorOf(ClusterSingletonManager.Props(BackoffSupervisor.Props(coordinator), PoisonPill.Instance,
+                ClusterSingletonManagerSettings.Create(system)), SingletonName);
+            gateway = system.ActorOf(ConsoleGateway.Props(proxy, GatewaySettings.From(config)), ConsoleGateway.Name);
+            ClusterClientReceptionist.Get(system).RegisterService(gateway);
+            system.ActorOf(JournalGuard.Props(), "journal-guard");
+        }
+        if (node.IsTrainer)
+        {
+            backend ??= Backend(config, storage, node, warn);
+            system.ActorOf(NodeAgent.Props(NodeIds.Of(self.SelfUniqueAddress), node, proxy, backend), NodeAgent.Name);
+        }
+        return new ActorLabNode(system, gateway, proxy, node, storage, journal);
+    }
+
+    public const string SingletonName = "coordinator-singleton";
+
+    /// <summary>The real pipeline, with the stand-in for the sweeps named in `actorlab.testing.stand-in-sweeps` (tests, benchmarks).</summary>
+    static ITrainingBackend Backend(Akka.Configuration.Config config, StorageSettings storage, NodeSettings node, Action<string>? warn)
+    {
+        var real = new PipelineBackend(storage.Storage, node.TorchThreads, warn, ProbeCommands.RunJob);
+        var standIn = config.GetStringList("actorlab.testing.stand-in-sweeps");
+        if (standIn.Count == 0) return real;
+        return new SwitchingBackend(real, new StandInBackend(storage.Storage) { StepTime = config.GetTimeSpan("actorlab.testing.stand-in-step-time", TimeSpan.FromMilliseconds(20)) },
+            standIn.ToHashSet(StringComparer.Ordinal));
+    }
+
+    /// <summary>Waits until this node is an Up member; false when it could not join within the time.</summary>
+    public bool WaitUntilUp(TimeSpan timeout)
+    {
+        var up = new TaskCompletionSource();
+        Cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        return up.Task.Wait(timeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
+    }
+}

@@ -1,0 +1,57 @@
+using System.Globalization;
+using ActorLab.Model.Training;
+
+namespace ActorLab.Model.Storage;
+
+/// <summary>A checkpoint as the journal records it: its step, the lease epoch that wrote it, its manifest's SHA-256.</summary>
+public sealed record CheckpointRef(long Step, long? Epoch, string Sha256);
+
+/// <summary>
+/// The files of one run folder, as written under one lease epoch (null: a run of `actorlab train`, which has no
+/// leases). Everything a lease writes carries its epoch in the name (eval_results.e7.csv, progress.e7.csv,
+/// checkpoints/step_1000.e7), so a stale holder of an old lease can never overwrite what the current one wrote,
+/// and readers pick the epoch the journal names. Unfenced runs use the reference's plain names.
+/// </summary>
+public sealed class RunFolder(string dir, long? epoch)
+{
+    public string Dir { get; } = Path.GetFullPath(dir);
+    public long? Epoch { get; } = epoch;
+
+    string Suffix => Epoch is { } e ? string.Create(CultureInfo.InvariantCulture, $".e{e}") : "";
+
+    public string RunJson => Path.Combine(Dir, RunConfig.FileName);
+    /// <summary>eval_results.csv (reference columns), per epoch.</summary>
+    public string EvalResults => Path.Combine(Dir, $"eval_results{Suffix}.csv");
+    /// <summary>eval_results_full.csv (per subject), per epoch.</summary>
+    public string EvalResultsFull => Path.Combine(Dir, $"eval_results_full{Suffix}.csv");
+    /// <summary>The published files `measure` reads (the completing epoch's, copied by measurement).</summary>
+    public string PublishedEvalResults => Path.Combine(Dir, EvalResultsCsv.FileName);
+    public string PublishedEvalResultsFull => Path.Combine(Dir, EvalResultsCsv.FullFileName);
+    /// <summary>progress.csv: one row per step and checkpoint, per epoch.</summary>
+    public string Progress => Path.Combine(Dir, $"progress{Suffix}.csv");
+    public string CheckpointsDir => Path.Combine(Dir, Checkpoints.Folder);
+
+    /// <summary>checkpoints/step_{step}[.e{epoch}].</summary>
+    public string CheckpointDir(long step, long? epoch) => Path.Combine(CheckpointsDir, Checkpoints.DirName(step, epoch));
+
+    public string CheckpointDir(CheckpointRef c) => CheckpointDir(c.Step, c.Epoch);
+
+    /// <summary>The same run folder under another epoch.</summary>
+    public RunFolder AtEpoch(long? e) => new(Dir, e);
+
+    /// <summary>Every progress file of the run (all epochs), oldest epoch first.</summary>
+    public IReadOnlyList<(long? Epoch, string Path)> ProgressFiles()
+    {
+        if (!Directory.Exists(Dir)) return [];
+        var files = new List<(long?, string)>();
+        foreach (var f in Directory.GetFiles(Dir, "progress*.csv"))
+        {
+            var name = Path.GetFileName(f);
+            if (name == "progress.csv") files.Add((null, f));
+            else if (name.StartsWith("progress.e", StringComparison.Ordinal) &&
+                     long.TryParse(name["progress.e".Length..^".csv".Length], NumberStyles.None, CultureInfo.InvariantCulture, out var e))
+                files.Add((e, f));
+        }
+        return files.OrderBy(x => x.Item1 ?? -1).ToList();
+    }
+}
