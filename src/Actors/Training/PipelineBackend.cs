@@ -18,9 +18,6 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
     Action<JobSpec, RunStorage, int, CancellationToken>? probe = null) : ITrainingBackend
 {
     readonly Action<string> _warn = warn ?? (_ => { });
-    // torch's generator is process-wide: seeding and building a replica must not interleave with another
-    // replica's, or data-parallel ranks would start from different weights
-    static readonly object InitGate = new();
 
     public RunStorage Storage => storage;
 
@@ -36,9 +33,7 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
         {
             VocabSize = data.Tokenizer.VocabSize, Device = device, Threads = device == "cpu" ? torchThreadsPerSlot : 0, Warn = _warn,
         };
-        RunSession session;
-        lock (InitGate) session = RunSession.Open(run.Config, folder, data, options, group, run.ResumeFrom);
-        return new SessionReplica(session);
+        return new SessionReplica(RunSession.Open(run.Config, folder, data, options, group, run.ResumeFrom));
     }
 
     sealed class SessionReplica(RunSession session) : IRunReplica

@@ -23,7 +23,7 @@ public sealed class RunSession : IDisposable
     const string CurriculumKey = "curriculum_phase", CurriculumStepKey = "curriculum_switch_step";
 
     /// <summary>The curriculum leaves the 1-hop phase once train_onehop eval loss is below this (SPEC 2: 1.0 nats).</summary>
-    public const double CurriculumThreshold = 1.0;
+    public double CurriculumThreshold { get; set; } = 1.0;
     /// <summary>How often (steps) the curriculum re-checks train_onehop besides the eval schedule.</summary>
     public const long CurriculumCheckEvery = 1000;
 

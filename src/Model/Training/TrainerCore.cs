@@ -39,7 +39,7 @@ public sealed class TrainerCore : IDisposable
         Device = ParseDevice(options.Device);
         if (options.Threads > 0) torch.set_num_threads(options.Threads);
         torch.manual_seed(run.Seed);
-        Model = new LlamaMup(modelConfig);
+        Model = new LlamaMup(modelConfig, run.Seed);
         Model.to(Device);
         if (options.Amp == "bf16") Model.Precision.Compute = ScalarType.BFloat16;
         Run = run with { NParams = Model.ParameterCount, Device = options.Device };

@@ -20,7 +20,8 @@ public sealed class LlamaMup : nn.Module<Tensor, Tensor>
     public readonly RmsNorm norm;
     public readonly Linear lm_head;
 
-    public LlamaMup(LlamaMupConfig cfg) : base(nameof(LlamaMup))
+    /// <param name="seed">Seeds the init's own generator; null draws from torch's global one.</param>
+    public LlamaMup(LlamaMupConfig cfg, long? seed = null) : base(nameof(LlamaMup))
     {
         cfg.Validate();
         Config = cfg;
@@ -30,16 +31,18 @@ public sealed class LlamaMup : nn.Module<Tensor, Tensor>
         norm = new RmsNorm(cfg.Width, cfg.NormEps);
         lm_head = nn.Linear(cfg.Width, cfg.VocabSize, hasBias: false);
         RegisterComponents();
-        InitMup();
+        InitMup(seed);
     }
 
     /// <summary>
-    /// muP init: normal(0, std) everywhere; matrices whose both dims scale with d get std / sqrt(m), and o_proj
+    /// muP init (from its own generator when seeded): normal(0, std) everywhere; matrices whose both dims scale with d get std / sqrt(m), and o_proj
     /// additionally / sqrt(2 L) (SPEC 3 names only o_proj; down_proj keeps std / sqrt(m)). Norms start at 1.
     /// </summary>
-    void InitMup()
+    void InitMup(long? seed)
     {
         using var _ = no_grad();
+        // a generator of its own when seeded: the init never depends on who else draws from torch's global one
+        using var generator = seed is { } sd ? new Generator((ulong)sd) : null;
         double std = Config.InitStd, m = Config.WidthMult;
         foreach (var (name, p) in named_parameters())
         {
@@ -48,9 +51,9 @@ public sealed class LlamaMup : nn.Module<Tensor, Tensor>
             {
                 var s = std / Math.Sqrt(m);
                 if (name.EndsWith("o_proj.weight")) s /= Math.Sqrt(2.0 * Config.Layers);
-                nn.init.normal_(p, 0, s);
+                p.normal_(0, s, generator);
             }
-            else nn.init.normal_(p, 0, std);
+            else p.normal_(0, std, generator);
         }
     }
 

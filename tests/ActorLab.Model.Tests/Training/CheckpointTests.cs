@@ -15,10 +15,6 @@ public class CheckpointTests : IDisposable
     {
         VocabSize = facts.VocabSize,
         Threads = 1,
-        WarmupSteps = 3,
-        EvalQuestions = 50,
-        Schedule = CheckpointSchedule.Explicit([]),
-        KeepLast = 10,
         Warn = w => warnings?.Add(w),
     };
 
@@ -75,7 +71,7 @@ public class CheckpointTests : IDisposable
             core.Extra["curriculum"] = "onehop";
             core.SaveCheckpoint();
             Train(core, 2, false);
-            var latest = core.SaveCheckpoint();
+            var latest = core.SaveCheckpoint().Dir;
             var model = Path.Combine(latest, "model.safetensors");
             var bytes = File.ReadAllBytes(model);
             bytes[^5] ^= 0x40;
@@ -108,7 +104,7 @@ public class CheckpointTests : IDisposable
             Train(core, 1, false);
             core.SaveCheckpoint();
             Train(core, 1, false);
-            File.Delete(Path.Combine(core.SaveCheckpoint(), "manifest.json"));
+            File.Delete(Path.Combine(core.SaveCheckpoint().Dir, "manifest.json"));
         }
         var warnings = new List<string>();
         using var resumed = TrainerCore.Create(run, runDir, Options(warnings));
@@ -131,7 +127,7 @@ public class CheckpointTests : IDisposable
     {
         var run = SyntheticFacts.Run(width: 16, layers: 1) with { SeqLen = 16 };
         var runDir = Path.Combine(dir, "run");
-        using var core = TrainerCore.Create(run, runDir, Options() with { KeepLast = 2, Schedule = CheckpointSchedule.Explicit([2]) });
+        using var core = TrainerCore.Create(run with { KeepLast = 2, EvalSchedule = CheckpointSchedule.Explicit([2]) }, runDir, Options());
         for (int i = 0; i < 5; i++) { Train(core, 1, false); core.SaveCheckpoint(); }
         Assert.Equal(new long[] { 2, 4, 5 }, Checkpoints.List(runDir).Select(c => c.Step));
         Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(runDir, "checkpoints")), d => Path.GetFileName(d).StartsWith('.'));

@@ -8,12 +8,10 @@ namespace ActorLab.Model.Tests.Training;
 /// <summary>The model, optimiser and trainer together learn: memorise a small set of facts; more width stores more.</summary>
 public class LearningTests(ITestOutputHelper output)
 {
-    static TrainerOptions Options(SyntheticFacts facts, int warmup) => new()
+    static TrainerOptions Options(SyntheticFacts facts) => new()
     {
         VocabSize = facts.VocabSize,
         Threads = 1,
-        WarmupSteps = warmup,
-        EvalQuestions = 1000,
         Warn = _ => { },
     };
 
@@ -25,7 +23,7 @@ public class LearningTests(ITestOutputHelper output)
         try
         {
             var sw = Stopwatch.StartNew();
-            using var core = TrainerCore.Create(SyntheticFacts.Run(width: 64, layers: 1, lr: 1e-2), dir, Options(facts, warmup: 50));
+            using var core = TrainerCore.Create(SyntheticFacts.Run(width: 64, layers: 1, lr: 1e-2, warmup: 50, evalQuestions: 1000), dir, Options(facts));
             var stream = facts.Stream(16, 32, seed: 5);
             double loss = double.NaN;
             int step;
@@ -61,7 +59,7 @@ public class LearningTests(ITestOutputHelper output)
             try
             {
                 var sw = Stopwatch.StartNew();
-                using var core = TrainerCore.Create(SyntheticFacts.Run(width, layers: 1, lr: 1e-2, batchSize: 32, seqLen: 36), dir, Options(facts, warmup: 50));
+                using var core = TrainerCore.Create(SyntheticFacts.Run(width, layers: 1, lr: 1e-2, batchSize: 32, seqLen: 36, warmup: 50, evalQuestions: 1000), dir, Options(facts));
                 var stream = facts.Stream(32, 36, seed: 5);
                 for (int step = 0; step < 800; step++) core.TrainStep(stream());
                 var loss = core.Evaluate(_ => facts.Stream(32, 36, seed: 99), [EvalMode.TrainOnehop])[EvalMode.TrainOnehop]!.Loss;

@@ -89,7 +89,7 @@ public sealed class SyntheticFacts
 
     /// <summary>A run config for a model of the given width and layers (budget chosen so the sizing lands on it).</summary>
     public static RunConfig Run(int width, int layers, string optimizer = "schedulefree", double lr = 1e-3, int seed = 1,
-        int batchSize = 8, int seqLen = 32, double wd = 0.0, long maxSteps = 1000) => new()
+        int batchSize = 8, int seqLen = 32, double wd = 0.0, long maxSteps = 1000, int warmup = 3, int evalQuestions = 50) => new()
     {
         RunName = "test",
         Profiles = "synthetic",
@@ -109,5 +109,9 @@ public sealed class SyntheticFacts
         SeqLen = seqLen,
         MaxSteps = maxSteps,
         Seed = seed,
+        WarmupSteps = warmup,
+        EvalQuestions = evalQuestions,
+        EvalSchedule = CheckpointSchedule.Explicit([]),
+        KeepLast = 10,
     };
 }

@@ -1,5 +1,7 @@
 using ActorLab.Model.Profiles;
+using ActorLab.Model.Common;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using ActorLab.Model.Tests.Qa;
 using ActorLab.Model.Training;
 using ActorLab.Model.Transformer;
@@ -8,8 +10,8 @@ using static TorchSharp.torch;
 
 namespace ActorLab.Model.Tests.Training;
 
-/// <summary>The trainer on the real Q&amp;A stream: eval files, held-out splits in checkpoints, exact resume, HF export.</summary>
-public class TrainingSessionTests : IDisposable
+/// <summary>The run session on the real Q&amp;A stream: eval files, held-out splits in checkpoints, exact resume, fenced epochs, HF export.</summary>
+public class RunSessionTests : IDisposable
 {
     static readonly Lazy<(ProfileDatabase Db, QaTokenizer Tok)> Data = new(() =>
     {
@@ -38,20 +40,33 @@ public class TrainingSessionTests : IDisposable
         SeqLen = 96,
         MaxSteps = maxSteps,
         Seed = 7,
-    };
-
-    static TrainerOptions Options(params long[] schedule) => new()
-    {
-        VocabSize = Data.Value.Tok.VocabSize,
-        Threads = 1,
         WarmupSteps = 2,
         EvalQuestions = 40,
-        Schedule = CheckpointSchedule.Explicit(schedule),
-        Warn = _ => { },
+        EvalSchedule = CheckpointSchedule.Explicit([]),
     };
 
-    static TrainingSession Open(string runDir, RunConfig run, TrainerOptions o) =>
-        TrainingSession.Open(run, runDir, o, Data.Value.Db, Data.Value.Tok);
+    static RunConfig Every(RunConfig run, params long[] schedule) => run with { EvalSchedule = CheckpointSchedule.Explicit(schedule) };
+
+    static readonly TrainerOptions Options = new() { VocabSize = Data.Value.Tok.VocabSize, Threads = 1, Warn = _ => { } };
+
+    static readonly Lazy<LoadedDataset> Loaded = new(() => new LoadedDataset(Data.Value.Db, Data.Value.Tok, new QaTokenCache(Data.Value.Db, Data.Value.Tok)));
+
+    static RunSession Open(string runDir, RunConfig run, long? epoch = null, CheckpointRef? recorded = null) =>
+        RunSession.Open(run, new RunFolder(runDir, epoch), Loaded.Value, Options, recorded: recorded);
+
+    sealed class Recorder : IRunObserver
+    {
+        public readonly List<EvalReport> Reports = [];
+        public readonly List<CheckpointRef> Checkpoints = [];
+        public void Evaluated(EvalReport report) => Reports.Add(report);
+        public void Checkpointed(CheckpointRef checkpoint, string dir, double trainLoss) => Checkpoints.Add(checkpoint);
+    }
+
+    static RunOutcome Train(RunSession s, Recorder? r = null)
+    {
+        using var feed = s.OpenPrefetcher();
+        return s.Run(feed, r);
+    }
 
     static Dictionary<string, float[]> Weights(TrainerCore core) =>
         core.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());
@@ -60,12 +75,15 @@ public class TrainingSessionTests : IDisposable
     public void RunWritesEvalResultsForAllNineModesAndCheckpoints()
     {
         var runDir = Path.Combine(dir, "run");
-        var reports = new List<EvalReport>();
-        using (var s = Open(runDir, Run(), Options(3)))
+        var recorder = new Recorder();
+        using (var s = Open(runDir, Every(Run(), 3)))
         {
             Assert.Equal(9, s.EvalModes.Count);
-            s.Run(onCheckpoint: (r, _) => reports.Add(r));
+            var outcome = Train(s, recorder);
+            Assert.Equal((RunEnd.Completed, 6L, "step cap"), (outcome.End, outcome.Step, outcome.Reason));
+            Assert.Equal(FileHash.Sha256(Path.Combine(runDir, EvalResultsCsv.FileName)), outcome.ResultsSha256);
         }
+        var reports = recorder.Reports;
         Assert.Equal(new long[] { 3, 6 }, reports.Select(r => r.Step));
         Assert.All(reports, r => Assert.Equal(9, r.Modes.Count));
         Assert.All(reports.SelectMany(r => r.Modes), m => Assert.True(m.Questions >= 40 && m.Loss > 0 && double.IsFinite(m.Loss)));
@@ -85,7 +103,7 @@ public class TrainingSessionTests : IDisposable
         var ckpt = Checkpoints.Read(Checkpoints.DirFor(runDir, 6));
         using (ckpt)
         {
-            Assert.True(ckpt.Attachments.ContainsKey(TrainingSession.SplitsAttachment));
+            Assert.True(ckpt.Attachments.ContainsKey(RunSession.SplitsAttachment));
             Assert.Equal(6, ckpt.Meta.StreamPosition);
         }
         var run = RunConfig.Load(runDir);
@@ -99,24 +117,22 @@ public class TrainingSessionTests : IDisposable
     [Fact]
     public void CurriculumSwitchesAtEvalAndSurvivesResume()
     {
-        var run = Run(maxSteps: 4) with { Curriculum = true };
-        using (var s = Open(Path.Combine(dir, "default"), run, Options(2)))
+        var run = Every(Run(maxSteps: 4) with { Curriculum = true }, 2);
+        using (var s = Open(Path.Combine(dir, "default"), run))
         {
-            s.Run();
+            Train(s);
             Assert.False(s.InTwoHopPhase); // 1.0 nats/question is far from reached after 4 steps
         }
         var runDir = Path.Combine(dir, "curr");
-        using (var s = Open(runDir, run, Options(2)))
+        using (var s = Open(runDir, run))
         {
             s.CurriculumThreshold = 1e9;
-            s.TrainStep();
-            Assert.False(s.InTwoHopPhase); // no eval yet
-            s.Run();
+            Train(s);
             Assert.True(s.InTwoHopPhase);
             Assert.Equal("twohop", s.Core.Extra["curriculum_phase"]);
             Assert.Equal("2", s.Core.Extra["curriculum_switch_step"]);
         }
-        using (var s = Open(runDir, run with { MaxSteps = 5 }, Options(2)))
+        using (var s = Open(runDir, run with { MaxSteps = 5 }))
         {
             Assert.Equal(4, s.Core.Step);
             Assert.True(s.InTwoHopPhase);
@@ -128,20 +144,83 @@ public class TrainingSessionTests : IDisposable
     public void SessionResumeIsBitwiseExactOnTheRealStream()
     {
         Dictionary<string, float[]> straight;
-        using (var s = Open(Path.Combine(dir, "a"), Run(maxSteps: 8), Options(4)))
+        using (var s = Open(Path.Combine(dir, "a"), Every(Run(maxSteps: 8), 4)))
         {
-            s.Run();
+            Train(s);
             straight = Weights(s.Core);
         }
         var b = Path.Combine(dir, "b");
-        using (var s = Open(b, Run(maxSteps: 4), Options(4))) s.Run();
-        using (var s = Open(b, Run(maxSteps: 8), Options(4)))
+        using (var s = Open(b, Every(Run(maxSteps: 4), 4))) Train(s);
+        using (var s = Open(b, Every(Run(maxSteps: 8), 4)))
         {
             Assert.Equal(4, s.Core.Step);
             Assert.NotNull(s.Splits);
-            s.Run();
+            Train(s);
             var resumed = Weights(s.Core);
             foreach (var (name, w) in straight) Assert.Equal(w, resumed[name]);
+        }
+    }
+
+    /// <summary>
+    /// Under leases: epoch 1 trains to step 6 (eval at 3, checkpoints at 3 and 6) into its own files; epoch 2,
+    /// recorded to resume from step 3, ignores epoch 1's newer checkpoint and rows, starts its files from the
+    /// checkpoint's history and ends bit for bit where epoch 1 ended. A checkpoint that is not the recorded one is
+    /// refused; a lease with nothing recorded starts fresh whatever lies in the folder.
+    /// </summary>
+    [Fact]
+    public void LeasedEpochsWriteOwnFilesAndResumeOnlyFromTheRecordedCheckpoint()
+    {
+        var runDir = Path.Combine(dir, "leased");
+        var run = Every(Run(maxSteps: 6), 3);
+        var first = new Recorder();
+        RunOutcome o1;
+        using (var s = Open(runDir, run, epoch: 1)) o1 = Train(s, first);
+        Assert.Equal([3L, 6L], first.Checkpoints.Select(c => c.Step));
+        Assert.All(first.Checkpoints, c => Assert.Equal(1, c.Epoch));
+        Assert.True(Directory.Exists(Path.Combine(runDir, "checkpoints", "step_6.e1")));
+        Assert.False(File.Exists(Path.Combine(runDir, EvalResultsCsv.FileName)));
+        var e1 = File.ReadAllText(Path.Combine(runDir, "eval_results.e1.csv"));
+        Assert.Equal(FileHash.Sha256(Path.Combine(runDir, "eval_results.e1.csv")), o1.ResultsSha256);
+
+        var atThree = first.Checkpoints[0];
+        var wrong = atThree with { Sha256 = new string('0', 64) };
+        var refused = Assert.Throws<UserInputException>(() => Open(runDir, run, epoch: 2, recorded: wrong));
+        Assert.Contains("not the one recorded", refused.Message);
+
+        using (var s = Open(runDir, run, epoch: 3, recorded: atThree))
+        {
+            Assert.Equal(3, s.Core.Step);
+            // this epoch's eval file starts as the checkpoint's history: rows up to step 3 only
+            Assert.DoesNotContain(File.ReadAllLines(Path.Combine(runDir, "eval_results.e3.csv")), l => l.Contains(",6,"));
+            var o3 = Train(s);
+            Assert.Equal((RunEnd.Completed, 6L), (o3.End, o3.Step));
+        }
+        Assert.Equal(e1, File.ReadAllText(Path.Combine(runDir, "eval_results.e3.csv")));
+        var progress = File.ReadAllLines(Path.Combine(runDir, "progress.e3.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(["3", "start", "3"], progress[0][..3]);
+        Assert.Equal("4", progress.First(p => p[1] == "step")[2]);
+
+        using (var s = Open(runDir, run, epoch: 4, recorded: null)) Assert.Equal(0, s.Core.Step);
+    }
+
+    /// <summary>A suspend agreed during the run ends it after that step with a checkpoint there.</summary>
+    [Fact]
+    public void A_suspend_ends_the_run_at_the_next_step_with_a_checkpoint()
+    {
+        using var s = Open(Path.Combine(dir, "suspend"), Every(Run(maxSteps: 50), 40));
+        var observer = new SuspendAt(s, 5);
+        using var feed = s.OpenPrefetcher();
+        var outcome = s.Run(feed, observer);
+        Assert.Equal((RunEnd.Suspended, 5L), (outcome.End, outcome.Step));
+        Assert.Equal(5, outcome.LastCheckpoint!.Step);
+        Assert.True(Directory.Exists(Path.Combine(dir, "suspend", "checkpoints", "step_5")));
+    }
+
+    sealed class SuspendAt(RunSession session, long step) : IRunObserver
+    {
+        public void Stepped(TrainProgress progress)
+        {
+            if (progress.Last.Step == step) session.Group.RequestStop(RunStop.Suspend);
         }
     }
 
@@ -153,9 +232,9 @@ public class TrainingSessionTests : IDisposable
     public void HfExportReproducesEvalLogitsInPlainLlama()
     {
         var runDir = Path.Combine(dir, "run");
-        using var s = Open(runDir, Run(maxSteps: 3), Options());
-        s.Run();
-        var ckpt = s.Core.SaveCheckpoint();
+        using var s = Open(runDir, Run(maxSteps: 3));
+        Train(s);
+        var (ckpt, _) = s.Core.SaveCheckpoint();
         var outDir = Path.Combine(dir, "hf");
         HfExport.Export(ckpt, outDir);
 
