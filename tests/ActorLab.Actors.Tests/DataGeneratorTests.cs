@@ -15,7 +15,7 @@ public class DataGeneratorTests : TestKit
             if (index == failAt) throw new IOException("disk gone");
             Thread.Sleep(delay);
             Interlocked.Increment(ref made[0]);
-            return FakeBackend.Batch(1, index);
+            return StandInBackend.Batch(1, index);
         }
 
         public void Dispose() { }
@@ -46,7 +46,7 @@ public class DataGeneratorTests : TestKit
         gen.Tell(new BatchRequest(5));
         var got = ReceiveN(5, TimeSpan.FromSeconds(5)).Cast<BatchReady>().ToList();
         Assert.Equal([10L, 11, 12, 13, 14], got.Select(b => b.Index));
-        Assert.Equal(got.Select(b => FakeBackend.Batch(1, b.Index).Labels[1]), got.Select(b => b.Batch.Labels[1]));
+        Assert.Equal(got.Select(b => StandInBackend.Batch(1, b.Index).Labels[1]), got.Select(b => b.Batch.Labels[1]));
         // no more demand: it fills its read-ahead (4) and then stops producing
         ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Equal(9, Volatile.Read(ref made[0]));

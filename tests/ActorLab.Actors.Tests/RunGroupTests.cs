@@ -1,4 +1,5 @@
 using ActorLab.Actors.Training;
+using ActorLab.Model.Training;
 
 namespace ActorLab.Actors.Tests;
 
@@ -32,12 +33,12 @@ public class RunGroupTests
         {
             for (long step = 1; ; step++)
             {
-                if (rank == 1 && step == 7) group.RequestStop(GroupStop.Suspend);
+                if (rank == 1 && step == 7) group.RequestStop(RunStop.Suspend);
                 Thread.Sleep(rank); // ranks run at different speeds
                 group.AllReduceMean(rank, [new float[] { 1 }]);
-                if (group.AgreedStop is { } stop)
+                if (group.AgreedStop is var stop and not RunStop.None)
                 {
-                    Assert.Equal(GroupStop.Suspend, stop);
+                    Assert.Equal(RunStop.Suspend, stop);
                     stoppedAt[rank] = step;
                     return;
                 }
@@ -66,18 +67,30 @@ public class RunGroupTests
         var buf = new float[] { 3 };
         group.AllReduceMean(0, [buf]);
         Assert.Equal(3, buf[0]);
-        Assert.Null(group.AgreedStop);
-        group.RequestStop(GroupStop.Complete);
-        group.RequestStop(GroupStop.Cancel);
-        group.RequestStop(GroupStop.Suspend);
-        Assert.Equal(GroupStop.Cancel, group.AgreedStop); // cancel wins over the others
+        Assert.Equal(RunStop.None, group.AgreedStop);
+        group.RequestStop(RunStop.Complete);
+        group.RequestStop(RunStop.Cancel);
+        group.RequestStop(RunStop.Suspend);
+        Assert.Equal(RunStop.Cancel, group.AgreedStop); // cancel wins over the others
     }
 
     [Fact]
-    public void Eval_schedule_matches_the_spec()
+    public async Task The_two_hop_phase_asked_by_the_leader_is_agreed_by_all_at_the_same_step()
     {
-        Assert.Equal([100L, 215, 464, 1000, 2154, 4641, 10000, 21544, 46415, 100000, 100001, 200001],
-            EvalSchedule.Steps([], 200001).ToArray());
-        Assert.Equal([10L, 20], EvalSchedule.Steps([10, 20, 30], 25).ToArray());
+        using var group = new RunGroup("r", 1, 2);
+        var switchedAt = new long[2];
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(rank => Task.Run(() =>
+        {
+            var view = group.ForRank(rank);
+            for (long step = 1; step < 50; step++)
+            {
+                if (view.AgreedTwoHopPhase && switchedAt[rank] == 0) switchedAt[rank] = step;
+                if (rank == 0 && step == 5) view.RequestTwoHopPhase();
+                Thread.Sleep(rank * 2);
+                group.AllReduceMean(rank, [new float[] { 1 }]);
+            }
+        })));
+        Assert.Equal(switchedAt[0], switchedAt[1]);
+        Assert.Equal(6, switchedAt[0]);
     }
 }

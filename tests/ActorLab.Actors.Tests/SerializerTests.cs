@@ -11,6 +11,7 @@ using ActorLab.Actors.Node;
 using ActorLab.Actors.Serialization;
 using ActorLab.Actors.Training;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 
 namespace ActorLab.Actors.Tests;
 
@@ -29,55 +30,68 @@ public class SerializerTests() : TestKit(ActorLabConfig.Build(Path.Combine(Path.
     [Fact]
     public void Events_commands_and_replies_round_trip_through_the_configured_serializer()
     {
-        var spec = TestSweeps.Spec();
-        var submitted = (SweepSubmitted)RoundTrip(new SweepSubmitted(spec));
-        Assert.Equal(spec.ContentHash, submitted.Spec.ContentHash);
-        Assert.Equal(spec.Runs.Select(r => r.RunId), submitted.Spec.Runs.Select(r => r.RunId));
-        Assert.Equal(spec.Training.EvalSteps.ToArray(), submitted.Spec.Training.EvalSteps.ToArray());
-        Assert.Equal(spec.Runs[0], submitted.Spec.Runs[0]);
+        var plan = TestSweeps.Plan();
+        var submitted = (SweepSubmitted)RoundTrip(new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, plan.Runs));
+        Assert.Equal(plan.ContentHash, submitted.ContentHash);
+        Assert.Equal(plan.Runs.Select(r => r.RunId), submitted.Runs.Select(r => r.RunId));
+        Assert.Equal(plan.Runs[0].EvalSchedule.Steps.ToArray(), submitted.Runs[0].EvalSchedule.Steps.ToArray());
+        Assert.Equal(plan.Datasets[0], submitted.Datasets[0]);
+        Assert.Equal(plan.Datasets[0].Id, submitted.Runs[0].Dataset!.Id);
 
         var leased = (RunLeased)RoundTrip(new RunLeased("s/r", 7, "node-1", [0, 1]));
         Assert.Equal(("s/r", 7L, "node-1"), (leased.RunId, leased.Epoch, leased.NodeId));
         Assert.Equal([0, 1], leased.Slots.ToArray());
 
-        var failed = (RunAttemptFailed)RoundTrip(new RunAttemptFailed("s/r", 3, "boom", new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero)));
+        var failed = (RunAttemptFailed)RoundTrip(new RunAttemptFailed("s/r", 3, "n", "boom", new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero)));
         Assert.Equal(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), failed.RetryAt);
         Assert.Equal(StopKind.Suspend, ((RunStopRequested)RoundTrip(new RunStopRequested("s/r", 1, StopKind.Suspend))).Kind);
-        Assert.Null(((CapacityMeasured)RoundTrip(new CapacityMeasured("s", "/d", null))).Error);
+        Assert.Equal("sha", ((CheckpointRecorded)RoundTrip(new CheckpointRecorded("s/r", 2, 100, "sha", 1.5))).Sha256);
+        Assert.Equal(JobKind.Probe, ((JobQueued)RoundTrip(new JobQueued("probe:s/r:1", JobKind.Probe, "s/r", new ProbeRequest("all", 10)))).Kind);
         Assert.IsType<GetStatus>(RoundTrip(new GetStatus()));
         Assert.Equal("pause me", ((CommandReply)RoundTrip(new CommandReply(true, "pause me"))).Message);
         Assert.Equal(double.NaN, ((RunProgress)RoundTrip(new RunProgress("r", 1, 2, double.NaN, 3))).Loss);
+        var report = (CheckpointReport)RoundTrip(new CheckpointReport("s/r", 2, 10, "sha", 1) { Seq = 42 });
+        Assert.Equal((42L, "s/r"), (report.Seq, report.Id));
     }
 
     [Fact]
-    public void Actor_refs_and_token_batches_survive_the_trip()
+    public void A_lease_travels_with_its_run_config_checkpoint_and_dataset_fingerprint()
     {
-        var probe = CreateTestProbe();
-        var spec = TestSweeps.Spec();
-        var start = new StartRun("s/r", 4, [1], spec.Runs[0], spec.Training, 0.1, spec.Datasets[0], "/p", "/t", "/run", probe.Ref);
+        var plan = TestSweeps.Plan();
+        var start = new StartRun("s/r", 4, [1], plan.Runs[0], new CheckpointRef(100, 3, "abc"), new DatasetFingerprint("p", "t"));
         var back = (StartRun)RoundTrip(start);
-        Assert.Equal(probe.Ref, back.Coordinator);
-        back.Coordinator.Tell("hello");
-        probe.ExpectMsg("hello");
-
-        var batch = new TokenBatch(1, 3, [1, 2, 3], [TokenBatch.Ignore, 2, 3], [new QuestionInfo(0, 1, 3, 2, 5, EvalMode.TrainTwohop, false)]);
-        var ready = (BatchReady)RoundTrip(new BatchReady(9, batch));
-        Assert.Equal(9, ready.Index);
-        Assert.Equal(batch.InputIds, ready.Batch.InputIds);
-        Assert.Equal(batch.Labels, ready.Batch.Labels);
-        Assert.Equal(batch.Questions, ready.Batch.Questions);
+        Assert.Equal(start.Config, back.Config);
+        Assert.Equal(start.ResumeFrom, back.ResumeFrom);
+        Assert.Equal(start.Dataset, back.Dataset);
+        var job = new StartJob("measure:s", 9, [0], JobKind.Measure, new JobSpec
+        {
+            Sweep = "s", Runs = [new MeasuredRun("s/r", plan.Runs[0], 4, "sha")],
+            Datasets = [new PreparedDatasetRecord(plan.Datasets[0], new DatasetFingerprint("p", "t"))],
+        });
+        var jobBack = (StartJob)RoundTrip(job);
+        Assert.Equal("sha", jobBack.Spec.Runs.Single().ResultsSha256);
+        Assert.Equal(plan.Datasets[0], jobBack.Spec.Datasets.Single().Config);
     }
 
     [Fact]
     public void A_snapshot_restores_the_same_state()
     {
-        var s = SweepState.Empty.ApplyAll(SweepState.Empty.Decide(new SubmitSweep(TestSweeps.Spec())).Events);
-        s = s.Apply(new DatasetPrepared(s.Datasets.Keys.Single(), "/p", "/t"));
-        s = s.ApplyAll(s.Decide(new ScheduleRuns([new SlotRef("n", 0)], DateTimeOffset.UnixEpoch)).Events);
+        var s = SweepState.Empty.ApplyAll(SweepState.Empty.Decide(new SubmitSweep(TestSweeps.Plan())).Events);
+        s = s.Apply(new DatasetPrepared(s.Datasets.Keys.Single(), "p", "t"));
+        s = s.ApplyAll(s.Decide(new ScheduleLeases([new SlotRef("n", 0), new SlotRef("n", 1)], DateTimeOffset.UnixEpoch)).Events);
         var back = ((CoordinatorSnapshot)RoundTrip(CoordinatorSnapshot.From(s))).ToState();
         Assert.Equal(s.LastEpoch, back.LastEpoch);
-        Assert.Equal(s.Runs.Values.Select(r => (r.Spec.RunId, r.Status, r.Lease?.Epoch)), back.Runs.Values.Select(r => (r.Spec.RunId, r.Status, r.Lease?.Epoch)));
+        Assert.Equal(s.Runs.Values.Select(r => (r.RunId, r.Status, r.Lease?.Epoch)), back.Runs.Values.Select(r => (r.RunId, r.Status, r.Lease?.Epoch)));
+        Assert.Equal(s.Jobs.Values.Select(j => (j.JobId, j.Status)), back.Jobs.Values.Select(j => (j.JobId, j.Status)));
         Assert.True(back.Datasets.Values.Single().Prepared);
+    }
+
+    [Fact]
+    public void A_format_1_journal_event_is_refused_with_a_message_that_says_so()
+    {
+        var serializer = (ActorLabSerializer)Sys.Serialization.FindSerializerForType(typeof(RunLeased));
+        var e = Assert.Throws<SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "sweep-submitted@1"));
+        Assert.Contains("journal format 1", e.Message);
     }
 
     [Fact]
@@ -88,7 +102,7 @@ public class SerializerTests() : TestKit(ActorLabConfig.Build(Path.Combine(Path.
         foreach (var t in wireTypes) Assert.NotNull(MessageRegistry.TypeOf(MessageRegistry.ManifestOf(t)));
         var serializer = (ActorLabSerializer)Sys.Serialization.FindSerializerForType(typeof(RunLeased));
         Assert.Throws<SerializationException>(() => serializer.FromBinary("{}"u8.ToArray(), "run-leased@99"));
-        Assert.Throws<SerializationException>(() => serializer.FromBinary("not json"u8.ToArray(), "run-leased@1"));
+        Assert.Throws<SerializationException>(() => serializer.FromBinary("not json"u8.ToArray(), "run-leased@2"));
     }
 }
 

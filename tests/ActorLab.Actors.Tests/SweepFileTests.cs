@@ -16,22 +16,28 @@ public class SweepFileTests
         Assert.Equal([330000L, 340000L], def.ParamBudgets.ToArray());
         Assert.Equal(2, def.Orders.Length);
         Assert.Equal([1, 2], def.Orders[1].ToArray());
-        Assert.Equal(0.1, def.HopRatio);                       // default from actorlab.conf
-        Assert.Equal("schedulefree", def.Training.Optimizer);   // default
-        Assert.Equal([10L, 20L], def.Training.EvalSteps.ToArray());
-        Assert.Equal(5, def.Training.CheckpointEvery);
+        Assert.Equal(0.1, def.Template.HopRatio);                     // default from actorlab.conf
+        Assert.Equal("schedulefree", def.Template.Optimizer);         // default
+        Assert.Equal([10L, 20L], def.Template.EvalSchedule.Steps.ToArray());
+        Assert.Equal(5, def.Template.CheckpointEvery);
+        Assert.Null(def.ListsDir);
     }
 
     [Fact]
     public void Plan_expands_the_grid_into_runs_and_shared_datasets()
     {
-        var spec = TestSweeps.Spec();
-        Assert.Single(spec.Datasets);
-        Assert.Equal(4, spec.Runs.Length); // 2 budgets x 2 order sets
-        Assert.All(spec.Runs, r => Assert.StartsWith("tiny/mup_n20_p", r.RunId));
-        Assert.Contains(spec.Runs, r => r.RunName.Contains("_omin1_omax2_wd0.1_l1_lr0.001_beta10.99_sf_r2"));
-        Assert.Equal(TestSweeps.Spec().ContentHash, spec.ContentHash);
-        Assert.NotEqual(TestSweeps.Spec(TestSweeps.Tiny.Replace("max-steps = 20", "max-steps = 21")).ContentHash, spec.ContentHash);
+        var plan = TestSweeps.Plan();
+        var dataset = Assert.Single(plan.Datasets);
+        Assert.Equal(4, plan.Runs.Length); // 2 budgets x 2 order sets
+        Assert.All(plan.Runs, r => Assert.StartsWith("tiny/mup_n20_p", r.RunId));
+        Assert.All(plan.Runs, r => Assert.Equal(dataset, r.Dataset));
+        Assert.All(plan.Runs, r => Assert.Equal((20, 2, "tiny"), (r.NProfiles, r.Relations, r.Sweep)));
+        Assert.Contains(plan.Runs, r => r.RunName.Contains("_omin1_omax2_wd0.1_l1_lr0.001_beta10.99_sf_r2"));
+        Assert.Equal(TestSweeps.Plan().ContentHash, plan.ContentHash);
+        Assert.NotEqual(TestSweeps.Plan(TestSweeps.Tiny.Replace("max-steps = 20", "max-steps = 21")).ContentHash, plan.ContentHash);
+        // the dataset's id is its content: the same N, R, seed, vocab and lists give the same id in any sweep
+        Assert.Equal(dataset.Id, TestSweeps.Named("other").Datasets.Single().Id);
+        Assert.NotEqual(dataset.Id, TestSweeps.Plan(TestSweeps.Tiny.Replace("vocab-size = 400", "vocab-size = 401")).Datasets.Single().Id);
     }
 
     [Theory]
@@ -99,9 +105,36 @@ public class SweepFileTests
     {
         var c = ActorLabConfig.Defaults;
         Assert.Equal(2, c.GetInt("actorlab.node.cpu-slots"));
-        Assert.Equal("PinnedDispatcher", c.GetString("actorlab.trainer-dispatcher.type"));
-        Assert.Equal("SQLite.MS", c.GetString("akka.persistence.journal.sql.provider-name"));
+        Assert.Equal(["coordinator", "trainer"], c.GetStringList("actorlab.node.roles"));
+        Assert.Equal("sqlite", c.GetString("actorlab.journal.provider"));
+        Assert.Equal("keep-majority", c.GetString("akka.cluster.split-brain-resolver.active-strategy"));
         Assert.True(c.GetInt("actorlab.coordinator.snapshot-every") > 0);
+    }
+
+    [Fact]
+    public void The_journal_is_sqlite_in_the_data_dir_or_postgresql_from_the_environment_never_from_hocon()
+    {
+        using var dir = new TempDir();
+        var sqlite = ActorLabConfig.Build(dir.Path);
+        Assert.Equal("SQLite.MS", sqlite.GetString("akka.persistence.journal.sql.provider-name"));
+        Assert.Equal($"Data Source={Path.Combine(dir.Path, "journal.db")}", sqlite.GetString("akka.persistence.snapshot-store.sql.connection-string"));
+
+        const string pg = "actorlab.journal { provider = postgresql, connection-string-env = ACTORLAB_TEST_NO_SUCH_VAR }";
+        var missing = Assert.Throws<UserInputException>(() => ActorLabConfig.Build(dir.Path, extraHocon: pg));
+        Assert.Contains("$ACTORLAB_TEST_NO_SUCH_VAR", missing.Message);
+
+        var file = Path.Combine(dir.Path, "cs");
+        File.WriteAllText(file, "Host=db.lab;Port=5433;Database=sweeps;Username=u;Password=\"quoted\"\n");
+        var fromFile = ActorLabConfig.Build(dir.Path, extraHocon: $"actorlab.journal {{ provider = postgresql, connection-string-file = {ActorLabConfig.Quote(file)} }}");
+        Assert.Equal("PostgreSQL.15", fromFile.GetString("akka.persistence.journal.sql.provider-name"));
+        Assert.Equal("Host=db.lab;Port=5433;Database=sweeps;Username=u;Password=\"quoted\"", fromFile.GetString("akka.persistence.journal.sql.connection-string"));
+        Assert.Equal("PostgreSQL db.lab:5433/sweeps", JournalSettings.From(fromFile).Description);
+
+        File.WriteAllText(file, "Host=db;Bogus Key=1");
+        Assert.Contains("connection string is not valid", Assert.Throws<UserInputException>(() =>
+            ActorLabConfig.Build(dir.Path, extraHocon: $"actorlab.journal {{ provider = postgresql, connection-string-file = {ActorLabConfig.Quote(file)} }}")).Message);
+        Assert.Contains("'mysql' is not sqlite or postgresql", Assert.Throws<UserInputException>(() =>
+            ActorLabConfig.Build(dir.Path, extraHocon: "actorlab.journal.provider = mysql")).Message);
     }
 
     internal static string FindRepoFile(string relative)

@@ -24,8 +24,8 @@ public static class TestSweeps
         }
         """;
 
-    public static SweepSpec Spec(string text = Tiny) => SweepPlanner.Plan(SweepFile.Parse(text, "test.conf"));
+    public static SweepPlan Plan(string text = Tiny) => SweepPlanner.Plan(SweepFile.Parse(text, "test.conf"));
 
-    public static SweepSpec Named(string name, int dataParallel = 1) =>
-        Spec(Tiny.Replace("name = tiny", $"name = {name}").Replace("checkpoint.every = 5", $"checkpoint.every = 5\n  data-parallel = {dataParallel}"));
+    public static SweepPlan Named(string name, int dataParallel = 1) =>
+        Plan(Tiny.Replace("name = tiny", $"name = {name}").Replace("checkpoint.every = 5", $"checkpoint.every = 5\n  data-parallel = {dataParallel}"));
 }

@@ -26,6 +26,12 @@ public sealed record CheckpointSchedule(IReadOnlyList<long> Steps, long Every, l
     public static CheckpointSchedule Explicit(IEnumerable<long> steps, long every = 0, long offset = 0) =>
         new(steps.Distinct().Order().ToArray(), every, offset);
 
+    /// <summary>Equal schedules have equal steps (a list compares by its values, not by reference).</summary>
+    public bool Equals(CheckpointSchedule? other) =>
+        other is not null && Every == other.Every && Offset == other.Offset && Steps.SequenceEqual(other.Steps);
+
+    public override int GetHashCode() => HashCode.Combine(Every, Offset, Steps.Count, Steps.Count > 0 ? Steps[^1] : 0);
+
     public bool IsDue(long step)
     {
         if (Steps.Contains(step)) return true;
