@@ -1,33 +1,51 @@
-using System.Collections.Immutable;
-using Akka.Actor;
-using Akka.TestKit.Xunit2;
-using ActorLab.Actors.Config;
-using ActorLab.Actors.Coordinator;
+using ActorLab.Actors.Control;
 using ActorLab.Actors.Node;
-using ActorLab.Actors.Sweeps;
 using ActorLab.Actors.Training;
+using ActorLab.Host.Tests.Infrastructure;
+using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using ActorLab.Model.Training;
 using TorchSharp;
 
-namespace ActorLab.Actors.Tests;
+namespace ActorLab.Host.Tests.Actors;
 
 /// <summary>
-/// Data parallel through the actors on the real model: two trainer slots with batch B that all-reduce their
-/// gradients every step end with the same weights as one slot trained on the 2B batch made of both halves.
+/// Data parallel through the actors on the real model: a sweep run with data-parallel = 2 at batch B, whose ranks
+/// all-reduce their gradients every step, ends with the same weights as a data-parallel = 1 run at batch 2B made of
+/// both halves.
 /// </summary>
-public class DataParallelTests() : TestKit(ActorLabConfig.Build(Path.Combine(Path.GetTempPath(), "actorlab-dp-" + Guid.NewGuid().ToString("N")[..6])))
+public class DataParallelTests
 {
     const int B = 4, SeqLen = 64, Steps = 6;
 
-    /// <summary>Real trainers; batches crafted so both halves of the 2B batch have the same number of answer tokens.</summary>
-    sealed class HalvesBackend(PipelineBackend inner, Func<StartRun, int, IBatchSource> batches) : ITrainingBackend
+    /// <summary>The real pipeline, with batches crafted so both halves of the 2B batch have the same answer positions.</summary>
+    sealed class HalvesBackend(PipelineBackend inner) : ITrainingBackend
     {
-        public int SolveN(double targetBits, int relations) => inner.SolveN(targetBits, relations);
-        public PreparedDataset PrepareDataset(DatasetSpec d, string dataDir, CancellationToken c) => inner.PrepareDataset(d, dataDir, c);
-        public IRunTrainer OpenTrainer(StartRun run, int rank, IAllReduce? allReduce) => inner.OpenTrainer(run, rank, allReduce);
-        public IBatchSource OpenBatches(StartRun run, int rank) => batches(run, rank);
-        public void MeasureCapacity(SweepSpec s, IReadOnlyList<(RunSpec Run, string RunDir)> runs, string o, CancellationToken c) { }
+        public DatasetFingerprint PrepareDataset(DatasetConfig d, DatasetFingerprint? e, CancellationToken c) => inner.PrepareDataset(d, e, c);
+        public void MeasureCapacity(string s, IReadOnlyList<MeasuredRun> r, IReadOnlyList<PreparedDatasetRecord> d, CancellationToken c) => inner.MeasureCapacity(s, r, d, c);
+        public void Probe(JobSpec p, int parallel, CancellationToken c) { }
+
+        public IRunReplica OpenReplica(StartRun run, int rank, IReplicaGroup group, string device)
+        {
+            var data = DatasetStore.Load(DatasetStore.Ensure(inner.Storage, run.Config.Dataset!, run.Dataset));
+            var stream = new QaStream(data.Db, data.Tokenizer, null, new QaStreamOptions([1], SeqLen: SeqLen, BatchSize: B, Seed: 3), data.Cache);
+            // one stream serves every generator worker here: a QaStream is not thread-safe
+            TokenBatch Half(long i) { lock (stream) { stream.Seek(i); return stream.Next(); } }
+            Func<long, TokenBatch> batches = run.WorldSize == 1
+                ? i => Concat(Half(i), Shift(Half(i), data.Tokenizer.VocabSize))
+                : i => rank == 0 ? Half(i) : Shift(Half(i), data.Tokenizer.VocabSize);
+            return new Replica(inner.OpenReplica(run, rank, group, device), batches);
+        }
+
+        sealed class Replica(IRunReplica inner, Func<long, TokenBatch> batches) : IRunReplica
+        {
+            public long StreamPosition => inner.StreamPosition;
+            public bool TwoHopPhase => inner.TwoHopPhase;
+            public IBatchSource OpenBatchSource(bool twoHopPhase) => new FuncSource(batches);
+            public RunOutcome Run(IBatchFeed feed, IRunObserver observer, CancellationToken cancel) => inner.Run(feed, observer, cancel);
+            public void Dispose() => inner.Dispose();
+        }
     }
 
     sealed class FuncSource(Func<long, TokenBatch> get) : IBatchSource
@@ -44,71 +62,51 @@ public class DataParallelTests() : TestKit(ActorLabConfig.Build(Path.Combine(Pat
     static TokenBatch Concat(TokenBatch a, TokenBatch b) =>
         new(a.BatchSize + b.BatchSize, a.SeqLen, [.. a.InputIds, .. b.InputIds], [.. a.Labels, .. b.Labels], [.. a.Questions, .. b.Questions]);
 
+    static string Sweep(string name, int batch, int dataParallel) => $$"""
+        sweep {
+          name = {{name}}
+          grid { layers = [1], param-budgets = [340000], relations = [2], n-profiles = [30], orders = [[1]] }
+          vocab-size = 300
+          batch-size = {{batch}}
+          seq-len = {{SeqLen}}
+          max-steps = {{Steps}}
+          optimizer.warmup-steps = 2
+          eval { steps = [{{Steps}}], questions = 10 }
+          checkpoint.every = {{Steps}}
+          data-parallel = {{dataParallel}}
+        }
+        """;
+
     [Fact]
-    public void Two_ranks_at_batch_B_match_one_rank_at_batch_2B()
+    public async Task Two_ranks_at_batch_B_match_one_rank_at_batch_2B()
     {
         torch.set_num_threads(1);
         using var dir = new TempDir();
-        var inner = new PipelineBackend();
-        var spec = SweepPlanner.Plan(SweepFile.Parse($$"""
-            sweep {
-              name = dp
-              grid { layers = [1], param-budgets = [340000], relations = [2], n-profiles = [30], orders = [[1]] }
-              vocab-size = 300
-              batch-size = {{B}}
-              seq-len = {{SeqLen}}
-              max-steps = {{Steps}}
-              optimizer.warmup-steps = 2
-              eval { steps = [{{Steps}}], questions = 10 }
-              checkpoint.every = {{Steps}}
-            }
-            """));
-        var ds = spec.Datasets[0];
-        var prepared = inner.PrepareDataset(ds, dir.Path, CancellationToken.None);
-        var vocab = QaTokenizer.Load(prepared.TokenizerPath).VocabSize;
-        var db = ActorLab.Model.Profiles.ProfileParquet.Read(prepared.ProfilesPath);
-        var tok = QaTokenizer.Load(prepared.TokenizerPath);
-        var stream = new QaStream(db, tok, null, new QaStreamOptions([1], SeqLen: SeqLen, BatchSize: B, Seed: 3));
-        // one stream serves both ranks' generators here: a QaStream is not thread-safe
-        TokenBatch Half(long i) { lock (stream) { stream.Seek(i); return stream.Next(); } }
+        var config = ActorLab.Actors.Config.ActorLabConfig.Build(dir.Path);
+        var storage = ActorLab.Actors.Config.StorageSettings.From(config).Storage;
+        var backend = new HalvesBackend(new PipelineBackend(storage, 1));
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), backend: backend);
+        Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("single", Sweep("single", 2 * B, 1)))).Ok);
+        Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("parallel", Sweep("parallel", B, 2)))).Ok);
+        var status = await n.WaitFor(s => s.Sweeps.Length == 2 && s.Sweeps.All(x => x.Status == "finished"), TimeSpan.FromMinutes(3));
+        Assert.All(status.Sweeps, s => Assert.Equal(1, s.Completed));
 
-        var backend = new HalvesBackend(inner, (run, rank) => run.WorldSize == 1
-            ? new FuncSource(i => Concat(Half(i), Shift(Half(i), vocab)))
-            : new FuncSource(i => rank == 0 ? Half(i) : Shift(Half(i), vocab)));
-        var node = Sys.ActorOf(NodeAgent.Props("n", new NodeSettings(2, "cpu", TimeSpan.FromSeconds(30), 1, 2), TestActor, backend));
-        ExpectMsg<RegisterNode>();
-
-        string Train(string name, int worldSize, int batch)
+        string Final(string sweep)
         {
-            var run = spec.Runs[0] with { RunId = $"dp/{name}", RunName = name, DataParallel = worldSize };
-            var training = spec.Training with { BatchSize = batch };
-            var slots = Enumerable.Range(0, worldSize).ToImmutableArray();
-            node.Tell(new StartRun(run.RunId, 1, slots, run, training, spec.HopRatio, ds, prepared.ProfilesPath, prepared.TokenizerPath,
-                Path.Combine(dir.Path, "runs", name), TestActor));
-            string? checkpoint = null;
-            FishForMessage(m =>
-            {
-                if (m is ReportCheckpoint c) checkpoint = c.Path;
-                if (m is ReportRunFailed f) throw new Xunit.Sdk.XunitException(f.Error);
-                return m is ReportRunCompleted;
-            }, TimeSpan.FromMinutes(2));
-            return checkpoint!;
+            var runDir = Directory.GetDirectories(Path.Combine(dir.Path, "runs", sweep)).Single();
+            return Checkpoints.ListWithEpochs(runDir).Single(c => c.Step == (long)Steps).Dir;
         }
-
-        var single = Train("single", 1, 2 * B);
-        var parallel = Train("parallel", 2, B);
-        using var a = TrainerCore.Open(single, new TrainerOptions { VocabSize = vocab });
-        using var b = TrainerCore.Open(parallel, new TrainerOptions { VocabSize = vocab });
+        var vocab = QaTokenizer.Load(Directory.GetDirectories(Path.Combine(dir.Path, "tokenizers")).Single()).VocabSize;
+        using var a = TrainerCore.Open(Final("single"), new TrainerOptions { VocabSize = vocab });
+        using var b = TrainerCore.Open(Final("parallel"), new TrainerOptions { VocabSize = vocab });
         Assert.Equal(Steps, a.Step);
         Assert.Equal(Steps, b.Step);
         var pa = a.Model.parameters().ToArray();
         var pb = b.Model.parameters().ToArray();
         Assert.Equal(pa.Length, pb.Length);
+        using var fresh = new ActorLab.Model.Transformer.LlamaMup(a.Model.Config, a.Run.Seed);
+        var p0 = fresh.parameters().ToArray();
         double maxDiff = 0, maxMove = 0;
-        using var fresh = TrainerCore.Create(PipelineBackend.ToRunConfig(new StartRun("x", 1, [0], spec.Runs[0], spec.Training, 0.1, ds,
-            prepared.ProfilesPath, prepared.TokenizerPath, Path.Combine(dir.Path, "fresh"), TestActor), "cpu"), Path.Combine(dir.Path, "fresh"),
-            new TrainerOptions { VocabSize = vocab });
-        var p0 = fresh.Model.parameters().ToArray();
         for (var i = 0; i < pa.Length; i++)
         {
             maxDiff = Math.Max(maxDiff, (pa[i] - pb[i]).abs().max().item<float>());

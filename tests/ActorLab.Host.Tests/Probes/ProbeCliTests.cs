@@ -35,7 +35,7 @@ public sealed class ProbeRunFixture : IDisposable
             HeldOutSplits.Build(db, run.Seed).WriteTo(ms);
             core.Attachments[ProbeCheckpoint.SplitsAttachment] = ms.ToArray();
         }
-        Checkpoint = core.SaveCheckpoint();
+        Checkpoint = core.SaveCheckpoint().Dir;
     }
 
     public string Dir { get; }
@@ -122,74 +122,51 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
 }
 
 /// <summary>
-/// `probe --run RUN --contact`: a stand-in coordinator (an "actorlab" system with remoting, answering the public
-/// GetStatus/GetRuns control messages) tells the CLI where the run lives and how many slots are free.
+/// `console probe RUN` and `probe --run RUN --contact`: a real node (in this process) trains a tiny real sweep; the CLI
+/// (a child process, through ClusterClient) queues the probe sweep of its completed run as a job, which a slot of
+/// the node runs into the run's probes/ folder.
 /// </summary>
-public class ProbeRunViaNodeTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>, IDisposable
+public class ProbeJobTests
 {
-    readonly Akka.Actor.ActorSystem node = Akka.Actor.ActorSystem.Create(ActorLab.Actors.ActorLabRuntime.SystemName,
-        Akka.Configuration.ConfigurationFactory.ParseString("""
-            akka.actor.provider = remote
-            akka.remote.dot-netty.tcp.port = 0
-            akka.remote.dot-netty.tcp.hostname = "127.0.0.1"
-            akka.loglevel = OFF
-            akka.stdout-loglevel = OFF
-            """).WithFallback(ActorLab.Actors.Config.ActorLabConfig.Defaults));
-
-    sealed class FakeCoordinator : Akka.Actor.ReceiveActor
-    {
-        public FakeCoordinator(string dataDir)
-        {
-            Receive<ActorLab.Actors.Control.GetStatus>(_ => Sender.Tell(new ActorLab.Actors.Control.StatusReply([],
-                [new ActorLab.Actors.Control.NodeSummary("n1", "cpu", 3, 1, 0.1)], dataDir)));
-            Receive<ActorLab.Actors.Control.GetRuns>(_ => Sender.Tell(new ActorLab.Actors.Control.RunsReply(
-            [
-                new ActorLab.Actors.Control.RunSummary("sw/probe-run", "Completed", 0, 0, 1.0, null, null, 0, null),
-                new ActorLab.Actors.Control.RunSummary("sw/busy-run", "Running", 5, 0, 2.0, "n1", 1, 0, null),
-            ])));
+    const string Sweep = """
+        sweep {
+          name = probed
+          grid { layers = [2], param-budgets = [340000], relations = [2], n-profiles = [40], orders = [[1, 2]] }
+          vocab-size = 400
+          batch-size = 4
+          seq-len = 128
+          max-steps = 30
+          convergence.enabled = false
+          eval { steps = [30], questions = 20 }
+          checkpoint.every = 30
         }
-    }
-
-    string Contact()
-    {
-        node.ActorOf(Akka.Actor.Props.Create(() => new FakeCoordinator(fx.DataDir)), "coordinator");
-        var port = ((Akka.Actor.ExtendedActorSystem)node).Provider.DefaultAddress.Port;
-        return $"127.0.0.1:{port}";
-    }
-
-    public void Dispose() => node.Terminate().Wait(TimeSpan.FromSeconds(5));
+        """;
 
     [Fact]
-    public void ProbesACompletedRunIntoItsFolderOnTheFreeSlots()
+    public async Task A_completed_run_is_probed_as_a_job_and_other_runs_are_refused()
     {
-        var r = ActorLabCli.Run("probe", "--run", "probe-run", "--contact", Contact(), "--layers", "0,2", "--positions", "name",
-            "--target", "answer", "--samples", "40", "--max-iter", "10", "--threads", "1");
-        Assert.True(r.Exit == 0, r.Err + r.Out);
-        Assert.Contains("2 of 3 slot(s) free", r.Out);
-        Assert.Contains("on 2 slot(s)", r.Out);
-        var rows = ProbeResults.Read(Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop", "probes.csv"));
-        Assert.Equal([0, 2], rows.Select(x => x.Layer));
-    }
+        using var dir = new TempDir();
+        var config = ActorLab.Actors.Config.ActorLabConfig.Build(dir.Path);
+        var storage = ActorLab.Actors.Config.StorageSettings.From(config).Storage;
+        var backend = new ActorLab.Actors.Training.PipelineBackend(storage, 1, null, ActorLab.Host.Cli.ProbeCommands.RunJob);
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), backend: backend);
+        var contact = $"127.0.0.1:{n.Node.Address.Port}";
+        Assert.True((await n.Ask<ActorLab.Actors.Control.CommandReply>(new ActorLab.Actors.Control.SubmitSweepFile("p.conf", Sweep))).Ok);
+        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromMinutes(2));
+        var run = (await n.Runs()).Runs.Single().RunId;
 
-    [Fact]
-    public void ConsoleProbeRunsTheSweepOfACompletedRun()
-    {
-        var r = ActorLabCli.Run("console", "--contact", Contact(), "probe", "probe-run", "--layers", "1", "--samples", "40");
+        var r = ActorLabCli.Run("console", "--contact", contact, "probe", run.Split('/')[1], "--layers", "1", "--samples", "40");
         Assert.True(r.Exit == 0, r.Err + r.Out);
-        Assert.Contains("2 of 3 slot(s) free", r.Out);
-        var rows = ProbeResults.Read(Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop", "probes.csv"));
+        Assert.Contains("queued", r.Out);
+        await n.WaitFor(s => s.QueuedJobs == 0 && s.RunningJobs == 0, TimeSpan.FromMinutes(2));
+        var csv = Directory.GetFiles(Path.Combine(storage.RunDir(run), "probes"), "probes.csv", SearchOption.AllDirectories).Single();
+        var rows = ProbeResults.Read(csv);
         Assert.All(rows, x => Assert.Equal(1, x.Layer));
         Assert.Contains(rows, x => x.Position == "relation");
-    }
 
-    [Theory]
-    [InlineData("busy-run", "run 'sw/busy-run' is running")]
-    [InlineData("no-such-run", "has no run 'no-such-run'")]
-    public void RefusesRunsItCannotProbe(string run, string message)
-    {
-        var r = ActorLabCli.Run("probe", "--run", run, "--contact", Contact());
+        r = ActorLabCli.Run("probe", "--run", "no-such-run", "--contact", contact);
         Assert.Equal(2, r.Exit);
-        Assert.Contains(message, r.Err);
+        Assert.Contains("unknown run 'no-such-run'", r.Err);
     }
 
     [Fact]

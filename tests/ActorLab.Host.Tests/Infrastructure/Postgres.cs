@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using Npgsql;
+
+namespace ActorLab.Host.Tests.Infrastructure;
+
+/// <summary>
+/// The PostgreSQL the journal tests run on: the server in $ACTORLAB_TEST_POSTGRES (a connection string; CI starts
+/// one with build/postgres.sh), else one this test run starts itself with build/postgres.sh when Debian's server
+/// binaries are installed. Where neither exists (a laptop without PostgreSQL) the tests skip with that reason;
+/// with ACTORLAB_REQUIRE_POSTGRES=1 (CI) they fail instead. Each test gets a database of its own.
+/// </summary>
+public static class Postgres
+{
+    static readonly Lazy<(string? Admin, string Why)> Server = new(Start);
+
+    static (string?, string) Start()
+    {
+        var given = Environment.GetEnvironmentVariable("ACTORLAB_TEST_POSTGRES");
+        if (!string.IsNullOrWhiteSpace(given)) return (given, "");
+        var script = Repo.File("build/postgres.sh");
+        if (!Directory.EnumerateDirectories("/usr/lib/postgresql").Any(d => File.Exists(Path.Combine(d, "bin", "initdb"))))
+            return (null, "no PostgreSQL: set ACTORLAB_TEST_POSTGRES or install Debian's postgresql");
+        var dir = Path.Combine(Path.GetTempPath(), $"actorlab-test-pg-{Environment.ProcessId}");
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { script, "start", dir }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) return (null, $"build/postgres.sh could not start PostgreSQL: {error.Trim()}");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            using var stop = Process.Start("bash", [script, "stop", dir]);
+            stop?.WaitForExit(20_000);
+        };
+        return (output.Trim(), "");
+    }
+
+    static bool Required => Environment.GetEnvironmentVariable("ACTORLAB_REQUIRE_POSTGRES") == "1";
+
+    /// <summary>Skips (or, in CI, fails) when there is no server.</summary>
+    public static void Require()
+    {
+        var (admin, why) = Server.Value;
+        if (admin != null) return;
+        if (Required) throw new InvalidOperationException($"PostgreSQL is required here (ACTORLAB_REQUIRE_POSTGRES=1): {why}");
+        Skip.If(true, why);
+    }
+
+    /// <summary>A new, empty database; returns its connection string.</summary>
+    public static string NewDatabase()
+    {
+        Require();
+        var admin = Server.Value.Admin!;
+        var name = "actorlab_" + Guid.NewGuid().ToString("N")[..12];
+        using (var c = new NpgsqlConnection(admin))
+        {
+            c.Open();
+            using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", c);
+            cmd.ExecuteNonQuery();
+        }
+        return new NpgsqlConnectionStringBuilder(admin) { Database = name, Pooling = false }.ConnectionString;
+    }
+
+    /// <summary>Runs a query on a database and returns the first column of each row.</summary>
+    public static List<object?> Query(string connection, string sql)
+    {
+        using var c = new NpgsqlConnection(connection);
+        c.Open();
+        using var cmd = new NpgsqlCommand(sql, c);
+        using var r = cmd.ExecuteReader();
+        var rows = new List<object?>();
+        while (r.Read()) rows.Add(r.IsDBNull(0) ? null : r.GetValue(0));
+        return rows;
+    }
+}
+
+/// <summary>Files of the repository the tests run from.</summary>
+public static class Repo
+{
+    public static string File(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            var p = Path.Combine(dir.FullName, relative);
+            if (System.IO.File.Exists(Path.Combine(dir.FullName, "ActorLab.sln")) && (Directory.Exists(p) || System.IO.File.Exists(p))) return p;
+        }
+        throw new InvalidOperationException($"{relative} not found above {AppContext.BaseDirectory}");
+    }
+}
