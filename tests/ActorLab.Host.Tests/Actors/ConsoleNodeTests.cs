@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace ActorLab.Host.Tests.Actors;
 
-/// <summary>`actorlab console` against a real `actorlab node` process on loopback.</summary>
+/// <summary>`actorlab console` (ClusterClient through the gateway) against a real `actorlab node` process on loopback.</summary>
 public class ConsoleNodeTests
 {
     const string Sweep = """
@@ -23,7 +23,7 @@ public class ConsoleNodeTests
 
     static readonly TimeSpan Limit = TimeSpan.FromMinutes(1);
 
-    static int FreePort()
+    public static int FreePort()
     {
         var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
@@ -36,6 +36,18 @@ public class ConsoleNodeTests
         ActorLabProcess.Run(Limit, ["console", "--contact", $"127.0.0.1:{port}", .. verb]);
 
     static JsonElement Json(string output) => JsonDocument.Parse(output[output.IndexOf('{')..]).RootElement;
+
+    static JsonElement WaitForJson(int port, Func<JsonElement, bool> done, params string[] verb)
+    {
+        var until = DateTime.UtcNow + Limit;
+        while (true)
+        {
+            var (code, output) = Console(port, [.. verb, "--json"]);
+            if (code == 0 && done(Json(output))) return Json(output);
+            if (DateTime.UtcNow > until) throw new TimeoutException($"console {string.Join(' ', verb)} never matched:\n{output}");
+            Thread.Sleep(300);
+        }
+    }
 
     [Fact]
     public void Console_controls_a_running_node()
@@ -50,11 +62,17 @@ public class ConsoleNodeTests
         try
         {
             using var node = new ActorLabProcess("node", "--port", port.ToString(), "--data-dir", Path.Combine(dir, "data"), "--slots", "1");
-            node.WaitForLine(l => l.StartsWith("node listening on", StringComparison.Ordinal), Limit);
+            node.WaitForLine(l => l.StartsWith("control it with", StringComparison.Ordinal), Limit);
 
+            // the node table fills in once the node agent has registered with the coordinator
+            var status = WaitForJson(port, s => s.GetProperty("nodes").EnumerateArray().Any(n => n.GetProperty("device").GetString() == "cpu"), "status");
+            var me = status.GetProperty("nodes")[0];
+            Assert.Equal(1, me.GetProperty("slots").GetInt32());
+            Assert.Contains("coordinator", me.GetProperty("roles").GetString());
+            Assert.Contains($"127.0.0.1:{port}", status.GetProperty("coordinator_address").GetString());
             var (code, output) = Console(port, "status");
             Assert.True(code == 0, output);
-            Assert.Contains("cpu", output); // the node table: device and slots
+            Assert.Contains("coordinator at", output);
 
             (code, output) = Console(port, "submit", bad);
             Assert.Equal(2, code);
@@ -64,31 +82,24 @@ public class ConsoleNodeTests
             Assert.True(code == 0, output);
             Assert.Contains("sweep-submitted", output);
 
-            // wait for the first run to train
+            // a watch streams events; killing it (no goodbye) must not touch the node's coordinator
             using (var watch = new ActorLabProcess("console", "--contact", $"127.0.0.1:{port}", "watch", "--json"))
             {
                 var line = watch.WaitForLine(l => l.Contains("\"kind\":\"checkpoint-recorded\""), Limit);
                 Assert.Contains("remote/", JsonDocument.Parse(line).RootElement.GetProperty("run_id").GetString());
+                watch.Kill9();
             }
-
             (code, output) = Console(port, "pause", "--json");
             Assert.True(code == 0, output);
-            (code, output) = Console(port, "status", "--json");
-            Assert.Equal("paused", Json(output).GetProperty("sweeps")[0].GetProperty("status").GetString());
+            Assert.Equal("paused", WaitForJson(port, _ => true, "status").GetProperty("sweeps")[0].GetProperty("status").GetString());
 
-            (code, output) = Console(port, "runs", "--json");
-            var running = Json(output).GetProperty("runs").EnumerateArray().First(r => r.GetProperty("status").GetString() == "Running");
+            var running = WaitForJson(port, r => r.GetProperty("runs").EnumerateArray().Any(x => x.GetProperty("status").GetString() == "Running"), "runs")
+                .GetProperty("runs").EnumerateArray().First(r => r.GetProperty("status").GetString() == "Running");
             var runId = running.GetProperty("run_id").GetString()!;
             (code, output) = Console(port, "suspend", runId);
             Assert.True(code == 0, output);
-            var until = DateTime.UtcNow + Limit;
-            JsonElement run;
-            do
-            {
-                (_, output) = Console(port, "runs", "--json");
-                run = Json(output).GetProperty("runs").EnumerateArray().First(r => r.GetProperty("run_id").GetString() == runId);
-            } while (run.GetProperty("status").GetString() != "Suspended" && DateTime.UtcNow < until);
-            Assert.Equal("Suspended", run.GetProperty("status").GetString());
+            var run = WaitForJson(port, r => r.GetProperty("runs").EnumerateArray().Single(x => x.GetProperty("run_id").GetString() == runId)
+                .GetProperty("status").GetString() == "Suspended", "runs").GetProperty("runs").EnumerateArray().Single(x => x.GetProperty("run_id").GetString() == runId);
             Assert.True(run.GetProperty("checkpoint_step").GetInt64() > 0);
 
             (code, output) = Console(port, "suspend", "no-such-run");
@@ -102,19 +113,20 @@ public class ConsoleNodeTests
             Assert.True(code == 0, output);
             (code, output) = Console(port, "resume");
             Assert.True(code == 0, output);
-            (code, output) = Console(port, "status", "--json");
-            Assert.Equal("running", Json(output).GetProperty("sweeps")[0].GetProperty("status").GetString());
+            Assert.Equal("running", WaitForJson(port, _ => true, "status").GetProperty("sweeps")[0].GetProperty("status").GetString());
+
+            // runs come a page at a time
+            var page = WaitForJson(port, _ => true, "runs", "--limit", "2");
+            Assert.Equal((2, 3), (page.GetProperty("runs").GetArrayLength(), page.GetProperty("total").GetInt32()));
+            (code, output) = Console(port, "runs", "--limit", "2");
+            Assert.True(code == 0, output);
+            Assert.Contains("runs 1-2 of 3; next page: --offset 2", output);
+            Assert.Equal(1, WaitForJson(port, _ => true, "runs", "--limit", "2", "--offset", "2").GetProperty("runs").GetArrayLength());
 
             (code, output) = Console(port, "cancel");
             Assert.True(code == 0, output);
-            until = DateTime.UtcNow + Limit;
-            string status;
-            do
-            {
-                (_, output) = Console(port, "status", "--json");
-                status = Json(output).GetProperty("sweeps")[0].GetProperty("status").GetString()!;
-            } while (status is not ("finished" or "cancelled") && DateTime.UtcNow < until);
-            Assert.Contains(status, new[] { "finished", "cancelled" });
+            var final = WaitForJson(port, s => s.GetProperty("sweeps")[0].GetProperty("status").GetString() is "finished" or "failed", "status");
+            Assert.Equal(3, final.GetProperty("sweeps")[0].GetProperty("cancelled").GetInt32());
             Assert.False(node.Exited);
             Assert.True(File.Exists(Path.Combine(dir, "data", "logs", "node.log")));
             Assert.Contains("event=run-leased", File.ReadAllText(Path.Combine(dir, "data", "logs", "node.log")));

@@ -66,26 +66,29 @@ public class SweepCrashTests
             var restarts = 0;
             foreach (var run in runDirs)
             {
-                var rows = File.ReadAllLines(Path.Combine(run, "progress.csv")).Skip(1).Select(l => l.Split(','))
-                    .Select(p => (Epoch: long.Parse(p[0], CultureInfo.InvariantCulture), Kind: p[1], Step: long.Parse(p[2], CultureInfo.InvariantCulture))).ToList();
-                long lastCheckpoint = 0;
-                var attempts = rows.GroupBy(r => r.Epoch).OrderBy(g => g.Key).ToList();
+                var attempts = new ActorLab.Model.Storage.RunFolder(run, null).ProgressFiles();
                 restarts += attempts.Count - 1;
-                foreach (var attempt in attempts)
+                // each lease starts at a checkpoint an earlier lease wrote (a killed process may have written newer
+                // ones than the journal recorded) and trains on from the step after it, each step once
+                var written = new HashSet<long> { 0 };
+                long lastCheckpoint = 0;
+                foreach (var (epoch, progress) in attempts)
                 {
-                    var start = attempt.First(r => r.Kind == "start").Step;
-                    Assert.True(start == lastCheckpoint, $"{Path.GetFileName(run)} epoch {attempt.Key} started at {start}, last checkpoint {lastCheckpoint}");
-                    var steps = attempt.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
+                    var rows = File.ReadAllLines(progress).Skip(1).Select(l => l.Split(','))
+                        .Select(p => (Kind: p[1], Step: long.Parse(p[2], CultureInfo.InvariantCulture))).ToList();
+                    var start = rows.First(r => r.Kind == "start").Step;
+                    Assert.True(written.Contains(start), $"{Path.GetFileName(run)} epoch {epoch} started at {start}, not at a checkpoint written before");
+                    var steps = rows.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
                     if (steps.Count > 0) Assert.Equal(start + 1, steps.Min());
                     Assert.Equal(steps.Count, steps.Distinct().Count());
-                    lastCheckpoint = attempt.Where(r => r.Kind == "checkpoint").Select(r => r.Step).DefaultIfEmpty(lastCheckpoint).Max();
+                    foreach (var c in rows.Where(r => r.Kind == "checkpoint")) written.Add(c.Step);
+                    lastCheckpoint = rows.Where(r => r.Kind == "checkpoint").Select(r => r.Step).DefaultIfEmpty(start).Max();
                 }
                 Assert.Equal(150, lastCheckpoint);
-                // a completed run is never started again
-                var completedIn = attempts.Last().Key;
-                Assert.DoesNotContain(rows, r => r.Epoch > completedIn);
+                // the published eval results are the completing lease's, and they hold the final eval
                 var evals = File.ReadAllLines(Path.Combine(run, "eval_results.csv")).Skip(1).Select(l => l.Split(',')).ToList();
                 Assert.Contains(evals, e => e.Contains("150"));
+                Assert.Equal(File.ReadAllText(Path.Combine(run, "eval_results.csv")), File.ReadAllText(attempts[^1].Path.Replace("progress", "eval_results")));
             }
             Assert.True(restarts >= 1, "at least one run was interrupted and resumed");
 
