@@ -242,7 +242,7 @@ print(json.dumps(d))
 def nvidia_lib_dirs():
     """The pip CUDA libraries (nvidia-*): libtorch_cuda finds them by RUNPATH; listed too for a process without Python."""
     site = os.path.dirname(os.path.dirname(torch_lib)) if torch_lib else ""
-    return sorted(glob.glob(os.path.join(site, "nvidia", "*", "lib")) + glob.glob(os.path.join(site, "nvidia", "cu*", "lib")))
+    return sorted(set(glob.glob(os.path.join(site, "nvidia", "*", "lib"))))
 
 
 @part("shim", 15)
@@ -441,7 +441,8 @@ print(json.dumps(dict(max_abs_diff=max(float(np.abs(a[k] - b[k]).max()) for k in
     R["actorlab"]["logits_vs_cpu"] = (f"ActorLab's logits on {DEVICE} vs on the CPU here (fp32): max |diff| {cmp['max_abs_diff']:.3g}, "
                                       f"token ids equal: {cmp['ids_equal']}" if cmp else f"comparison failed: {reason(rc2, err2, to2)}")
     # The training step: `actorlab train` on the real Q&A stream, timed off its progress lines.
-    rows = [(i, s, prec) for prec in ("fp32", "bf16") for i, s in enumerate(sizes())]
+    order = sorted(enumerate(sizes()), key=lambda x: x[1]["name"] == "quickstart")  # the reference sizes first
+    rows = [(i, s, prec) for i, s in order for prec in ("fp32", "bf16")]
     for i, s, prec in rows:
         window = args.actorlab_seconds
         if left(until) < window + 15:
