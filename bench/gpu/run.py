@@ -275,7 +275,8 @@ def _(until):
 @part("interop", 75)
 def _(until):
     out = os.path.join(OUT, "interop.json")
-    rc, o, err, to = run_cmd([args.python, os.path.join(HERE, "interop.py"), A, out], left(until))
+    offline = dict(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_HUB_DISABLE_TELEMETRY="1")  # no network there
+    rc, o, err, to = run_cmd([args.python, os.path.join(HERE, "interop.py"), A, out], left(until), env=offline)
     if os.path.exists(out):
         R["interop"] = json.load(open(out))
     if rc != 0 or to:
