@@ -2,8 +2,11 @@
 """PyTorch eager reference for `ActorLab.Bench train`: the same Llama-muP (RMSNorm, RoPE in the HF rotate_half
 layout, causal attention with muP scale 1/head_dim, SwiGLU 4d, untied readout lm_head(h/m)) and the same
 schedule-free AdamW step (foreach ops, as the `schedulefree` package), timed per training step on random tokens.
-Prints one JSON object. Uses F.scaled_dot_product_attention where torch has it (>= 2.0), else explicit attention."""
-import argparse, json, math, statistics, time
+Prints one JSON object. Uses F.scaled_dot_product_attention where torch has it (>= 2.0), else explicit attention.
+On a GPU (bench/gpu/run.sh): --device cuda:0, --amp bf16 (autocast; master weights, optimizer and loss in fp32, as
+ActorLab's --amp bf16), --compile (torch.compile of the model), and --duration/--barrier to run as one of several
+concurrent trainer slots on one device."""
+import argparse, contextlib, glob, json, math, os, statistics, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -18,6 +21,13 @@ p.add_argument("--seq", type=int, default=512)
 p.add_argument("--steps", type=int, default=10)
 p.add_argument("--warmup", type=int, default=3)
 p.add_argument("--threads", type=int, default=0)
+p.add_argument("--device", default="cpu", help="cpu or cuda:N")
+p.add_argument("--amp", default="none", choices=["none", "bf16"], help="bf16: autocast the forward on CUDA")
+p.add_argument("--compile", action="store_true", help="torch.compile the model (needs torch >= 2.0)")
+p.add_argument("--duration", type=float, default=0.0,
+               help="instead of --steps: train for this many seconds after warm-up and report steps/s")
+p.add_argument("--barrier", default="", help="folder: after warm-up, touch a file there and wait for --slots files")
+p.add_argument("--slots", type=int, default=1)
 a = p.parse_args()
 if a.threads > 0:
     torch.set_num_threads(a.threads)
@@ -128,33 +138,85 @@ class ScheduleFree:
             g["k"] = k + 1
 
 
-model = LlamaMup(a.vocab, a.width, a.layers)
+dev = torch.device(a.device)
+cuda = dev.type == "cuda"
+if a.amp != "none" and not cuda:
+    raise SystemExit("--amp bf16 needs a CUDA device")
+
+
+def sync():
+    if cuda:
+        torch.cuda.synchronize(dev)
+
+
+model = LlamaMup(a.vocab, a.width, a.layers).to(dev)
 hidden = [p for n, p in model.named_parameters() if p.dim() == 2 and not n.startswith(("embed", "lm_head"))]
 other = [p for n, p in model.named_parameters() if not (p.dim() == 2 and not n.startswith(("embed", "lm_head")))]
 opt = ScheduleFree([(hidden, 1 / M, M), (other, 1.0, 1.0)])
-ids = torch.randint(0, a.vocab, (a.batch, a.seq))
+ids = torch.randint(0, a.vocab, (a.batch, a.seq)).to(dev)
 labels = ids.clone()
 labels[:, ::3] = -100
-cos, sin = rope_tables(a.seq)
-mask = torch.ones(a.seq, a.seq, dtype=torch.bool).triu(1)
+cos, sin = (t.to(dev) for t in rope_tables(a.seq))
+mask = torch.ones(a.seq, a.seq, dtype=torch.bool).triu(1).to(dev)
+forward = model
+if a.compile:
+    if not hasattr(torch, "compile"):
+        raise SystemExit(f"--compile needs torch >= 2.0, this is {torch.__version__}")
+    forward = torch.compile(model)
 
-fwd, bwd, stp, tot = [], [], [], []
-for i in range(a.warmup + a.steps):
+
+def step(times=None):
     t0 = time.perf_counter()
     for p in model.parameters():
         p.grad = None
-    logits = model(ids, cos, sin, mask)
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16) if a.amp == "bf16" else contextlib.nullcontext():
+        logits = forward(ids, cos, sin, mask)
     loss = F.cross_entropy(logits[:, :-1].reshape(-1, a.vocab).float(), labels[:, 1:].reshape(-1))
+    sync()
     t1 = time.perf_counter()
     loss.backward()
+    sync()
     t2 = time.perf_counter()
     opt.step()
-    loss_value = loss.item()
+    loss_value = loss.item()  # waits for the step, as ActorLab's TrainStep does
     t3 = time.perf_counter()
-    if i >= a.warmup:
-        fwd.append(t1 - t0); bwd.append(t2 - t1); stp.append(t3 - t2); tot.append(t3 - t0)
+    if times is not None:
+        for lst, v in zip(times, (t1 - t0, t2 - t1, t3 - t2, t3 - t0)):
+            lst.append(v)
+    return loss_value
+
+
+t_start = time.perf_counter()
+for i in range(a.warmup):
+    loss_value = step()
+warmup_s = time.perf_counter() - t_start
+if a.barrier:  # several slots on one device: start the timed part together
+    open(os.path.join(a.barrier, f"ready.{os.getpid()}"), "w").close()
+    t_wait = time.perf_counter()
+    while len(glob.glob(os.path.join(a.barrier, "ready.*"))) < a.slots:
+        if time.perf_counter() - t_wait > 300:
+            raise SystemExit("barrier: the other slots did not get ready in 300 s")
+        time.sleep(0.01)
+fwd, bwd, stp, tot = [], [], [], []
+t_run = time.perf_counter()
+if a.duration > 0:
+    while time.perf_counter() - t_run < a.duration:
+        loss_value = step((fwd, bwd, stp, tot))
+else:
+    for i in range(a.steps):
+        loss_value = step((fwd, bwd, stp, tot))
+run_s = time.perf_counter() - t_run
 
 n_params = sum(p.numel() for p in model.parameters())
+# Forward + backward FLOPs per step: (6 N + 12 L d T) per token, N without the embedding lookup; the same count as
+# bench/ActorLab.Bench/TrainBench.cs StepFlops (PaLM appendix B).
+n_dense = n_params - a.vocab * a.width
+flops = (6 * n_dense + 12 * a.layers * a.width * a.seq) * a.batch * a.seq
 print(json.dumps(dict(torch=torch.__version__, threads=torch.get_num_threads(), sdpa=HAS_SDPA, params=n_params,
+                      device=str(dev), gpu=torch.cuda.get_device_name(dev) if cuda else None, amp=a.amp,
+                      compile=a.compile, width=a.width, layers=a.layers, vocab=a.vocab, batch=a.batch, seq=a.seq,
+                      steps=len(tot), run_s=run_s, warmup_s=warmup_s, steps_per_s=len(tot) / run_s,
+                      tokens_per_s=len(tot) * a.batch * a.seq / run_s, flops_per_step=flops,
+                      max_mem_gib=torch.cuda.max_memory_allocated(dev) / 2**30 if cuda else None,
                       step_ms=1000 * statistics.median(tot), fwd_ms=1000 * statistics.median(fwd),
                       bwd_ms=1000 * statistics.median(bwd), opt_ms=1000 * statistics.median(stp), loss=loss_value)))

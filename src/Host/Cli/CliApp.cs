@@ -27,6 +27,7 @@ public static class CliApp
         yield return TokenizerCommands.Build();
         yield return QaCommands.Build();
         foreach (var command in TrainCommands.Build()) yield return command;
+        yield return LogitsCommands.Build();
         foreach (var command in CapacityCommands.Build()) yield return command;
         yield return ProbeCommands.Build();
         yield return SweepCommands.Build();

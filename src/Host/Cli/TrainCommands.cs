@@ -64,11 +64,12 @@ public static class TrainCommands
         var keepLast = new Option<int>("--keep-last") { Description = "Checkpoints kept besides the scheduled ones.", DefaultValueFactory = _ => 3 };
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "Also checkpoint every this many steps between evals, for crash safety (0: only at evals).", DefaultValueFactory = _ => 0 };
         var amp = new Option<string>("--amp") { Description = "Mixed precision on CUDA: none | bf16.", DefaultValueFactory = _ => "none" };
+        var progressEvery = new Option<double?>("--progress-every") { Description = "Seconds between progress lines on stderr (default 0.25 on a terminal, 10 when redirected)." };
         var dev = new DeviceOptions();
         var cmd = new Command("train", "Train a Llama-muP model on the Q&A stream of a profiles database (SPEC 3, 4).")
         {
             profiles, tokenizer, numParams, layers, orders, hopRatio, optimizer, lr, beta1, beta2, wd, batch, seqLen, maxSteps,
-            warmup, output, resume, curriculum, cot, seed, schedule, keepLast, checkpointEvery, amp,
+            warmup, output, resume, curriculum, cot, seed, schedule, keepLast, checkpointEvery, amp, progressEvery,
         };
         dev.AddTo(cmd);
         cmd.SetAction(pr =>
@@ -78,6 +79,7 @@ public static class TrainCommands
             if (steps < 1) throw new UserInputException($"--max-steps must be >= 1, got {steps}");
             if (pr.GetValue(warmup) < 0) throw new UserInputException($"--warmup-steps must be >= 0, got {pr.GetValue(warmup)}");
             if (pr.GetValue(keepLast) < 1) throw new UserInputException($"--keep-last must be >= 1, got {pr.GetValue(keepLast)}");
+            if (pr.GetValue(progressEvery) is { } pe && !(pe > 0)) throw new UserInputException($"--progress-every must be > 0 seconds, got {pe}");
             var h = pr.GetValue(hopRatio);
             if (!(h > 0)) throw new UserInputException($"--hop-ratio must be > 0, got {h}");
             var tokDir = Path.GetFullPath(pr.GetValue(tokenizer)!);
@@ -141,7 +143,7 @@ public static class TrainCommands
                 Console.WriteLine(string.Create(Inv,
                     $"model: d={core.Model.Config.Width} L={core.Model.Config.Layers} heads={core.Model.Config.Heads} width_mult={core.Model.Config.WidthMult:G4} params={core.Model.ParameterCount:N0} vocab={data.Tokenizer.VocabSize}; device {options.Device}; run dir {folder.Dir}"));
                 using var feed = session.OpenPrefetcher();
-                var printer = new ProgressPrinter();
+                var printer = new ProgressPrinter(pr.GetValue(progressEvery));
                 var outcome = session.Run(feed, printer);
                 printer.Break();
                 Console.WriteLine(outcome.End == RunEnd.Suspended
@@ -155,9 +157,9 @@ public static class TrainCommands
     }
 
     /// <summary>Prints evals as they happen and a status line per step.</summary>
-    sealed class ProgressPrinter : IRunObserver
+    sealed class ProgressPrinter(double? every) : IRunObserver
     {
-        readonly ProgressLine _line = new();
+        readonly ProgressLine _line = new(every);
 
         public void Stepped(TrainProgress p) => _line.Report(p);
 
@@ -183,8 +185,8 @@ public static class TrainCommands
             Console.WriteLine(string.Create(Inv, $"  {m.Mode.Name(),-36} {m.Loss,10:F4} nats/question  ({m.Questions} questions)"));
     }
 
-    /// <summary>One status line, redrawn in place on a terminal, every 10 s when output is redirected.</summary>
-    sealed class ProgressLine
+    /// <summary>One status line, redrawn in place on a terminal, every 10 s (or <paramref name="every"/> s) when output is redirected.</summary>
+    sealed class ProgressLine(double? every)
     {
         readonly bool tty = !Console.IsErrorRedirected;
         DateTime last = DateTime.MinValue;
@@ -193,7 +195,7 @@ public static class TrainCommands
         public void Report(TrainProgress p)
         {
             var now = DateTime.UtcNow;
-            if ((now - last).TotalSeconds < (tty ? 0.25 : 10) && p.Last.Step != p.MaxSteps) return;
+            if ((now - last).TotalSeconds < (every ?? (tty ? 0.25 : 10)) && p.Last.Step != p.MaxSteps) return;
             last = now;
             var eta = p.Eta.TotalHours >= 1 ? p.Eta.ToString(@"d\.hh\:mm\:ss", Inv) : p.Eta.ToString(@"mm\:ss", Inv);
             var line = string.Create(Inv,

@@ -94,6 +94,7 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
     [InlineData("--amp", "bf16", "--amp")]
     [InlineData("--checkpoint-steps", "log:x", "checkpoint schedule")]
     [InlineData("--batch-size", "0", "--batch-size")]
+    [InlineData("--progress-every", "0", "--progress-every")]
     [InlineData("--bogus-flag", "1", "--bogus-flag")]
     public void BadTrainFlagsExitTwoNamingTheCulprit(string flag, string value, string expected)
     {
@@ -102,6 +103,19 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
         Assert.StartsWith("error:", r.Err);
         Assert.Contains(expected, r.Err);
         Assert.DoesNotContain("   at ", r.Err); // no stack trace
+    }
+
+    /// <summary>--progress-every sets the interval of the redirected progress lines (bench/gpu reads step rates off them).</summary>
+    [Fact]
+    public void ProgressEveryPrintsAStepLineAtThatInterval()
+    {
+        var r = ActorLabCli.Run(TrainArgs(Path.Combine(fx.Dir, "runs-progress"), "--max-steps", "4", "--orders", "1", "--progress-every", "0.000001"));
+        Assert.True(r.Exit == 0, r.Err);
+        var steps = r.Err.Split('\n').Where(l => l.StartsWith("step ")).Select(l => l.Split(' ')[1]).ToArray();
+        Assert.Equal(new[] { "1/4", "2/4", "3/4", "4/4" }, steps);
+        var quiet = ActorLabCli.Run(TrainArgs(Path.Combine(fx.Dir, "runs-progress-default"), "--max-steps", "4", "--orders", "1"));
+        Assert.True(quiet.Exit == 0, quiet.Err);
+        Assert.Equal(2, quiet.Err.Split('\n').Count(l => l.StartsWith("step "))); // the first step and the last, 10 s apart at most
     }
 
     [Fact]
