@@ -141,9 +141,12 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
     {
         // unacknowledged: every 2 s; acknowledged: every 30 s (reconciles leases after anything was lost)
         if (_registered && ++_refreshes % 15 != 0) return;
-        var leases = _busy.Where(b => b != null).Select(b => new LeaseHeld(b!.Value.Id, b.Value.Epoch)).Distinct()
+        // a lease whose final report is not acknowledged yet is still held: it ended here, and the report says how
+        var leases = _busy.Where(b => b != null).Select(b => new LeaseHeld(b!.Value.Id, b.Value.Epoch))
             .Concat(_pending.Select(p => p is StartRun r ? new LeaseHeld(r.RunId, r.Epoch) : new LeaseHeld(((StartJob)p).JobId, ((StartJob)p).Epoch)))
-            .ToImmutableArray();
+            .Concat(_outbox.Values.Where(o => o.Report is RunCompletedReport or RunFailedReport or RunStoppedReport or JobDoneReport or JobFailedReport)
+                .Select(o => new LeaseHeld(o.Report.Id, o.Report.Epoch)))
+            .Distinct().ToImmutableArray();
         _coordinator.Tell(new RegisterNode(_nodeId, _settings.Slots, _settings.Device, _settings.SlotsPerDevice, leases, _lastEpochSeen));
     }
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Akka.Actor;
 using Akka.Configuration;
-using Akka.Persistence;
 using ActorLab.Actors.Config;
+using ActorLab.Actors.Coordinator;
 using ActorLab.Model.Common;
 
 namespace ActorLab.Host.Cli;
@@ -35,40 +35,12 @@ public static class DbCommands
         using var system = ActorSystem.Create("actorlab-db", forced);
         try
         {
-            var done = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
-            system.ActorOf(Props.Create(() => new Probe(done)), "db-init");
-            if (!done.Task.Wait(TimeSpan.FromSeconds(30)))
-                throw new UserInputException($"the journal ({journal.Description}) did not answer within 30 s");
-            if (done.Task.Result is { } e)
-            {
-                var inner = e;
-                while (inner.InnerException != null) inner = inner.InnerException;
-                throw new UserInputException($"cannot initialise the journal ({journal.Description}): {inner.Message}");
-            }
+            if (JournalCheck.Probe(system, TimeSpan.FromSeconds(30)) is { } why)
+                throw new UserInputException($"cannot initialise the journal ({journal.Description}): {why}");
         }
         finally
         {
             system.Terminate().Wait(TimeSpan.FromSeconds(10));
-        }
-    }
-
-    sealed class Probe : ReceivePersistentActor
-    {
-        public override string PersistenceId => "actorlab-db-init";
-
-        public Probe(TaskCompletionSource<Exception?> done)
-        {
-            Recover<RecoveryCompleted>(_ => done.TrySetResult(null));
-            Recover<object>(_ => { });
-            _done = done;
-        }
-
-        readonly TaskCompletionSource<Exception?> _done;
-
-        protected override void OnRecoveryFailure(Exception reason, object? message = null)
-        {
-            _done.TrySetResult(reason);
-            base.OnRecoveryFailure(reason, message);
         }
     }
 }

@@ -101,6 +101,12 @@ public sealed class ActorLabNode : IAsyncDisposable
             throw new UserInputException($"cannot listen on {endpoint.Hostname}:{endpoint.Port}: {inner.Message} (is another node using that address?)");
         }
         var self = Cluster.Get(system);
+        if (node.IsCoordinator && JournalCheck.Probe(system, TimeSpan.FromSeconds(20)) is { } why)
+        {
+            system.Terminate().Wait(TimeSpan.FromSeconds(10));
+            throw new UserInputException($"cannot use the coordinator journal ({journal.Description}): {why}" +
+                                         (journal.IsSqlite ? "" : " (does the database exist? `actorlab db init` creates its tables)"));
+        }
         if (selfJoin) self.Join(self.SelfAddress);
 
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{SingletonName}", ClusterSingletonProxySettings.Create(system)), "coordinator-proxy");

@@ -11,9 +11,11 @@ public sealed class ActorLabProcess : IDisposable
     readonly ConcurrentQueue<string> _lines = new();
     readonly SemaphoreSlim _signal = new(0);
 
-    public ActorLabProcess(params string[] args)
+    public ActorLabProcess(params string[] args) : this(ActorLabCli.StartInfo(args)) { }
+
+    public ActorLabProcess(ProcessStartInfo start)
     {
-        _p = Process.Start(ActorLabCli.StartInfo(args))!;
+        _p = Process.Start(start)!;
         _p.OutputDataReceived += (_, e) => Add(e.Data);
         _p.ErrorDataReceived += (_, e) => Add(e.Data is null ? null : "stderr: " + e.Data);
         _p.BeginOutputReadLine();
@@ -30,6 +32,8 @@ public sealed class ActorLabProcess : IDisposable
     public IReadOnlyList<string> Lines => _lines.ToArray();
     public string Output => string.Join("\n", _lines);
     public bool Exited => _p.HasExited;
+    public int ExitCode => _p.ExitCode;
+    public int Pid => _p.Id;
 
     /// <summary>Waits until a line matches (returns it) or the process exits or time runs out (throws).</summary>
     public string WaitForLine(Func<string, bool> match, TimeSpan timeout)

@@ -33,15 +33,22 @@ public static class ActorLabCli
     }
 
     /// <summary>`dotnet actorlab.dll ARGS` (the built executable beside the tests) with stdout and stderr redirected.</summary>
-    public static ProcessStartInfo StartInfo(IEnumerable<string> args)
+    /// <param name="prefix">A command the executable runs under, e.g. ["ip", "netns", "exec", NAME].</param>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, IReadOnlyList<string>? prefix = null)
     {
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var psi = new ProcessStartInfo(string.IsNullOrEmpty(host) ? "dotnet" : host)
+        var dotnet = string.IsNullOrEmpty(host) ? "dotnet" : host;
+        var psi = new ProcessStartInfo(prefix is { Count: > 0 } ? prefix[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (prefix is { Count: > 0 })
+        {
+            foreach (var a in prefix.Skip(1)) psi.ArgumentList.Add(a);
+            psi.ArgumentList.Add(dotnet);
+        }
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "actorlab.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         return psi;

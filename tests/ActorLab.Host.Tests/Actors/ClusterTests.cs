@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ActorLab.Host.Tests.Infrastructure;
+using ActorLab.Model.Storage;
+using Xunit.Abstractions;
+
+namespace ActorLab.Host.Tests.Actors;
+
+/// <summary>
+/// Real `actorlab node` processes on 127.0.0.1-3 with one PostgreSQL journal and a shared storage folder: the
+/// console reaches the cluster through ClusterClient whichever node hosts the coordinator, and a sweep survives
+/// kill -9 of the coordinator's node and then of a trainer node, every run completed exactly once.
+/// </summary>
+public class ClusterTests(ITestOutputHelper output)
+{
+    const string Fast = """
+        sweep {
+          name = fast
+          grid { layers = [1], param-budgets = [330000, 340000, 350000], relations = [2], n-profiles = [20], orders = [[1], [1, 2]], seeds = [0, 1] }
+          vocab-size = 300
+          batch-size = 4
+          seq-len = 64
+          max-steps = 400
+          eval.steps = [100, 200, 300, 400]
+          checkpoint.every = 20
+        }
+        """;
+
+    const string Real = """
+        sweep {
+          name = real
+          grid { layers = [1], param-budgets = [340000], relations = [2], n-profiles = [40], orders = [[1, 2]] }
+          vocab-size = 400
+          batch-size = 4
+          seq-len = 128
+          max-steps = 60
+          convergence.enabled = false
+          eval { steps = [30, 60], questions = 20 }
+          checkpoint.every = 10
+        }
+        """;
+
+    static readonly TimeSpan Long = TimeSpan.FromMinutes(4);
+
+    static ClusterHarness ThreeNodes(string connection, string? netns = null)
+    {
+        var h = new ClusterHarness(connection, ["fast"], TimeSpan.FromMilliseconds(20), netns);
+        h.Define(new("a", "127.0.0.1", ClusterHarness.FreePort(), "coordinator,trainer"));
+        h.Define(new("b", "127.0.0.2", ClusterHarness.FreePort(), "coordinator,trainer"));
+        h.Define(new("c", "127.0.0.3", ClusterHarness.FreePort(), "trainer"));
+        h.UseSeeds("a", "b");
+        return h;
+    }
+
+    static string CoordinatorAt(JsonElement status) => status.GetProperty("coordinator_address").GetString()!;
+
+    [SkippableFact]
+    public void A_sweep_survives_kill9_of_the_coordinators_node_and_of_a_trainer_node()
+    {
+        var connection = Postgres.NewDatabase();
+        using var h = ThreeNodes(connection);
+        var init = h.InitJournal();
+        Assert.True(init.Exit == 0, init.Err);
+        Assert.Contains("journal ready: PostgreSQL", init.Out);
+        foreach (var n in new[] { "a", "b", "c" }) h.Start(n);
+        var status = h.WaitFor(s => s.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("slots").GetInt32() == 1) == 3, Long, "status");
+        Assert.Contains(h.Node("a").Contact, CoordinatorAt(status));
+        Assert.Equal(3, status.GetProperty("members").GetArrayLength());
+
+        var fast = Path.Combine(h.Root, "fast.conf");
+        File.WriteAllText(fast, Fast);
+        var real = Path.Combine(h.Root, "real.conf");
+        File.WriteAllText(real, Real);
+        Assert.Equal(0, h.Console("submit", real).Exit);
+        Assert.Equal(0, h.Console("submit", fast).Exit);
+
+        // 1. kill -9 the node that hosts the coordinator, mid-sweep; the console answers again within 15 s
+        h.WaitFor(r => ClusterHarness.Runs(r).Count(x => x.GetProperty("status").GetString() == "Completed") >= 2, Long, "runs");
+        h.Kill9("a");
+        var killed = Stopwatch.StartNew();
+        status = h.WaitFor(s => !CoordinatorAt(s).Contains(h.Node("a").Contact), Long, "status");
+        var answered = killed.Elapsed;
+        output.WriteLine($"console answered {answered.TotalSeconds:F1} s after kill -9 of the coordinator's node; coordinator now at {CoordinatorAt(status)}");
+        Assert.Contains(h.Node("b").Contact, CoordinatorAt(status));
+        Assert.True(answered < TimeSpan.FromSeconds(15), $"the console answered only after {answered.TotalSeconds:F1} s");
+
+        // like its supervisor would, start the killed node again: it rejoins as a new incarnation
+        h.Start("a");
+        h.WaitFor(s => s.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("state").GetString() == "up" && n.GetProperty("slots").GetInt32() == 1) == 3,
+            Long, "status");
+
+        // 2. kill -9 a trainer node while it holds a lease: the run moves to another node under a new epoch
+        var onC = h.WaitFor(r => ClusterHarness.Runs(r).Any(x => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact)), Long, "runs");
+        var lost = ClusterHarness.Runs(onC).First(x => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact));
+        var lostId = lost.GetProperty("run_id").GetString()!;
+        var lostEpoch = lost.GetProperty("epoch").GetInt64();
+        h.Kill9("c");
+        var cKilled = Stopwatch.StartNew();
+        h.WaitFor(r => ClusterHarness.Runs(r).Any(x => x.GetProperty("run_id").GetString() == lostId &&
+                                                       (x.GetProperty("status").GetString() == "Completed" || x.GetProperty("epoch").ValueKind == JsonValueKind.Number && x.GetProperty("epoch").GetInt64() > lostEpoch)),
+            Long, "runs");
+        output.WriteLine($"run {lostId} leased again {cKilled.Elapsed.TotalSeconds:F1} s after kill -9 of its node");
+
+        // 3. the sweeps complete: every run completed exactly once, nothing trained twice past a recorded checkpoint
+        status = h.WaitFor(s => s.GetProperty("sweeps").EnumerateArray().All(x => x.GetProperty("status").GetString() == "finished"), Long, "status");
+        var runs = ClusterHarness.Runs(h.WaitFor(_ => true, Long, "runs", "--limit", "1000")).ToList();
+        Assert.Equal(13, runs.Count);
+        Assert.All(runs, r => Assert.Equal("Completed", r.GetProperty("status").GetString()));
+        var completions = Postgres.Query(connection, "SELECT convert_from(payload, 'UTF8') FROM event_journal WHERE manifest = 'run-completed@2'")
+            .Select(p => JsonDocument.Parse((string)p!).RootElement.GetProperty("runId").GetString()).ToList();
+        Assert.Equal(13, completions.Count);
+        Assert.Equal(13, completions.Distinct().Count());
+        foreach (var run in runs)
+        {
+            var folder = new RunFolder(Path.Combine(h.Storage, "runs", run.GetProperty("run_id").GetString()!), null);
+            CheckNoStepTrainedTwice(folder);
+        }
+        // the final capacity tables are complete
+        var realTable = Directory.GetFiles(Path.Combine(h.Storage, "sweeps", "real"), "capacity_final_*.csv");
+        Assert.NotEmpty(realTable);
+        Assert.Single(File.ReadAllLines(realTable[0]).Skip(1), l => l.Contains("mup_n40_"));
+        Assert.Equal(12, File.ReadAllLines(Path.Combine(h.Storage, "sweeps", "fast", "capacity_final_standin.csv")).Length - 1);
+
+        // the coordinators wrote one after the other: the old one's last event before the new one's first, no write refused
+        var a = CoordinatorEventTimes(h.Log("a"), h.Node("a").Contact);
+        var b = CoordinatorEventTimes(h.Log("b"), h.Node("b").Contact);
+        Assert.NotEmpty(a);
+        Assert.NotEmpty(b);
+        Assert.True(a.Max() < b.Min(), $"coordinator on a wrote until {a.Max():O}, on b from {b.Min():O}");
+        foreach (var n in new[] { "a", "b", "c" }) Assert.DoesNotContain("event=persist-failed", File.ReadAllText(h.Log(n)));
+    }
+
+    /// <summary>Each lease starts at a checkpoint an earlier lease wrote and trains every step after it once.</summary>
+    internal static void CheckNoStepTrainedTwice(RunFolder folder)
+    {
+        var written = new HashSet<long> { 0 };
+        foreach (var (epoch, file) in folder.ProgressFiles())
+        {
+            var rows = File.ReadAllLines(file).Skip(1).Select(l => l.Split(','))
+                .Select(p => (Kind: p[1], Step: long.Parse(p[2], CultureInfo.InvariantCulture))).ToList();
+            var start = rows.First(r => r.Kind == "start").Step;
+            Assert.True(written.Contains(start), $"{folder.Dir} epoch {epoch} started at {start}, not at a checkpoint written before");
+            var steps = rows.Where(r => r.Kind == "step").Select(r => r.Step).ToList();
+            if (steps.Count > 0) Assert.Equal(start + 1, steps.Min());
+            Assert.Equal(steps.Count, steps.Distinct().Count());
+            foreach (var c in rows.Where(r => r.Kind == "checkpoint")) written.Add(c.Step);
+        }
+    }
+
+    /// <summary>When the coordinator on this node logged the events it persisted.</summary>
+    static List<DateTimeOffset> CoordinatorEventTimes(string log, string contact) =>
+        File.ReadLines(log)
+            .Where(l => l.Contains($"@{contact}/user/coordinator-singleton/coordinator/coordinator]") && Regex.IsMatch(l, @" event=(run|job|sweep|dataset|checkpoint)-"))
+            .Select(l => DateTimeOffset.Parse(l[..l.IndexOf(' ')], CultureInfo.InvariantCulture)).ToList();
+}
