@@ -72,7 +72,7 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
         {
             cancel.ThrowIfCancellationRequested();
             var folder = storage.Run(run.RunId, run.ResultsEpoch);
-            PublishResults(folder, run.ResultsSha256);
+            folder.PublishResults(run.ResultsSha256);
             Directory.CreateSymbolicLink(Path.Combine(resultsDir, run.Config.RunName), folder.Dir);
         }
         var options = new MeasureOptions
@@ -93,22 +93,6 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
         // generalisation-gap plots per run once (with the hops-1 set), the capacity plots per hop level
         foreach (var h in hops) CapacityPlots.Write(outputDir, report, h, maxRunPlots: h == 1.0 ? 20 : 0, h == 1.0 ? warnings : []);
         foreach (var w in warnings) _warn(w);
-    }
-
-    /// <summary>
-    /// Copies the accepted epoch's eval results to the run folder's plain eval_results.csv (and _full), after
-    /// checking them against the SHA-256 the journal recorded: what a stale lease wrote is never read.
-    /// </summary>
-    static void PublishResults(RunFolder folder, string? expectedSha256)
-    {
-        if (!File.Exists(folder.EvalResults))
-            throw new UserInputException($"run {folder.Dir}: its accepted eval results {Path.GetFileName(folder.EvalResults)} are missing");
-        var actual = FileHash.Sha256(folder.EvalResults);
-        if (expectedSha256 != null && actual != expectedSha256)
-            throw new UserInputException($"run {folder.Dir}: {Path.GetFileName(folder.EvalResults)} is not the file the journal accepted (SHA-256 {actual[..12]}..., recorded {expectedSha256[..12]}...)");
-        AtomicFile.WriteAllBytes(folder.PublishedEvalResults, File.ReadAllBytes(folder.EvalResults));
-        if (File.Exists(folder.EvalResultsFull))
-            AtomicFile.WriteAllBytes(folder.PublishedEvalResultsFull, File.ReadAllBytes(folder.EvalResultsFull));
     }
 
     // ------------------------------------------------------------------ probes

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ActorLab.Model.Common;
 using ActorLab.Model.Training;
 
 namespace ActorLab.Model.Storage;
@@ -38,6 +39,22 @@ public sealed class RunFolder(string dir, long? epoch)
 
     /// <summary>The same run folder under another epoch.</summary>
     public RunFolder AtEpoch(long? e) => new(Dir, e);
+
+    /// <summary>
+    /// Copies this epoch's eval results to the plain eval_results.csv (and _full) `measure` reads, after checking them
+    /// against the SHA-256 the journal accepted: what a stale lease wrote is never read.
+    /// </summary>
+    public void PublishResults(string? expectedSha256)
+    {
+        if (!File.Exists(EvalResults))
+            throw new UserInputException($"run {Dir}: its accepted eval results {Path.GetFileName(EvalResults)} are missing");
+        var actual = FileHash.Sha256(EvalResults);
+        if (expectedSha256 != null && actual != expectedSha256)
+            throw new UserInputException($"run {Dir}: {Path.GetFileName(EvalResults)} is not the file the journal accepted (SHA-256 {actual[..12]}..., recorded {expectedSha256[..Math.Min(12, expectedSha256.Length)]}...)");
+        if (EvalResults == PublishedEvalResults) return;
+        AtomicFile.WriteAllBytes(PublishedEvalResults, File.ReadAllBytes(EvalResults));
+        if (File.Exists(EvalResultsFull)) AtomicFile.WriteAllBytes(PublishedEvalResultsFull, File.ReadAllBytes(EvalResultsFull));
+    }
 
     /// <summary>Every progress file of the run (all epochs), oldest epoch first.</summary>
     public IReadOnlyList<(long? Epoch, string Path)> ProgressFiles()

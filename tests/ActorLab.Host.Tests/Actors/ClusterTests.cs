@@ -44,12 +44,12 @@ public class ClusterTests(ITestOutputHelper output)
 
     static readonly TimeSpan Long = TimeSpan.FromMinutes(4);
 
-    static ClusterHarness ThreeNodes(string connection, string? netns = null)
+    static ClusterHarness ThreeNodes(string connection, string? netns = null, string? userOfC = null)
     {
         var h = new ClusterHarness(connection, ["fast"], TimeSpan.FromMilliseconds(20), netns);
         h.Define(new("a", "127.0.0.1", ClusterHarness.FreePort(), "coordinator,trainer"));
         h.Define(new("b", "127.0.0.2", ClusterHarness.FreePort(), "coordinator,trainer"));
-        h.Define(new("c", "127.0.0.3", ClusterHarness.FreePort(), "trainer"));
+        h.Define(new("c", "127.0.0.3", ClusterHarness.FreePort(), "trainer", User: userOfC));
         h.UseSeeds("a", "b");
         return h;
     }
@@ -120,7 +120,8 @@ public class ClusterTests(ITestOutputHelper output)
         // the final capacity tables are complete
         var realTable = Directory.GetFiles(Path.Combine(h.Storage, "sweeps", "real"), "capacity_final_*.csv");
         Assert.NotEmpty(realTable);
-        Assert.Single(File.ReadAllLines(realTable[0]).Skip(1), l => l.Contains("mup_n40_"));
+        // the real run's final capacity: one row per hop level it has (1, 2 and 2.1)
+        Assert.Equal(3, File.ReadAllLines(realTable[0]).Skip(1).Count(l => l.Contains("mup_n40_") || l.StartsWith("42080,40,")));
         Assert.Equal(12, File.ReadAllLines(Path.Combine(h.Storage, "sweeps", "fast", "capacity_final_standin.csv")).Length - 1);
 
         // the coordinators wrote one after the other: the old one's last event before the new one's first, no write refused
@@ -130,6 +131,77 @@ public class ClusterTests(ITestOutputHelper output)
         Assert.NotEmpty(b);
         Assert.True(a.Max() < b.Min(), $"coordinator on a wrote until {a.Max():O}, on b from {b.Min():O}");
         foreach (var n in new[] { "a", "b", "c" }) Assert.DoesNotContain("event=persist-failed", File.ReadAllText(h.Log(n)));
+    }
+
+    /// <summary>
+    /// A partition, inside a network namespace of its own (private loopback; nftables drops everything the trainer
+    /// on 127.0.0.3, running as user nobody, sends and everything sent to it): the cut-off node's run is requeued under a new epoch elsewhere, the node
+    /// downs itself and exits, nothing its old epoch wrote is used, and after healing it is started again and rejoins.
+    /// </summary>
+    [SkippableFact]
+    public void A_partitioned_trainer_loses_its_lease_and_rejoins_after_healing()
+    {
+        using var ns = NetworkNamespace.Create();
+        var connection = ns.StartPostgres();
+        using var h = ThreeNodes(connection, ns.Name, userOfC: "nobody");
+        Assert.Equal(0, h.InitJournal().Exit);
+        foreach (var n in new[] { "a", "b", "c" }) h.Start(n);
+        h.WaitFor(s => s.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("slots").GetInt32() == 1) == 3, Long, "status");
+        var file = Path.Combine(h.Root, "long.conf");
+        File.WriteAllText(file, """
+            sweep {
+              name = fast
+              grid { layers = [1], param-budgets = [330000], relations = [2, 3], n-profiles = [20], orders = [[1], [1, 2]] }
+              vocab-size = 300
+              batch-size = 4
+              seq-len = 64
+              max-steps = 1500
+              eval.steps = [1500]
+              checkpoint.every = 20
+            }
+            """);
+        Assert.Equal(0, h.Console("submit", file).Exit);
+        var c = h.Node("c").Contact;
+        bool OnC(JsonElement x) => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(c)
+                                   && x.GetProperty("checkpoint_step").GetInt64() > 0;
+        var before = ClusterHarness.Runs(h.WaitFor(r => ClusterHarness.Runs(r).Any(OnC), Long, "runs")).First(OnC);
+        var runId = before.GetProperty("run_id").GetString()!;
+        var epoch = before.GetProperty("epoch").GetInt64();
+
+        ns.Cut(uid: 65534, port: h.Node("c").Port);
+        var cut = Stopwatch.StartNew();
+        var moved = ClusterHarness.Runs(h.WaitFor(r => ClusterHarness.Runs(r).Any(x => x.GetProperty("run_id").GetString() == runId &&
+            x.GetProperty("epoch").ValueKind == JsonValueKind.Number && x.GetProperty("epoch").GetInt64() > epoch), Long, "runs"))
+            .Single(x => x.GetProperty("run_id").GetString() == runId);
+        output.WriteLine($"run {runId} moved from epoch {epoch} on c to epoch {moved.GetProperty("epoch").GetInt64()} on {moved.GetProperty("node").GetString()} {cut.Elapsed.TotalSeconds:F1} s after the cut");
+        Assert.False(moved.GetProperty("node").GetString()!.StartsWith(c));
+        // the cut-off side is the minority: it downs itself and its process exits
+        var exitBy = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        while (!h.Process("c").Exited && DateTime.UtcNow < exitBy) Thread.Sleep(200);
+        Assert.True(h.Process("c").Exited, "the partitioned node did not exit");
+        output.WriteLine($"c exited {cut.Elapsed.TotalSeconds:F1} s after the cut");
+
+        ns.Heal();
+        h.Start("c");
+        h.WaitFor(s => s.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") == 3
+                       && s.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("state").GetString() == "up" && n.GetProperty("slots").GetInt32() == 1) == 3,
+            Long, "status");
+        h.WaitFor(s => s.GetProperty("sweeps")[0].GetProperty("status").GetString() == "finished", Long, "status");
+
+        // the old epoch's reports stopped counting at the cut: its last recorded checkpoint is where the new epoch started,
+        // and the run's results are the completing epoch's
+        var events = Postgres.QueryOn(connection, ns, "SELECT manifest || ' ' || convert_from(payload, 'UTF8') FROM event_journal ORDER BY ordering")
+            .Select(e => (string)e!).Where(e => e.Contains($"\"runId\":\"{runId}\"")).ToList();
+        long Step(string e) => JsonDocument.Parse(e[(e.IndexOf(' ') + 1)..]).RootElement.GetProperty("step").GetInt64();
+        long Epoch(string e) => JsonDocument.Parse(e[(e.IndexOf(' ') + 1)..]).RootElement.GetProperty("epoch").GetInt64();
+        var oldCheckpoints = events.Where(e => e.StartsWith("checkpoint-recorded@2") && Epoch(e) == epoch).Select(Step).ToList();
+        var restarted = events.First(e => e.StartsWith("run-started@2") && Epoch(e) > epoch);
+        Assert.Equal(oldCheckpoints.Max(), Step(restarted));
+        var completed = events.Single(e => e.StartsWith("run-completed@2"));
+        Assert.NotEqual(epoch, Epoch(completed));
+        var folder = new RunFolder(Path.Combine(h.Storage, "runs", runId), Epoch(completed));
+        Assert.Equal(File.ReadAllText(folder.EvalResults), File.ReadAllText(folder.PublishedEvalResults));
+        CheckNoStepTrainedTwice(folder);
     }
 
     /// <summary>Each lease starts at a checkpoint an earlier lease wrote and trains every step after it once.</summary>

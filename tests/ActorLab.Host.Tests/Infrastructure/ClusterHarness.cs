@@ -14,7 +14,8 @@ namespace ActorLab.Host.Tests.Infrastructure;
 /// </summary>
 public sealed class ClusterHarness : IDisposable
 {
-    public sealed record NodeSpec(string Name, string Host, int Port, string Roles, int Slots = 1)
+    /// <param name="User">Run the node as this user (e.g. nobody, so nftables can tell its packets apart); null: as the test.</param>
+    public sealed record NodeSpec(string Name, string Host, int Port, string Roles, int Slots = 1, string? User = null)
     {
         public string Contact => $"{Host}:{Port}";
     }
@@ -35,6 +36,9 @@ public sealed class ClusterHarness : IDisposable
     {
         Root = Path.Combine(Path.GetTempPath(), "actorlab-cluster-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Storage);
+        // nodes may run as other users: everything they share is open to all (and they run with umask 000)
+        File.SetUnixFileMode(Root, (UnixFileMode)0b111_111_111);
+        File.SetUnixFileMode(Storage, (UnixFileMode)0b111_111_111);
         Connection = connection;
         _prefix = netns is null ? null : ["ip", "netns", "exec", netns];
         var csFile = Path.Combine(Root, "journal-connection");
@@ -69,9 +73,18 @@ public sealed class ClusterHarness : IDisposable
     public ActorLabCli.Result InitJournal() =>
         Run(["db", "init", "--config", ConfigFile, "--data-dir", Path.Combine(Root, "db-init")]);
 
+    /// <summary>How a process of this harness starts: in the namespace, as the user, with umask 000.</summary>
+    IReadOnlyList<string> Prefix(string? user)
+    {
+        var prefix = new List<string>(_prefix ?? []);
+        if (user != null) prefix.AddRange(["runuser", "-u", user, "--"]);
+        prefix.AddRange(["bash", "-c", "umask 000; export HOME=/tmp DOTNET_CLI_HOME=/tmp; exec \"$0\" \"$@\""]);
+        return prefix;
+    }
+
     ActorLabCli.Result Run(string[] args)
     {
-        using var p = new ActorLabProcess(ActorLabCli.StartInfo(args, _prefix));
+        using var p = new ActorLabProcess(ActorLabCli.StartInfo(args, Prefix(null)));
         var code = p.WaitForExit(Limit);
         var lines = p.Lines;
         return new ActorLabCli.Result(code, string.Join("\n", lines.Where(l => !l.StartsWith("stderr: "))),
@@ -93,7 +106,7 @@ public sealed class ClusterHarness : IDisposable
             "--port", n.Port.ToString(CultureInfo.InvariantCulture), "--roles", n.Roles, "--slots", n.Slots.ToString(CultureInfo.InvariantCulture),
         };
         foreach (var s in Seeds) args.AddRange(["--seed", s]);
-        var p = new ActorLabProcess(ActorLabCli.StartInfo(args, _prefix));
+        var p = new ActorLabProcess(ActorLabCli.StartInfo(args, Prefix(n.User)));
         _running[name] = p;
         p.WaitForLine(l => l.StartsWith("control it with", StringComparison.Ordinal), Limit);
         return p;

@@ -63,6 +63,19 @@ public static class Postgres
         return new NpgsqlConnectionStringBuilder(admin) { Database = name, Pooling = false }.ConnectionString;
     }
 
+    /// <summary>A query run by psql inside a network namespace (the test process cannot reach a server there).</summary>
+    public static List<object?> QueryOn(string connection, NetworkNamespace ns, string sql)
+    {
+        var b = new NpgsqlConnectionStringBuilder(connection);
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "netns", "exec", ns.Name, "psql", "-At", "-h", b.Host!, "-p", b.Port.ToString(), "-U", b.Username!, "-d", b.Database!, "-c", sql })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (object?)l).ToList();
+    }
+
     /// <summary>Runs a query on a database and returns the first column of each row.</summary>
     public static List<object?> Query(string connection, string sql)
     {
