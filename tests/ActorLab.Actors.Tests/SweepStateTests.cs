@@ -23,7 +23,7 @@ public class SweepStateTests
         {
             s = Step(s, new ScheduleLeases(Slots("prep", 0), T0));
             var lease = s.Jobs[job.JobId].Lease!;
-            s = Step(s, new ReportJobDone(job.JobId, lease.Epoch, null, Fp));
+            s = Step(s, new ReportJobDone(job.JobId, lease.Epoch, Holder(s, job.JobId), null, Fp));
         }
         return s;
     }
@@ -33,7 +33,11 @@ public class SweepStateTests
 
     static ImmutableArray<SlotRef> Slots(string node, params int[] slots) => [.. slots.Select(i => new SlotRef(node, i))];
 
-    static ReportCheckpoint Checkpoint(string id, long epoch, long step) => new(id, epoch, "n1", step, $"sha{step}", 2.5);
+    /// <summary>The node holding a run's or job's lease (reports come from it), or "nobody".</summary>
+    static string Holder(SweepState s, string id) =>
+        (s.Runs.TryGetValue(id, out var r) ? r.Lease : s.Jobs.TryGetValue(id, out var j) ? j.Lease : null)?.NodeId ?? "nobody";
+
+    static ReportCheckpoint Checkpoint(SweepState s, string id, long epoch, long step) => new(id, epoch, Holder(s, id), step, $"sha{step}", 2.5);
 
     [Fact]
     public void Submit_queues_every_run_and_a_job_for_its_dataset()
@@ -56,12 +60,12 @@ public class SweepStateTests
         s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
         var job = s.Jobs.Values.Single();
         var epoch = job.Lease!.Epoch;
-        Assert.Contains("needs its fingerprint", s.Decide(new ReportJobDone(job.JobId, epoch, null, null)).Rejection);
+        Assert.Contains("needs its fingerprint", s.Decide(new ReportJobDone(job.JobId, epoch, Holder(s, job.JobId), null, null)).Rejection);
         s = Step(s, new LeaseLost(job.JobId, epoch, "node left"));
         Assert.Equal(JobStatus.Queued, s.Jobs[job.JobId].Status);
-        Assert.Contains("stale lease", s.Decide(new ReportJobDone(job.JobId, epoch, null, Fp)).Rejection);
+        Assert.Contains("stale lease", s.Decide(new ReportJobDone(job.JobId, epoch, Holder(s, job.JobId), null, Fp)).Rejection);
         s = Step(s, new ScheduleLeases(Slots("n2", 0), T0));
-        s = Step(s, new ReportJobDone(job.JobId, s.Jobs[job.JobId].Lease!.Epoch, null, Fp));
+        s = Step(s, new ReportJobDone(job.JobId, s.Jobs[job.JobId].Lease!.Epoch, Holder(s, job.JobId), null, Fp));
         Assert.Equal(Fp, s.Datasets.Values.Single().Fingerprint);
         Assert.Equal(4, s.Decide(new ScheduleLeases(Slots("n2", 0, 1, 2, 3), T0)).Events.Length);
     }
@@ -111,12 +115,12 @@ public class SweepStateTests
         var run = s.Runs.Values.Single(r => r.HoldsLease);
         var id = run.RunId;
         var epoch = run.Lease!.Epoch;
-        s = Step(s, new ReportRunStarted(id, epoch, 0));
+        s = Step(s, new ReportRunStarted(id, epoch, "n1", 0));
         Assert.Equal(RunStatus.Running, s.Runs[id].Status);
-        s = Step(s, Checkpoint(id, epoch, 5));
+        s = Step(s, Checkpoint(s, id, epoch, 5));
         Assert.Equal(new CheckpointRef(5, epoch, "sha5"), s.Runs[id].Checkpoint);
-        Assert.Contains("older than", s.Decide(Checkpoint(id, epoch, 3)).Rejection);
-        s = Step(s, new ReportRunCompleted(id, epoch, 20, "step cap", "results-sha"));
+        Assert.Contains("older than", s.Decide(Checkpoint(s, id, epoch, 3)).Rejection);
+        s = Step(s, new ReportRunCompleted(id, epoch, Holder(s, id), 20, "step cap", "results-sha"));
         Assert.Equal(RunStatus.Completed, s.Runs[id].Status);
         Assert.Equal((epoch, "results-sha"), (s.Runs[id].ResultsEpoch!.Value, s.Runs[id].ResultsSha256));
         Assert.Null(s.Runs[id].Lease);
@@ -130,8 +134,8 @@ public class SweepStateTests
         s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
         var id = s.Runs.Values.Single(r => r.HoldsLease).RunId;
         var e1 = s.Runs[id].Lease!.Epoch;
-        s = Step(s, new ReportRunStarted(id, e1, 0));
-        s = Step(s, Checkpoint(id, e1, 5));
+        s = Step(s, new ReportRunStarted(id, e1, "n1", 0));
+        s = Step(s, Checkpoint(s, id, e1, 5));
         // node n1 is cut off; its lease is declared lost and the run moves to n2 under a new epoch
         s = Step(s, new LeaseLost(id, e1, "its node left the cluster"));
         Assert.Equal(RunStatus.Queued, s.Runs[id].Status);
@@ -140,17 +144,31 @@ public class SweepStateTests
         Assert.True(e2 > e1);
         Assert.Equal("n2", s.Runs[id].Lease!.NodeId);
         // the old holder comes back and reports: every report under the old epoch is refused
-        Assert.Contains("stale lease", s.Decide(Checkpoint(id, e1, 10)).Rejection);
-        Assert.Contains("stale lease", s.Decide(new ReportRunCompleted(id, e1, 20, "step cap", "x")).Rejection);
+        Assert.Contains("stale lease", s.Decide(Checkpoint(s, id, e1, 10)).Rejection);
+        Assert.Contains("stale lease", s.Decide(new ReportRunCompleted(id, e1, Holder(s, id), 20, "step cap", "x")).Rejection);
         Assert.Contains("stale lease", s.Decide(new ReportRunFailed(id, e1, "n1", "boom", T0)).Rejection);
         Assert.Contains("stale lease", s.Decide(new LeaseLost(id, e1, "again")).Rejection);
         // the new holder resumes from the checkpoint the old lease recorded, and its own count from there
         Assert.Equal(new CheckpointRef(5, e1, "sha5"), s.Runs[id].Checkpoint);
-        s = Step(s, Checkpoint(id, e2, 10));
+        s = Step(s, Checkpoint(s, id, e2, 10));
         Assert.Equal(e2, s.Runs[id].Checkpoint!.Epoch);
         // after completion even the current epoch cannot report again
-        s = Step(s, new ReportRunCompleted(id, e2, 20, "step cap", "x"));
-        Assert.Contains("stale lease", s.Decide(Checkpoint(id, e2, 25)).Rejection);
+        s = Step(s, new ReportRunCompleted(id, e2, Holder(s, id), 20, "step cap", "x"));
+        Assert.Contains("stale lease", s.Decide(Checkpoint(s, id, e2, 25)).Rejection);
+    }
+
+    [Fact]
+    public void A_report_from_a_node_that_does_not_hold_the_lease_is_refused()
+    {
+        var s = Submitted();
+        s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
+        var run = s.Runs.Values.Single(r => r.HoldsLease);
+        var epoch = run.Lease!.Epoch;
+        // same run, same epoch, another node (a second coordinator's lease, or a forged report)
+        Assert.Contains("held by n1, not n2", s.Decide(new ReportRunCompleted(run.RunId, epoch, "n2", 20, "step cap", "x")).Rejection);
+        Assert.Contains("held by n1, not n2", s.Decide(new ReportCheckpoint(run.RunId, epoch, "n2", 5, "sha", 1)).Rejection);
+        Assert.Contains("held by n1, not n2", s.Decide(new ReportRunFailed(run.RunId, epoch, "n2", "boom", T0)).Rejection);
+        Assert.False(s.Decide(new ReportRunCompleted(run.RunId, epoch, "n1", 20, "step cap", "x")).Rejected);
     }
 
     [Fact]
@@ -218,7 +236,7 @@ public class SweepStateTests
         Assert.Equal(1, s.Runs[id].FailedAttempts);
         Assert.Equal(1, s.HealthOf("n1").Failures);
         s = Step(s, new ScheduleLeases(Slots("n1", 0), T0.AddMinutes(1)));
-        s = Step(s, Checkpoint(id, s.Runs[id].Lease!.Epoch, 5));
+        s = Step(s, Checkpoint(s, id, s.Runs[id].Lease!.Epoch, 5));
         Assert.Equal(0, s.Runs[id].FailedAttempts);
         Assert.Equal(0, s.HealthOf("n1").Failures);
     }
@@ -249,12 +267,12 @@ public class SweepStateTests
         Assert.Null(s.Runs[running.RunId].StopRequested);
         Assert.False(s.AllRunsEnded("tiny"));
         Assert.Null(s.MeasureJob("tiny"));
-        s = Step(s, new ReportRunCompleted(running.RunId, running.Lease!.Epoch, 20, "step cap", "x"));
+        s = Step(s, new ReportRunCompleted(running.RunId, running.Lease!.Epoch, Holder(s, running.RunId), 20, "step cap", "x"));
         Assert.True(s.AllRunsEnded("tiny"));
         var measure = s.MeasureJob("tiny")!;
         Assert.Equal((JobKind.Measure, JobStatus.Queued), (measure.Kind, measure.Status));
         s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
-        s = Step(s, new ReportJobDone(measure.JobId, s.Jobs[measure.JobId].Lease!.Epoch, null, null));
+        s = Step(s, new ReportJobDone(measure.JobId, s.Jobs[measure.JobId].Lease!.Epoch, Holder(s, measure.JobId), null, null));
         Assert.True(s.Finished("tiny"));
     }
 
@@ -275,7 +293,7 @@ public class SweepStateTests
         s = Step(s, new ReportRunFailed(running.RunId, lease.Epoch, "n2", "oom", T0));
         Assert.Equal(RunStatus.Queued, s.Runs[running.RunId].Status);
         s = Step(s, new ScheduleLeases(Slots("n2", 0), T0.AddMinutes(1)));
-        s = Step(s, new ReportRunCompleted(running.RunId, s.Runs[running.RunId].Lease!.Epoch, 20, "step cap", "x"));
+        s = Step(s, new ReportRunCompleted(running.RunId, s.Runs[running.RunId].Lease!.Epoch, Holder(s, running.RunId), 20, "step cap", "x"));
         Assert.True(s.AllRunsEnded("tiny"));
     }
 
@@ -289,7 +307,7 @@ public class SweepStateTests
         Assert.Equal(2, stopping.Count);
         Assert.All(stopping, r => Assert.Equal(StopKind.Cancel, r.StopRequested));
         var first = stopping[0];
-        s = Step(s, new ReportRunStopped(first.RunId, first.Lease!.Epoch, 7, StopKind.Cancel));
+        s = Step(s, new ReportRunStopped(first.RunId, first.Lease!.Epoch, Holder(s, first.RunId), 7, StopKind.Cancel));
         Assert.Equal(RunStatus.Cancelled, s.Runs[first.RunId].Status);
         // a lost lease of a cancelled sweep ends the run instead of requeueing it
         var second = stopping[1];
@@ -305,12 +323,12 @@ public class SweepStateTests
         s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
         var id = s.Runs.Values.Single(r => r.HoldsLease).RunId;
         var epoch = s.Runs[id].Lease!.Epoch;
-        s = Step(s, new ReportRunStarted(id, epoch, 0));
+        s = Step(s, new ReportRunStarted(id, epoch, "n1", 0));
         var suffix = id.Split('/')[1];
         s = Step(s, new SuspendRun(suffix)); // a run can be named without its sweep prefix
         Assert.Equal(StopKind.Suspend, s.Runs[id].StopRequested);
         Assert.Contains("already stopping", s.Decide(new SuspendRun(id)).Rejection);
-        s = Step(s, new ReportRunStopped(id, epoch, 8, StopKind.Suspend));
+        s = Step(s, new ReportRunStopped(id, epoch, Holder(s, id), 8, StopKind.Suspend));
         Assert.Equal(RunStatus.Suspended, s.Runs[id].Status);
         Assert.Empty(s.LeasedSlots);
         // a suspended run is not scheduled, but the slot goes to another run
@@ -349,8 +367,8 @@ public class SweepStateTests
         Assert.Contains("only a completed run", s.Decide(new SubmitProbe(id, request)).Rejection);
         s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
         var epoch = s.Runs[id].Lease!.Epoch;
-        s = Step(s, Checkpoint(id, epoch, 20));
-        s = Step(s, new ReportRunCompleted(id, epoch, 20, "step cap", "x"));
+        s = Step(s, Checkpoint(s, id, epoch, 20));
+        s = Step(s, new ReportRunCompleted(id, epoch, Holder(s, id), 20, "step cap", "x"));
         s = Step(s, new SubmitProbe(id, request));
         s = Step(s, new SubmitProbe(id, request));
         Assert.Equal([$"probe:{id}:1", $"probe:{id}:2"], s.Jobs.Values.Where(j => j.Kind == JobKind.Probe).Select(j => j.JobId).Order());
@@ -375,10 +393,10 @@ public class SweepStateTests
         void Do(ISweepCommand c) { var d = s.Decide(c); Assert.False(d.Rejected, d.Rejection); events.AddRange(d.Events); s = s.ApplyAll(d.Events); }
         Do(new SubmitSweep(TestSweeps.Plan()));
         Do(new ScheduleLeases(Slots("n1", 0), T0));
-        Do(new ReportJobDone(s.Jobs.Values.Single().JobId, s.Jobs.Values.Single().Lease!.Epoch, null, Fp));
+        Do(new ReportJobDone(s.Jobs.Values.Single().JobId, s.Jobs.Values.Single().Lease!.Epoch, Holder(s, s.Jobs.Values.Single().JobId), null, Fp));
         Do(new ScheduleLeases(Slots("n1", 0, 1), T0));
         var id = s.Runs.Values.First(r => r.HoldsLease).RunId;
-        Do(Checkpoint(id, s.Runs[id].Lease!.Epoch, 5));
+        Do(Checkpoint(s, id, s.Runs[id].Lease!.Epoch, 5));
         Do(new ReportRunFailed(s.Runs.Values.Last(r => r.HoldsLease).RunId, s.Runs.Values.Last(r => r.HoldsLease).Lease!.Epoch, "n1", "oom", T0));
         Do(new PauseSweep(null));
         var replayed = SweepState.Empty.ApplyAll(events);

@@ -42,10 +42,11 @@ public static class JournalCheck
             Recover<object>(_ => { });
         }
 
+        // the caller says what went wrong, once and without a stack trace
         protected override void OnRecoveryFailure(Exception reason, object? message = null)
         {
             _done.TrySetResult(reason);
-            base.OnRecoveryFailure(reason, message);
+            Context.Stop(Self);
         }
     }
 }

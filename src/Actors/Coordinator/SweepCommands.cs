@@ -20,14 +20,14 @@ public sealed record SlotRef(string NodeId, int Slot);
 /// <summary>Place queued jobs and runs on free slots (the actor says which slots are up and free of other work).</summary>
 public sealed record ScheduleLeases(ImmutableArray<SlotRef> FreeSlots, DateTimeOffset Now) : ISweepCommand;
 
-public sealed record ReportRunStarted(string RunId, long Epoch, long Step) : ISweepCommand;
+public sealed record ReportRunStarted(string RunId, long Epoch, string NodeId, long Step) : ISweepCommand;
 public sealed record ReportCheckpoint(string RunId, long Epoch, string NodeId, long Step, string Sha256, double TrainLoss) : ISweepCommand;
-public sealed record ReportRunCompleted(string RunId, long Epoch, long Step, string Reason, string? ResultsSha256) : ISweepCommand;
+public sealed record ReportRunCompleted(string RunId, long Epoch, string NodeId, long Step, string Reason, string? ResultsSha256) : ISweepCommand;
 /// <summary><see cref="OtherNodes"/>: healthy trainer nodes besides this one (a node is quarantined only when the work can go elsewhere).</summary>
 public sealed record ReportRunFailed(string RunId, long Epoch, string NodeId, string Error, DateTimeOffset Now, int OtherNodes = 0) : ISweepCommand;
-public sealed record ReportRunStopped(string RunId, long Epoch, long Step, StopKind Kind) : ISweepCommand;
+public sealed record ReportRunStopped(string RunId, long Epoch, string NodeId, long Step, StopKind Kind) : ISweepCommand;
 
-public sealed record ReportJobDone(string JobId, long Epoch, string? Error, DatasetFingerprint? Dataset) : ISweepCommand;
+public sealed record ReportJobDone(string JobId, long Epoch, string NodeId, string? Error, DatasetFingerprint? Dataset) : ISweepCommand;
 public sealed record ReportJobFailed(string JobId, long Epoch, string NodeId, string Error, DateTimeOffset Now, int OtherNodes = 0) : ISweepCommand;
 
 /// <summary>The holder of this lease (run or job) is gone: its node left the cluster, or no longer holds it.</summary>

@@ -247,12 +247,12 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         ISweepCommand command = report switch
         {
-            RunStartedReport x => new ReportRunStarted(x.RunId, x.Epoch, x.Step),
+            RunStartedReport x => new ReportRunStarted(x.RunId, x.Epoch, node.NodeId, x.Step),
             CheckpointReport x => new ReportCheckpoint(x.RunId, x.Epoch, node.NodeId, x.Step, x.Sha256, x.TrainLoss),
-            RunCompletedReport x => new ReportRunCompleted(x.RunId, x.Epoch, x.Step, x.Reason, x.ResultsSha256),
+            RunCompletedReport x => new ReportRunCompleted(x.RunId, x.Epoch, node.NodeId, x.Step, x.Reason, x.ResultsSha256),
             RunFailedReport x => new ReportRunFailed(x.RunId, x.Epoch, node.NodeId, x.Error, now, OtherHealthyNodes(node.NodeId, now)),
-            RunStoppedReport x => new ReportRunStopped(x.RunId, x.Epoch, x.Step, x.Kind),
-            JobDoneReport x => new ReportJobDone(x.JobId, x.Epoch, x.Error, x.Dataset),
+            RunStoppedReport x => new ReportRunStopped(x.RunId, x.Epoch, node.NodeId, x.Step, x.Kind),
+            JobDoneReport x => new ReportJobDone(x.JobId, x.Epoch, node.NodeId, x.Error, x.Dataset),
             JobFailedReport x => new ReportJobFailed(x.JobId, x.Epoch, node.NodeId, x.Error, now, OtherHealthyNodes(node.NodeId, now)),
             _ => throw new ArgumentOutOfRangeException(nameof(report), report.GetType().Name),
         };

@@ -243,20 +243,20 @@ public sealed record SweepState
     {
         SubmitSweep c => Submit(c.Plan),
         ScheduleLeases c => Schedule(c),
-        ReportRunStarted c => FencedRun(c.RunId, c.Epoch, r => Decision.Of(new RunStarted(c.RunId, c.Epoch, c.Step))),
-        ReportCheckpoint c => FencedRun(c.RunId, c.Epoch, r => c.Step < (r.Checkpoint?.Step ?? 0)
+        ReportRunStarted c => FencedRun(c.RunId, c.Epoch, c.NodeId, r => Decision.Of(new RunStarted(c.RunId, c.Epoch, c.Step))),
+        ReportCheckpoint c => FencedRun(c.RunId, c.Epoch, c.NodeId, r => c.Step < (r.Checkpoint?.Step ?? 0)
             ? Decision.Reject($"checkpoint at step {c.Step} is older than the recorded one at {r.Checkpoint!.Step}")
             : Decision.Of(new CheckpointRecorded(c.RunId, c.Epoch, c.Step, c.Sha256, c.TrainLoss))),
-        ReportRunCompleted c => FencedRun(c.RunId, c.Epoch, _ => Decision.Of(new RunCompleted(c.RunId, c.Epoch, c.Step, c.Reason, c.ResultsSha256))),
-        ReportRunFailed c => FencedRun(c.RunId, c.Epoch, r => RunAttemptFailed(r, c, policy)),
-        ReportRunStopped c => FencedRun(c.RunId, c.Epoch, r => Decision.Of(c.Kind == StopKind.Cancel || Sweeps[r.Sweep].Cancelled
+        ReportRunCompleted c => FencedRun(c.RunId, c.Epoch, c.NodeId, _ => Decision.Of(new RunCompleted(c.RunId, c.Epoch, c.Step, c.Reason, c.ResultsSha256))),
+        ReportRunFailed c => FencedRun(c.RunId, c.Epoch, c.NodeId, r => RunAttemptFailed(r, c, policy)),
+        ReportRunStopped c => FencedRun(c.RunId, c.Epoch, c.NodeId, r => Decision.Of(c.Kind == StopKind.Cancel || Sweeps[r.Sweep].Cancelled
             ? new RunCancelled(r.RunId)
             : new RunSuspended(r.RunId, c.Epoch, c.Step))),
-        ReportJobDone c => FencedJob(c.JobId, c.Epoch, j => JobDone(j, c)),
-        ReportJobFailed c => FencedJob(c.JobId, c.Epoch, j => JobAttemptFailed(j, c, policy)),
+        ReportJobDone c => FencedJob(c.JobId, c.Epoch, c.NodeId, j => JobDone(j, c)),
+        ReportJobFailed c => FencedJob(c.JobId, c.Epoch, c.NodeId, j => JobAttemptFailed(j, c, policy)),
         LeaseLost c => Runs.ContainsKey(c.Id)
-            ? FencedRun(c.Id, c.Epoch, r => Decision.Of(RunLeaseLost(r, c)))
-            : FencedJob(c.Id, c.Epoch, j => Decision.Of(new JobRequeued(j.JobId, c.Reason))),
+            ? FencedRun(c.Id, c.Epoch, null, r => Decision.Of(RunLeaseLost(r, c)))
+            : FencedJob(c.Id, c.Epoch, null, j => Decision.Of(new JobRequeued(j.JobId, c.Reason))),
         PauseSweep c => ForSweeps(c.Sweep, s => s.Halted ? [] : [new SweepPaused(s.Name)]),
         ResumeSweep c => ForSweeps(c.Sweep, s => s.Paused ? [new SweepResumed(s.Name)] : []),
         StopSweep c => ForSweeps(c.Sweep, s => s.Stopped || s.Cancelled
@@ -343,21 +343,28 @@ public sealed record SweepState
         return Decision.Of(events);
     }
 
-    /// <summary>A report about a run counts only if it comes from the current lease (same epoch, lease held).</summary>
-    Decision FencedRun(string runId, long epoch, Func<RunInfo, Decision> decide)
+    /// <summary>
+    /// A report about a run counts only if it comes from the current lease: same epoch, lease held, and from the
+    /// node the lease was given to (<paramref name="node"/> null: the coordinator's own finding, e.g. a lost lease).
+    /// </summary>
+    Decision FencedRun(string runId, long epoch, string? node, Func<RunInfo, Decision> decide)
     {
         if (!Runs.TryGetValue(runId, out var run)) return Decision.Reject($"unknown run '{runId}'");
         if (!run.HoldsLease || run.Lease!.Epoch != epoch)
             return Decision.Reject(
                 $"stale lease: run {runId} epoch {epoch} is not the current lease ({(run.HoldsLease ? $"epoch {run.Lease!.Epoch}" : run.Status.ToString())})");
+        if (node != null && node != run.Lease.NodeId)
+            return Decision.Reject($"stale lease: run {runId} epoch {epoch} is held by {run.Lease.NodeId}, not {node}");
         return decide(run);
     }
 
-    Decision FencedJob(string jobId, long epoch, Func<JobInfo, Decision> decide)
+    Decision FencedJob(string jobId, long epoch, string? node, Func<JobInfo, Decision> decide)
     {
         if (!Jobs.TryGetValue(jobId, out var job)) return Decision.Reject($"unknown job '{jobId}'");
         if (!job.HoldsLease || job.Lease!.Epoch != epoch)
             return Decision.Reject($"stale lease: job {jobId} epoch {epoch} is not the current lease ({(job.HoldsLease ? $"epoch {job.Lease!.Epoch}" : job.Status.ToString())})");
+        if (node != null && node != job.Lease.NodeId)
+            return Decision.Reject($"stale lease: job {jobId} epoch {epoch} is held by {job.Lease.NodeId}, not {node}");
         return decide(job);
     }
 

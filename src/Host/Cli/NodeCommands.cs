@@ -34,7 +34,7 @@ public static class NodeCommands
         {
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.GetFullPath(pr.GetValue(logFile) ?? Path.Combine(dataDir, "logs", "node.log"));
-            var extra = NodeOptions.Logging(log, stdout: true) + "\nakka.coordinated-shutdown.exit-clr = on\n";
+            var extra = NodeOptions.Logging(log, stdout: true) + "\n";
             if (pr.GetValue(roles) is { } r)
                 extra += $"actorlab.node.roles = [{string.Join(", ", Roles.Parse(r.Split(','), "--roles").Select(ActorLabConfig.Quote))}]\n";
             var config = node.Build(pr, extra);
@@ -43,7 +43,7 @@ public static class NodeCommands
             var address = rt.Address;
             Console.WriteLine($"node listening on {address.Host}:{address.Port} ({address}), roles {string.Join(",", rt.Node.Roles)}, " +
                               $"{rt.Node.Slots} {rt.Node.Device} slot(s); data in {rt.Storage.DataDir}, storage {rt.Storage.Root}, journal {rt.Journal.Description}, log {log}");
-            var joinWithin = endpoint.Seeds.IsEmpty ? TimeSpan.FromSeconds(30) : TimeSpan.FromSeconds(40);
+            var joinWithin = config.GetTimeSpan("actorlab.node.join-timeout", TimeSpan.FromSeconds(40));
             if (!rt.WaitUntilUp(joinWithin))
             {
                 var where = endpoint.Seeds.IsEmpty ? "itself" : string.Join(", ", endpoint.Seeds.Select(s => $"{s.Host}:{s.Port}"));
@@ -67,6 +67,9 @@ public static class NodeCommands
             stop.Wait();
             // a graceful stop leaves the cluster first (coordinated shutdown), so the others take over at once
             rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+            // what `coordinated-shutdown.exit-clr = on` is for, with the exit code kept (1: downed or removed):
+            // a node whose system is gone really exits, whatever threads a library left behind
+            Environment.Exit(Environment.ExitCode);
             return Environment.ExitCode;
         });
         return cmd;

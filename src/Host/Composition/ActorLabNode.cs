@@ -74,6 +74,7 @@ public sealed class ActorLabNode : IAsyncDisposable
             throw new UserInputException(
                 "a coordinator-role node that joins other nodes cannot use the SQLite journal (it is one machine's file: " +
                 "two coordinators would keep two histories). Use PostgreSQL (--config hocon/cluster.conf) or --roles trainer.");
+        RefuseTakenAddress(endpoint);
         var seeds = string.Join(", ", endpoint.Seeds.Select(s => ActorLabConfig.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
         var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(ActorLabConfig.Quote));
         var cluster = ConfigurationFactory.ParseString($"""
@@ -113,8 +114,9 @@ public sealed class ActorLabNode : IAsyncDisposable
         IActorRef gateway = ActorRefs.Nobody;
         if (node.IsCoordinator)
         {
+            // a journal outage stops the coordinator (it cannot persist); it is started again, backing off up to 10 s
             var coordinator = Backoff.OnStop(SweepCoordinator.Props(CoordinatorSettings.From(config), storage), "coordinator",
-                    TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2)
+                    TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2)
                 .WithReplyWhileStopped(new NoCoordinator("the coordinator is restarting (a journal failure: see the node's log)"));
             system.ActorOf(ClusterSingletonManager.Props(BackoffSupervisor.Props(coordinator), PoisonPill.Instance,
                 ClusterSingletonManagerSettings.Create(system)), SingletonName);
@@ -131,6 +133,22 @@ public sealed class ActorLabNode : IAsyncDisposable
     }
 
     public const string SingletonName = "coordinator-singleton";
+
+    /// <summary>
+    /// Refuses an address another process listens on. Remoting binds with address reuse (so a restarted node
+    /// can take its port back at once), which on Linux would also let a second node share a live port.
+    /// </summary>
+    static void RefuseTakenAddress(NodeEndpoint endpoint)
+    {
+        if (endpoint.Port == 0) return;
+        using var probe = new System.Net.Sockets.TcpClient();
+        try
+        {
+            if (!probe.ConnectAsync(endpoint.Hostname, endpoint.Port).Wait(TimeSpan.FromMilliseconds(500)) || !probe.Connected) return;
+        }
+        catch (AggregateException) { return; }
+        throw new UserInputException($"cannot listen on {endpoint.Hostname}:{endpoint.Port}: another process already listens there (is another node using that address?)");
+    }
 
     /// <summary>The real pipeline, with the stand-in for the sweeps named in `actorlab.testing.stand-in-sweeps` (tests, benchmarks).</summary>
     static ITrainingBackend Backend(Akka.Configuration.Config config, StorageSettings storage, NodeSettings node, Action<string>? warn)

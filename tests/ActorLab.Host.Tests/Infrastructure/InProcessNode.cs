@@ -15,6 +15,7 @@ public sealed record TestJournal(string Kind, string? Connection)
     public string Hocon(string dataDir)
     {
         if (Connection is null) return "";
+        Directory.CreateDirectory(dataDir);
         var file = Path.Combine(dataDir, "journal-connection");
         File.WriteAllText(file, Connection);
         return $"actorlab.journal {{ provider = postgresql, connection-string-file = {ActorLabConfig.Quote(file)}, auto-initialize = on }}";

@@ -17,24 +17,17 @@ public static class Postgres
     {
         var given = Environment.GetEnvironmentVariable("ACTORLAB_TEST_POSTGRES");
         if (!string.IsNullOrWhiteSpace(given)) return (given, "");
-        var script = Repo.File("build/postgres.sh");
-        if (!Directory.EnumerateDirectories("/usr/lib/postgresql").Any(d => File.Exists(Path.Combine(d, "bin", "initdb"))))
-            return (null, "no PostgreSQL: set ACTORLAB_TEST_POSTGRES or install Debian's postgresql");
-        var dir = Path.Combine(Path.GetTempPath(), $"actorlab-test-pg-{Environment.ProcessId}");
-        if (Directory.Exists(dir)) Directory.Delete(dir, true);
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { script, "start", dir }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = p.StandardOutput.ReadToEnd();
-        var error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) return (null, $"build/postgres.sh could not start PostgreSQL: {error.Trim()}");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        if (!PostgresServer.Installed) return (null, "no PostgreSQL: set ACTORLAB_TEST_POSTGRES or install Debian's postgresql");
+        try
         {
-            using var stop = Process.Start("bash", [script, "stop", dir]);
-            stop?.WaitForExit(20_000);
-        };
-        return (output.Trim(), "");
+            var server = PostgresServer.Start(Path.Combine(Path.GetTempPath(), $"actorlab-test-pg-{Environment.ProcessId}"));
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Dispose();
+            return (server.Connection, "");
+        }
+        catch (InvalidOperationException e)
+        {
+            return (null, e.Message);
+        }
     }
 
     static bool Required => Environment.GetEnvironmentVariable("ACTORLAB_REQUIRE_POSTGRES") == "1";
@@ -100,5 +93,65 @@ public static class Repo
             if (System.IO.File.Exists(Path.Combine(dir.FullName, "ActorLab.sln")) && (Directory.Exists(p) || System.IO.File.Exists(p))) return p;
         }
         throw new InvalidOperationException($"{relative} not found above {AppContext.BaseDirectory}");
+    }
+}
+
+/// <summary>A PostgreSQL server of a test's own (build/postgres.sh), which it can stop and start again on the same port.</summary>
+public sealed class PostgresServer : IDisposable
+{
+    readonly string _dir;
+    readonly int _port;
+
+    PostgresServer(string dir, int port, string connection)
+    {
+        _dir = dir;
+        _port = port;
+        Connection = connection;
+    }
+
+    public string Connection { get; }
+
+    public static bool Installed =>
+        Directory.Exists("/usr/lib/postgresql") && Directory.EnumerateDirectories("/usr/lib/postgresql").Any(d => File.Exists(Path.Combine(d, "bin", "initdb")));
+
+    public static PostgresServer Start(string dir)
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        var port = ClusterHarness.FreePort();
+        var connection = Script("start", dir, port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Trim();
+        return new PostgresServer(dir, port, new NpgsqlConnectionStringBuilder(connection) { Pooling = false }.ConnectionString);
+    }
+
+    /// <summary>Stops the server (fast shutdown: open connections are cut).</summary>
+    public void Stop() => Script("stop", _dir);
+
+    /// <summary>Starts the stopped server again, on its port, with its data.</summary>
+    public void Start()
+    {
+        var bin = Directory.EnumerateDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")).Order().Last();
+        var args = new List<string>();
+        if (Environment.UserName == "root") args.AddRange(["runuser", "-u", "postgres", "--"]);
+        args.AddRange([Path.Combine(bin, "pg_ctl"), "-D", Path.Combine(_dir, "data"), "-l", Path.Combine(_dir, "server.log"), "-w", "-t", "60", "-o",
+            $"-c listen_addresses=127.0.0.1 -p {_port} -k {_dir} -c fsync=off -c max_connections=300", "start"]);
+        Run(args);
+    }
+
+    static string Script(params string[] args) => Run(["bash", Repo.File("build/postgres.sh"), .. args]);
+
+    static string Run(IReadOnlyList<string> command)
+    {
+        var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in command.Skip(1)) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        var error = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)}: {error.Trim()}");
+        return output;
+    }
+
+    public void Dispose()
+    {
+        try { Stop(); } catch { /* best effort */ }
     }
 }
