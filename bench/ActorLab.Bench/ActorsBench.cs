@@ -3,21 +3,24 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Akka.Actor;
+using Akka.Configuration;
 using Akka.Persistence;
-using ActorLab.Actors;
 using ActorLab.Actors.Config;
 using ActorLab.Actors.Control;
 using ActorLab.Actors.Coordinator;
 using ActorLab.Actors.Node;
 using ActorLab.Actors.Sweeps;
 using ActorLab.Actors.Training;
+using ActorLab.Host.Composition;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using ActorLab.Model.Training;
 
 namespace ActorLab.Bench;
 
 /// <summary>
-/// The actor runtime (issue 6 targets): steps/s of a run through the actors vs TrainerCore alone (under 2% slower),
+/// The actor runtime (issue 6 targets): steps/s of a run through the actors (a one-node cluster) vs its RunSession alone
+/// (under 2% slower),
 /// recovery time after kill -9 until training resumes, coordinator journal replay of 10,000 events (under 1 s).
 /// Args: [--steps S] [--events E] [--rounds R] [--workers W].
 /// </summary>
@@ -52,17 +55,17 @@ public static class ActorsBench
         try
         {
             var (core, actors, cores, actorRuns) = Throughput(root, steps, rounds, workers);
-            rows.Add(($"steps/s, TrainerCore alone (BatchPrefetcher over QaStream), median of {rounds} ({string.Join(", ", cores.Select(c => F(c, "F1")))})", F(core, "F2"), ""));
-            rows.Add(($"steps/s, through the actors (1 slot, {workers} data worker(s)), median of {rounds} ({string.Join(", ", actorRuns.Select(c => F(c, "F1")))})", F(actors, "F2"), ""));
+            rows.Add(($"steps/s, RunSession alone (BatchPrefetcher over QaStream), median of {rounds} ({string.Join(", ", cores.Select(c => F(c, "F1")))})", F(core, "F2"), ""));
+            rows.Add(($"steps/s, through a one-node cluster (1 slot, {workers} data worker(s)), median of {rounds} ({string.Join(", ", actorRuns.Select(c => F(c, "F1")))})", F(actors, "F2"), ""));
             rows.Add(("actor overhead, from the medians (noisy: the machine is shared)", F(100 * (core - actors) / core, "F2") + " %", "< 2 %"));
             var perStep = MachineryPerStep(root);
-            rows.Add(("actor machinery per step (no-op model: trainer actor, data generator, progress log, reports)", F(perStep * 1e6, "F1") + " us", ""));
-            rows.Add(("  = share of one real step at the TrainerCore median", F(100 * perStep * core, "F3") + " %", "< 2 %"));
+            rows.Add(("actor machinery per step (stand-in model of 0 ms: trainer actor, data generator, feed, progress log, reports)", F(perStep * 1e6, "F1") + " us", ""));
+            rows.Add(("  = share of one real step at the RunSession median", F(100 * perStep * core, "F3") + " %", "< 2 %"));
             var (started, trained) = Recovery(root);
-            rows.Add(("kill -9 -> run restarted (new process: start, recover journal, lease, reopen checkpoint)", F(started, "F2") + " s", ""));
+            rows.Add(("kill -9 of `sweep run` -> run restarted (new process: start, cluster of one, recover journal, lease, reopen checkpoint)", F(started, "F2") + " s", ""));
             rows.Add(("kill -9 -> first step trained again", F(trained, "F2") + " s", ""));
             var (count, replay) = Replay(root, events);
-            rows.Add(($"coordinator journal replay, {count} events (SQLite)", F(replay * 1000, "F0") + " ms", "< 1000 ms"));
+            rows.Add(($"coordinator journal replay, {count} events (SQLite, snapshots off)", F(replay * 1000, "F0") + " ms", "< 1000 ms"));
         }
         finally
         {
@@ -84,16 +87,52 @@ public static class ActorsBench
 
     static string F(double x, string fmt) => x.ToString(fmt, CultureInfo.InvariantCulture);
 
-    static SweepSpec Spec(string name, long maxSteps, long evalAt, long checkpointEvery) =>
-        SweepPlanner.Plan(SweepFile.Parse($$"""
-            sweep {
-              name = {{name}}
-              {{Model}}
-              max-steps = {{maxSteps}}
-              eval { steps = [{{evalAt}}], questions = 50 }
-              checkpoint.every = {{checkpointEvery}}
+    static SweepPlan Plan(string name, long maxSteps, long evalAt, long checkpointEvery) =>
+        SweepPlanner.Plan(SweepFile.Parse(SweepText(name, maxSteps, evalAt, checkpointEvery)));
+
+    static string SweepText(string name, long maxSteps, long evalAt, long checkpointEvery) => $$"""
+        sweep {
+          name = {{name}}
+          {{Model}}
+          max-steps = {{maxSteps}}
+          eval { steps = [{{evalAt}}], questions = 50 }
+          checkpoint.every = {{checkpointEvery}}
+        }
+        """;
+
+    /// <summary>steps/s between step <paramref name="from"/> and <paramref name="to"/> of a run's progress file(s).</summary>
+    static double StepsPerSecond(string runDir, long from, long to)
+    {
+        var times = new RunFolder(runDir, null).ProgressFiles().SelectMany(f => File.ReadAllLines(f.Path).Skip(1))
+            .Select(l => l.Split(',')).Where(p => p[1] == "step")
+            .ToDictionary(p => long.Parse(p[2], CultureInfo.InvariantCulture), p => DateTimeOffset.Parse(p[^1], CultureInfo.InvariantCulture));
+        return (to - from) / (times[to] - times[from]).TotalSeconds;
+    }
+
+    static void RunToTheEnd(string dataDir, ITrainingBackend backend, string sweep, int workers)
+    {
+        var config = ActorLabConfig.Build(dataDir, extraHocon: $"actorlab.node.cpu-slots = 1\nactorlab.data.workers = {workers}\nakka.loglevel = WARNING");
+        var node = ActorLabNode.Start(config, new NodeEndpoint("127.0.0.1", "127.0.0.1", 0, []), backend);
+        try
+        {
+            object Ask(object m)
+            {
+                while (true)
+                {
+                    var r = node.Gateway.Ask<object>(m, TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
+                    if (r is not NoCoordinator) return r;
+                    Thread.Sleep(100);
+                }
             }
-            """));
+            var reply = (CommandReply)Ask(new SubmitSweepFile("bench.conf", sweep));
+            if (!reply.Ok) throw new InvalidOperationException(reply.Message);
+            while (((StatusReply)Ask(new GetStatus())).Sweeps[0].Status != "finished") Thread.Sleep(100);
+        }
+        finally
+        {
+            node.DisposeAsync().AsTask().Wait();
+        }
+    }
 
     /// <summary>The same run twice: a plain TrainerCore loop, and a one-slot node; steps/s over steps 11..S+10.</summary>
     static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
@@ -101,50 +140,28 @@ public static class ActorsBench
     static (double Core, double Actors, List<double> Cores, List<double> ActorRuns) Throughput(string root, int steps, int rounds, int workers)
     {
         const int warm = 10;
-        var backend = new PipelineBackend();
-        var spec = Spec("throughput", steps + warm, steps + warm, 1_000_000);
-        var ds = spec.Datasets[0];
-        var prepared = backend.PrepareDataset(ds, root, CancellationToken.None);
+        var text = SweepText("throughput", steps + warm, steps + warm, 1_000_000);
+        var plan = SweepPlanner.Plan(SweepFile.Parse(text));
+        var storage = new RunStorage(Path.Combine(root, "core"), Path.Combine(root, "core"));
+        var prepared = DatasetStore.Ensure(storage, plan.Datasets[0], null);
 
-        // TrainerCore alone, fed by the model layer's own prefetcher; measured before and after the actors run
+        // the run session alone, fed by the model layer's own prefetcher; measured before and after the actors run
         double Core()
         {
-            var db = ActorLab.Model.Profiles.ProfileParquet.Read(prepared.ProfilesPath);
-            var tok = QaTokenizer.Load(prepared.TokenizerPath);
-            var runDir = Path.Combine(root, "core-" + Guid.NewGuid().ToString("N")[..6]);
-            var start = new StartRun("b/core", 1, [0], spec.Runs[0], spec.Training, spec.HopRatio, ds, prepared.ProfilesPath, prepared.TokenizerPath,
-                runDir, ActorRefs.Nobody);
-            using var trainer = TrainerCore.Create(PipelineBackend.ToRunConfig(start, "cpu"), start.RunDir,
-                new TrainerOptions { VocabSize = tok.VocabSize, Threads = 1, WarmupSteps = spec.Training.WarmupSteps });
-            var splits = HeldOutSplits.Build(db, 0);
-            var stream = new QaStream(db, tok, splits, new QaStreamOptions([1, 2], 0.1, spec.Training.SeqLen, spec.Training.BatchSize));
-            using var prefetch = new BatchPrefetcher(stream);
-            for (var i = 0; i < warm; i++) trainer.TrainStep(prefetch.Take());
-            var sw = Stopwatch.StartNew();
-            for (var i = 0; i < steps; i++) trainer.TrainStep(prefetch.Take());
-            return steps / sw.Elapsed.TotalSeconds;
+            var folder = new RunFolder(Path.Combine(root, "core-" + Guid.NewGuid().ToString("N")[..6]), null);
+            var data = DatasetStore.Load(prepared);
+            using var session = RunSession.Open(plan.Runs[0], folder, data, new TrainerOptions { VocabSize = data.Tokenizer.VocabSize, Threads = 1 });
+            using var feed = session.OpenPrefetcher();
+            session.Run(feed);
+            return StepsPerSecond(folder.Dir, warm, steps + warm);
         }
 
         // the same run through coordinator, node agent, trainer actor and data generator
         double Actors(int round)
         {
             var dataDir = Path.Combine(root, $"actors-{round}");
-            var rt = ActorLabRuntime.Start(ActorLabConfig.Build(dataDir, extraHocon:
-                $"actorlab.node.cpu-slots = 1\nactorlab.data.workers = {workers}\nakka.loglevel = WARNING"), backend);
-            try
-            {
-                rt.Coordinator.Ask<CommandReply>(new SubmitSweep(spec), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
-                while (rt.Coordinator.Ask<StatusReply>(new GetStatus(), TimeSpan.FromSeconds(10)).GetAwaiter().GetResult().Sweeps[0].Status != "finished")
-                    Thread.Sleep(200);
-            }
-            finally
-            {
-                rt.DisposeAsync().AsTask().Wait();
-            }
-            var progress = File.ReadAllLines(Path.Combine(dataDir, "runs", spec.Runs[0].RunId, "progress.csv")).Skip(1)
-                .Select(l => l.Split(',')).Where(p => p[1] == "step")
-                .ToDictionary(p => long.Parse(p[2], CultureInfo.InvariantCulture), p => DateTimeOffset.Parse(p[4], CultureInfo.InvariantCulture));
-            return steps / (progress[steps + warm] - progress[warm]).TotalSeconds;
+            RunToTheEnd(dataDir, new PipelineBackend(new RunStorage(dataDir, dataDir), 1), text, workers);
+            return StepsPerSecond(Path.Combine(dataDir, "runs", "throughput", plan.Runs[0].RunName), warm, steps + warm);
         }
 
         // interleaved rounds: the machine is shared, so compare medians of alternating measurements
@@ -161,56 +178,17 @@ public static class ActorsBench
     }
 
     /// <summary>
-    /// The cost the actors add to each step, measured without a model: a one-slot node trains a run whose
-    /// trainer returns at once and whose batches are prebuilt, so steps/s is the machinery alone.
+    /// The cost the actors add to each step, measured without a model: a one-slot node trains a stand-in run whose
+    /// steps take no time, so steps/s is the machinery alone (trainer actor, data generator, feed, progress, reports).
     /// </summary>
     static double MachineryPerStep(string root)
     {
         const int n = 20_000;
-        var backend = new NoOpBackend();
-        var spec = Spec("noop", n, n, 1_000_000);
         var dataDir = Path.Combine(root, "noop");
-        var rt = ActorLabRuntime.Start(ActorLabConfig.Build(dataDir, extraHocon: "actorlab.node.cpu-slots = 1\nakka.loglevel = WARNING"), backend);
-        try
-        {
-            rt.Coordinator.Ask<CommandReply>(new SubmitSweep(spec), TimeSpan.FromSeconds(60)).GetAwaiter().GetResult();
-            while (rt.Coordinator.Ask<StatusReply>(new GetStatus(), TimeSpan.FromSeconds(10)).GetAwaiter().GetResult().Sweeps[0].Status != "finished")
-                Thread.Sleep(100);
-        }
-        finally
-        {
-            rt.DisposeAsync().AsTask().Wait();
-        }
-        var progress = File.ReadAllLines(Path.Combine(dataDir, "runs", spec.Runs[0].RunId, "progress.csv")).Skip(1)
-            .Select(l => l.Split(',')).Where(p => p[1] == "step")
-            .ToDictionary(p => long.Parse(p[2], CultureInfo.InvariantCulture), p => DateTimeOffset.Parse(p[4], CultureInfo.InvariantCulture));
-        return (progress[n] - progress[1000]).TotalSeconds / (n - 1000);
-    }
-
-    sealed class NoOpBackend : ITrainingBackend
-    {
-        static readonly TokenBatch Batch = new(16, 128, new long[16 * 128], new long[16 * 128], []);
-        public int SolveN(double targetBits, int relations) => 1;
-        public PreparedDataset PrepareDataset(DatasetSpec d, string dataDir, CancellationToken c) => new("/p", "/t");
-        public IRunTrainer OpenTrainer(StartRun run, int rank, IAllReduce? allReduce) => new Trainer();
-        public IBatchSource OpenBatches(StartRun run, int rank) => new Source();
-        public void MeasureCapacity(SweepSpec s, IReadOnlyList<(RunSpec Run, string RunDir)> runs, string o, CancellationToken c) { }
-
-        sealed class Trainer : IRunTrainer
-        {
-            public long Step { get; private set; }
-            public bool Converged => false;
-            public double TrainStep(TokenBatch batch) { Step++; return 1.0; }
-            public IReadOnlyDictionary<string, double> Evaluate() => new Dictionary<string, double> { ["train_onehop"] = 1 };
-            public string SaveCheckpoint() => "/ckpt";
-            public void Dispose() { }
-        }
-
-        sealed class Source : IBatchSource
-        {
-            public TokenBatch Get(long index) => Batch;
-            public void Dispose() { }
-        }
+        var standIn = new StandInBackend(new RunStorage(dataDir, dataDir)) { StepTime = TimeSpan.Zero };
+        RunToTheEnd(dataDir, standIn, SweepText("noop", n, n, 1_000_000), 1);
+        var plan = Plan("noop", n, n, 1_000_000);
+        return 1 / StepsPerSecond(Path.Combine(dataDir, "runs", "noop", plan.Runs[0].RunName), 1000, n);
     }
 
     /// <summary>kill -9 a real `actorlab sweep run` after a checkpoint; time the rerun until the run starts and trains again.</summary>
@@ -235,13 +213,14 @@ public static class ActorsBench
             first.Kill(entireProcessTree: true);
             first.WaitForExit();
         }
-        var progress = Directory.GetFiles(Path.Combine(dataDir, "runs"), "progress.csv", SearchOption.AllDirectories).Single();
-        var before = File.ReadAllLines(progress).Length;
+        var runDir = Directory.GetDirectories(Path.Combine(dataDir, "runs", "recovery")).Single();
+        var before = new RunFolder(runDir, null).ProgressFiles().Count;
         var sw = Stopwatch.StartNew();
         using var second = Launch(args, out var lines2);
         Wait(lines2, l => l.Contains("run-started"), TimeSpan.FromMinutes(3));
         var started = sw.Elapsed.TotalSeconds;
-        while (!File.ReadAllLines(progress).Skip(before).Any(l => l.Contains(",step,")))
+        // the new lease writes a progress file of its own: wait for its first step
+        while (new RunFolder(runDir, null).ProgressFiles() is var files && (files.Count <= before || !File.ReadAllLines(files[^1].Path).Any(l => l.Contains(",step,"))))
         {
             if (sw.Elapsed > TimeSpan.FromMinutes(3)) throw new TimeoutException("training did not resume");
             Thread.Sleep(5);
@@ -280,7 +259,7 @@ public static class ActorsBench
     /// <summary>Writes a realistic journal (a 100-run sweep, each run leased, checkpointed many times, completed), then times recovery.</summary>
     static (int Events, double Seconds) Replay(string root, int target)
     {
-        var spec = SweepPlanner.Plan(SweepFile.Parse("""
+        var plan = SweepPlanner.Plan(SweepFile.Parse("""
             sweep {
               name = replay
               grid { layers = [1, 2], param-budgets = [400000, 600000, 900000, 1300000, 1800000, 2500000, 3300000, 4300000, 5500000, 7000000],
@@ -296,21 +275,23 @@ public static class ActorsBench
             journal.AddRange(d.Events);
             state = state.ApplyAll(d.Events);
         }
-        Do(new SubmitSweep(spec));
-        Do(new ReportDatasetPrepared(spec.Datasets[0].Key, "/p", "/t"));
-        var perRun = Math.Max(1, (target - 2 + spec.Runs.Length - 1) / spec.Runs.Length - 3); // + lease, start, completion
-        foreach (var run in spec.Runs)
+        Do(new SubmitSweep(plan));
+        Do(new ScheduleLeases([new SlotRef("n", 0)], DateTimeOffset.UnixEpoch));
+        var prep = state.Jobs.Values.Single();
+        Do(new ReportJobDone(prep.JobId, prep.Lease!.Epoch, "n", null, new DatasetFingerprint("p", "t")));
+        var perRun = Math.Max(1, (target - 4 + plan.Runs.Length - 1) / plan.Runs.Length - 3); // + lease, start, completion
+        foreach (var run in plan.Runs)
         {
-            Do(new ScheduleRuns([new SlotRef("n", 0)], DateTimeOffset.UnixEpoch));
+            Do(new ScheduleLeases([new SlotRef("n", 0)], DateTimeOffset.UnixEpoch));
             var epoch = state.Runs[run.RunId].Lease!.Epoch;
-            Do(new ReportRunStarted(run.RunId, epoch, 0));
-            for (var k = 1; k <= perRun; k++) Do(new ReportCheckpoint(run.RunId, epoch, k * 1000, $"/ckpt/{k}", 1.0 / k));
-            Do(new ReportRunCompleted(run.RunId, epoch, perRun * 1000, "step cap"));
+            Do(new ReportRunStarted(run.RunId, epoch, "n", 0));
+            for (var k = 1; k <= perRun; k++) Do(new ReportCheckpoint(run.RunId, epoch, "n", k * 1000, $"sha{k}", 1.0 / k));
+            Do(new ReportRunCompleted(run.RunId, epoch, "n", perRun * 1000, "step cap", "r"));
         }
-        Do(new ReportCapacity(spec.Name, "/sweeps/replay", null));
 
         var dataDir = Path.Combine(root, "replay");
-        var config = ActorLabConfig.Build(dataDir, extraHocon: "akka.loglevel = WARNING\nactorlab.coordinator.snapshot-every = 1000000000");
+        var config = ConfigurationFactory.ParseString("akka.actor.provider = cluster\nakka.remote.dot-netty.tcp.port = 0")
+            .WithFallback(ActorLabConfig.Build(dataDir, extraHocon: "akka.loglevel = WARNING\nactorlab.coordinator.snapshot-every = 1000000000"));
         using (var system = ActorSystem.Create("writer", config))
         {
             var writer = system.ActorOf(Props.Create(() => new JournalWriter()));
@@ -323,12 +304,11 @@ public static class ActorsBench
         for (var i = 0; i < 3; i++)
         {
             using var system = ActorSystem.Create("replay", config);
-            var settings = CoordinatorSettings.From(config, singleProcess: false);
             var sw = Stopwatch.StartNew();
-            var coordinator = system.ActorOf(SweepCoordinator.Props(settings, new PipelineBackend()), "coordinator");
+            var coordinator = system.ActorOf(SweepCoordinator.Props(CoordinatorSettings.From(config), StorageSettings.From(config)), "coordinator");
             var status = coordinator.Ask<StatusReply>(new GetStatus(), TimeSpan.FromMinutes(1)).GetAwaiter().GetResult();
             times.Add(sw.Elapsed.TotalSeconds);
-            if (status.Sweeps.Single().Completed != spec.Runs.Length) throw new InvalidOperationException("replay lost runs");
+            if (status.Sweeps.Single().Completed != plan.Runs.Length) throw new InvalidOperationException("replay lost runs");
             system.Terminate().Wait();
         }
         return (journal.Count, times.Order().ElementAt(1));
@@ -337,7 +317,7 @@ public static class ActorsBench
     /// <summary>Writes prepared events under the coordinator's persistence id.</summary>
     sealed class JournalWriter : ReceivePersistentActor
     {
-        public override string PersistenceId => SweepCoordinator.Id;
+        public override string PersistenceId => SweepCoordinator.JournalId;
 
         public JournalWriter()
         {

@@ -18,9 +18,10 @@ public static class Program
             case "train": return TrainBench.Run(rest);
             case "measure": return MeasureBench.Run(rest);
             case "actors": return ActorsBench.Run(rest);
+            case "cluster": return ClusterBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors, cluster");
                 return 2;
         }
     }
