@@ -25,7 +25,9 @@ public static class ActorLabConfig
     /// <summary>Parses a HOCON file, turning syntax errors into a message that names the file.</summary>
     public static Akka.Configuration.Config ParseFile(string path)
     {
-        if (!File.Exists(path)) throw new UserInputException($"Config file '{path}' does not exist.");
+        PathChecks.InputFile("--config", path, "config file");
+        if (new FileInfo(path).Length > HoconLint.MaxBytes)
+            throw new UserInputException($"{path}: {new FileInfo(path).Length:N0} bytes is more than a HOCON file may have ({HoconLint.MaxBytes:N0}).");
         return ParseText(File.ReadAllText(path), path);
     }
 
@@ -49,19 +51,25 @@ public static class ActorLabConfig
     public static Akka.Configuration.Config Build(string? dataDir = null, string? userFile = null, string? extraHocon = null)
     {
         var config = Defaults;
-        if (userFile != null) config = ParseFile(userFile).WithFallback(config);
+        if (userFile != null)
+        {
+            var user = ParseFile(userFile);
+            ConfigCheck.CheckUserFile(user, userFile);
+            config = user.WithFallback(config);
+        }
         if (extraHocon != null) config = ConfigurationFactory.ParseString(extraHocon).WithFallback(config);
-        var dir = Path.GetFullPath(dataDir ?? config.GetString("actorlab.data-dir"));
+        ConfigCheck.CheckValues(config, userFile ?? "configuration");
+        var dir = PathChecks.OutputFolder("--data-dir", dataDir ?? config.GetString("actorlab.data-dir"));
         Directory.CreateDirectory(dir);
         var db = Path.Combine(dir, "journal.db");
+        // values are quoted (HoconText) and the connection string built by SQLite's own builder: no path is ever HOCON or SQL syntax
+        var connection = HoconText.Quote(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = db }.ConnectionString);
         var derived = ConfigurationFactory.ParseString($$"""
-            actorlab.data-dir = "{{Escape(dir)}}"
-            akka.persistence.journal.sql.connection-string = "Data Source={{Escape(db)}}"
-            akka.persistence.snapshot-store.sql.connection-string = "Data Source={{Escape(db)}}"
+            actorlab.data-dir = {{HoconText.Quote(dir)}}
+            akka.persistence.journal.sql.connection-string = {{connection}}
+            akka.persistence.snapshot-store.sql.connection-string = {{connection}}
             """);
         // the SQL journal's own reference settings (table mappings, plugin classes) sit under ours
         return derived.WithFallback(config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
-
-    static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
 }

@@ -5,6 +5,7 @@ using Akka.Configuration.Hocon;
 using ActorLab.Actors.Config;
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
+using ActorLab.Model.Training;
 using AkkaConfig = Akka.Configuration.Config;
 
 namespace ActorLab.Actors.Sweeps;
@@ -18,9 +19,17 @@ public static class SweepFile
 {
     const string DefaultsPath = "actorlab.sweep-defaults";
 
+    /// <summary>
+    /// Most runs one sweep may make (the product of its grid lists): a grid above it is refused with its count before
+    /// anything is planned, since planning, journalling and listing grow with the runs.
+    /// </summary>
+    public const long MaxRuns = 100_000;
+
     public static SweepDefinition Load(string path)
     {
-        if (!File.Exists(path)) throw new UserInputException($"Sweep file '{path}' does not exist.");
+        PathChecks.InputFile("FILE", path, "sweep file");
+        if (new FileInfo(path).Length > HoconLint.MaxBytes)
+            throw new UserInputException($"Sweep file '{path}' has {new FileInfo(path).Length:N0} bytes; a sweep file has at most {HoconLint.MaxBytes:N0}.");
         return Parse(File.ReadAllText(path), path);
     }
 
@@ -53,23 +62,30 @@ public static class SweepFile
             throw r.Error("grid", "give exactly one of target-bits (N is solved) or n-profiles");
 
         var orders = r.OrdersList("grid.orders");
+        var layers = r.IntList("grid.layers", min: 1, max: RunLimits.MaxLayers);
+        var budgets = r.LongList("grid.param-budgets", min: 320_000 + 12 * 16 * 16 + 1, max: RunLimits.MaxParamBudget);
+        var relations = r.IntList("grid.relations", min: 1, max: RelationNames.All.Count);
+        var seeds = r.IntList("grid.seeds", min: 0);
+        double runs = (double)relations.Length * Math.Max(targetBits.Length, nProfiles.Length) * layers.Length * budgets.Length * orders.Length * seeds.Length;
+        if (runs > MaxRuns)
+            throw r.Error("grid", $"the grid makes {runs:N0} runs, more than the {MaxRuns:N0} a sweep may have; split it into several sweeps");
         var training = new TrainingSettings
         {
             Optimizer = r.OneOf("optimizer.name", "schedulefree", "adamw"),
-            Lr = r.Double("optimizer.lr", minExclusive: 0, max: 10),
-            Beta1 = r.Double("optimizer.beta1", min: 0, maxExclusive: 1),
-            Beta2 = r.Double("optimizer.beta2", min: 0, maxExclusive: 1),
-            WeightDecay = r.Double("optimizer.weight-decay", min: 0, max: 100),
+            Lr = r.Double("optimizer.lr", minExclusive: 0, max: RunLimits.MaxLr),
+            Beta1 = r.Double("optimizer.beta1", minExclusive: 0, maxExclusive: 1),
+            Beta2 = r.Double("optimizer.beta2", minExclusive: 0, maxExclusive: 1),
+            WeightDecay = r.Double("optimizer.weight-decay", min: 0, max: RunLimits.MaxWeightDecay),
             WarmupSteps = r.Int("optimizer.warmup-steps", min: 0),
             Schedule = r.OneOf("optimizer.schedule", "cosine", "linear"),
-            BatchSize = r.Int("batch-size", min: 1, max: 65536),
-            SeqLen = r.Int("seq-len", min: 16, max: 65536),
+            BatchSize = r.Int("batch-size", min: 1, max: RunLimits.MaxBatchSize),
+            SeqLen = r.Int("seq-len", min: 16, max: RunLimits.MaxSeqLen),
             MaxSteps = r.Long("max-steps", min: 1),
             ConvergenceEnabled = r.Bool("convergence.enabled"),
             ConvergenceMinStep = r.Long("convergence.min-step", min: 0),
             ConvergenceThreshold = r.Double("convergence.threshold", minExclusive: 0, max: 1),
             EvalSteps = r.EvalSteps("eval.steps"),
-            EvalQuestions = r.Int("eval.questions", min: 1),
+            EvalQuestions = r.Int("eval.questions", min: 1, max: RunLimits.MaxEvalQuestions),
             CheckpointEvery = r.Long("checkpoint.every", min: 1),
             KeepLastCheckpoints = r.Int("checkpoint.keep-last", min: 1),
             DataParallel = r.Int("data-parallel", min: 1, max: 64),
@@ -78,13 +94,13 @@ public static class SweepFile
         return new SweepDefinition
         {
             Name = name,
-            Layers = r.IntList("grid.layers", min: 1, max: 256),
-            ParamBudgets = r.LongList("grid.param-budgets", min: 320_000 + 12 * 16 * 16 + 1),
-            Relations = r.IntList("grid.relations", min: 1, max: RelationNames.All.Count),
+            Layers = layers,
+            ParamBudgets = budgets,
+            Relations = relations,
             TargetBits = targetBits,
             NProfiles = nProfiles,
             Orders = orders,
-            Seeds = r.IntList("grid.seeds", min: 0),
+            Seeds = seeds,
             HopRatio = r.Double("hop-ratio", minExclusive: 0, max: 1),
             Bipartite = r.Bool("bipartite"),
             DatasetSeed = r.Int("dataset-seed", min: 0),
@@ -130,7 +146,7 @@ public static class SweepFile
         {
             var v = Value(path);
             if (v.IsArray() || IsEmptyList(v)) throw Error(path, "expected a single value, not a list");
-            return v.GetString();
+            return v.GetString() ?? throw Error(path, "expected a value, got null");
         }
 
         public string String(string path) => Scalar(path);

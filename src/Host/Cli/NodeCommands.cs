@@ -22,8 +22,10 @@ public static class NodeCommands
             if (p is < 0 or > 65535) throw new UserInputException($"--port must be 0..65535, got {p}.");
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.GetFullPath(pr.GetValue(logFile) ?? Path.Combine(dataDir, "logs", "node.log"));
+            PathChecks.Replaceable(log, "--log-file");
+            PathChecks.OutputFolder("--log-file", Path.GetDirectoryName(log));
             var config = node.Build(pr, $$"""
-                actorlab.log-file = "{{log.Replace("\\", "\\\\")}}"
+                actorlab.log-file = {{ActorLab.Actors.Config.HoconText.Quote(log)}}
                 akka.loggers = ["Akka.Event.DefaultLogger, Akka", "ActorLab.Actors.Config.FileLogger, ActorLab.Actors"]
                 akka.stdout-loglevel = INFO
                 """);

@@ -41,11 +41,6 @@ public static class SweepCommands
             var slots = pr.GetValue(Slots);
             if (slots is < 1) throw new UserInputException($"--slots must be at least 1, got {slots}.");
             var dataDir = pr.GetValue(DataDir)!;
-            try { Directory.CreateDirectory(dataDir); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new UserInputException($"--data-dir '{dataDir}' cannot be created: {e.Message}");
-            }
             var overrides = slots is { } s ? $"actorlab.node.cpu-slots = {s}\n" : "";
             return ActorLabConfig.Build(dataDir, pr.GetValue(Config), overrides + extra);
         }
@@ -81,7 +76,7 @@ public static class SweepCommands
             var log = Path.Combine(dataDir, "logs", $"sweep-{definition.Name}.log");
             // the terminal gets one line per run event; the structured log of every actor goes to a file
             var config = node.Build(pr, $$"""
-                actorlab.log-file = "{{log.Replace("\\", "\\\\")}}"
+                actorlab.log-file = {{HoconText.Quote(log)}}
                 akka.loggers = ["ActorLab.Actors.Config.FileLogger, ActorLab.Actors"]
                 """);
             var backend = new PipelineBackend(config.GetInt("actorlab.node.torch-threads-per-slot", 1), w => Console.Error.WriteLine($"warning: {w}"));

@@ -25,9 +25,9 @@ public static class TrainCommands
         public TrainerOptions Read(ParseResult pr, int vocab)
         {
             var threads = pr.GetValue(Threads);
-            if (threads < 0) throw new UserInputException($"--threads must be >= 0, got {threads}");
+            if (threads is < 0 or > RunLimits.MaxThreads) throw new UserInputException($"--threads must be in 0..{RunLimits.MaxThreads}, got {threads}");
             var q = pr.GetValue(EvalQuestions);
-            if (q < 1) throw new UserInputException($"--eval-questions must be >= 1, got {q}");
+            if (q is < 1 or > RunLimits.MaxEvalQuestions) throw new UserInputException($"--eval-questions must be in 1..{RunLimits.MaxEvalQuestions}, got {q}");
             return new TrainerOptions { VocabSize = vocab, Device = pr.GetValue(Device)!, Threads = threads, EvalQuestions = q };
         }
     }
@@ -72,7 +72,11 @@ public static class TrainCommands
             if (pr.GetValue(warmup) < 0) throw new UserInputException($"--warmup-steps must be >= 0, got {pr.GetValue(warmup)}");
             if (pr.GetValue(keepLast) < 1) throw new UserInputException($"--keep-last must be >= 1, got {pr.GetValue(keepLast)}");
             var h = pr.GetValue(hopRatio);
-            if (!(h > 0)) throw new UserInputException($"--hop-ratio must be > 0, got {h}");
+            if (!(h > 0) || !double.IsFinite(h)) throw new UserInputException($"--hop-ratio must be a finite number > 0, got {h}");
+            // flags that need no file are checked before anything is read or written
+            var scheduleText = pr.GetValue(schedule);
+            var checkpointSchedule = scheduleText is { } st ? CheckpointSchedule.Parse(st) : CheckpointSchedule.Reference;
+            var outDir = PathChecks.OutputFolder("--out", pr.GetValue(output));
             var tokDir = Path.GetFullPath(pr.GetValue(tokenizer)!);
             var profilesPath = Path.GetFullPath(pr.GetValue(profiles)!);
             var tok = QaTokenizer.Load(tokDir);
@@ -109,8 +113,6 @@ public static class TrainCommands
             if (ord.Length == 2 && ord[0] != 1) throw new UserInputException("--orders must be 1, 2 or 1,2");
             run = run with { NParams = TrainerCore.PlanModel(run, tok.VocabSize).ParameterCount };
             run = run with { RunName = RunNaming.Name(run) };
-            var outDir = pr.GetValue(output)!;
-            if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
             var runDir = Path.Combine(outDir, run.RunName);
             var hasCheckpoints = Checkpoints.List(runDir).Count > 0;
             if (hasCheckpoints && !pr.GetValue(resume))
@@ -120,7 +122,7 @@ public static class TrainCommands
                 Amp = pr.GetValue(amp)!,
                 WarmupSteps = pr.GetValue(warmup),
                 KeepLast = pr.GetValue(keepLast),
-                Schedule = pr.GetValue(schedule) is { } s ? CheckpointSchedule.Parse(s) : CheckpointSchedule.Reference,
+                Schedule = checkpointSchedule,
             };
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -202,6 +204,8 @@ public static class TrainCommands
             var meta = Checkpoints.Read(dir);
             var run = meta.Meta.Run;
             meta.Dispose();
+            // eval appends to the run's eval_results.csv: a run folder that cannot be written fails now, not after evaluating
+            PathChecks.OutputFolder("--checkpoint", Path.GetFullPath(Path.Combine(dir, "..", "..")));
             var tok = QaTokenizer.Load(pr.GetValue(tokenizer) ?? run.Tokenizer);
             var db = ProfileParquet.Read(pr.GetValue(profiles) ?? run.Profiles);
             using var session = TrainingSession.OpenCheckpoint(dir, dev.Read(pr, tok.VocabSize), db, tok);
@@ -228,8 +232,7 @@ public static class TrainCommands
         };
         cmd.SetAction(pr =>
         {
-            var outDir = pr.GetValue(output)!;
-            if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
+            var outDir = PathChecks.OutputFolder("--out", pr.GetValue(output));
             HfExport.Export(pr.GetValue(checkpoint)!, outDir);
             Console.WriteLine($"wrote {Path.Combine(outDir, "model.safetensors")} and config.json (load with LlamaForCausalLM.from_pretrained)");
             return 0;
