@@ -19,8 +19,10 @@ public static class Program
             case "measure": return MeasureBench.Run(rest);
             case "actors": return ActorsBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
+            case "badinput": return BadInputBench.Run(rest);
+            case BadInputBench.FuzzChild: return BadInputBench.RunFuzzChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors, badinput [fuzz-cases] [seed]");
                 return 2;
         }
     }

@@ -37,7 +37,7 @@ public class SweepFileTests
     [Theory]
     [InlineData("grid.layerz = [2]", "sweep.grid.layerz: unknown key")]
     [InlineData("grid.relations = [2, 18]", "sweep.grid.relations[1]: 18 is not in 1..17")]
-    [InlineData("grid.param-budgets = [-5]", "sweep.grid.param-budgets[0]: -5 is not at least")]
+    [InlineData("grid.param-budgets = [-5]", "sweep.grid.param-budgets[0]: -5 is not in 323073..")]
     [InlineData("grid.layers = 2", "sweep.grid.layers: expected a list")]
     [InlineData("grid.layers = [two]", "sweep.grid.layers[0]: expected a number, got 'two'")]
     [InlineData("grid.layers = [1.5]", "sweep.grid.layers[0]: expected a whole number")]

@@ -29,6 +29,8 @@ public static class ConfigCheck
             if (!value.IsObject()) throw new UserInputException($"{source}: actorlab: expected an object {{ ... }}.");
             CheckKeys(value.GetObject(), ActorLabConfig.Defaults.GetConfig("actorlab").Root.GetObject(), "actorlab", source);
         }
+        // the file's own values, even those a flag overrides later: a bad setting in a file is an error either way
+        CheckValues(user.WithFallback(ActorLabConfig.Defaults), source);
     }
 
     static void CheckKeys(HoconObject user, HoconObject defaults, string path, string source)

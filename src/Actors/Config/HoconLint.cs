@@ -15,6 +15,7 @@ public static class HoconLint
 {
     public const int MaxBytes = 1 << 20;
     public const int MaxDepth = 64;
+    const string NotAValue = ":=`^?!@*&\\$";
 
     public static void Check(string text, string source)
     {
@@ -61,6 +62,9 @@ public static class HoconLint
             if (c is ',' or '=' or ':' or ']' or '}') keyDots = 0; // not on spaces: Akka reads `a . b` as one dotted key
             if (c == '$' && i + 1 < text.Length && text[i + 1] == '{')
                 throw new UserInputException($"{source}: line {line}: substitutions (${{...}}) are not supported here; write the value itself.");
+            // inside a list Akka's parser makes no progress on a character that cannot start a value: it would loop forever
+            if (stack.Count > 0 && stack.Peek().Open == '[' && NotAValue.Contains(c))
+                throw new UserInputException($"{source}: line {line}: '{c}' cannot start a value in a list.");
             switch (c)
             {
                 case '{' or '[':

@@ -104,7 +104,7 @@ public static class SweepFile
             HopRatio = r.Double("hop-ratio", minExclusive: 0, max: 1),
             Bipartite = r.Bool("bipartite"),
             DatasetSeed = r.Int("dataset-seed", min: 0),
-            VocabSize = r.Int("vocab-size", min: 300, max: 1_000_000),
+            VocabSize = r.Int("vocab-size", min: 300, max: Model.Qa.QaTokenizer.MaxVocabSize),
             Training = training,
         };
     }
@@ -246,9 +246,7 @@ public static class SweepFile
                 if (!items[i].IsArray()) throw Error(p, "expected a list of orders such as [1] or [1, 2]");
                 var orders = items[i].GetArray().Select((v, j) => (int)CheckRange($"{p}[{j}]", ParseInteger($"{p}[{j}]", Item(p, j, v)), 1, 2))
                     .ToImmutableArray();
-                if (orders.Length == 0) throw Error(p, "the list is empty");
-                if (orders.Distinct().Count() != orders.Length) throw Error(p, "an order appears twice");
-                if (!orders.Contains(1)) throw Error(p, "2-hop questions need 1-hop ones too: every fact is seen in 1-hop form (SPEC 2.3)");
+                if (RunLimits.OrdersProblem(orders) is { } problem) throw Error(p, problem);
                 result.Add(orders.Sort());
             }
             return result.ToImmutable();

@@ -57,7 +57,8 @@ public static class SweepPlanner
             var sizesForR = sizes ?? def.TargetBits.Select(bits =>
             {
                 if (solveN == null) throw new UserInputException("sweep.grid.target-bits needs the N solver; give n-profiles instead.");
-                return (N: solveN(bits, relations), Bits: (double?)bits);
+                try { return (N: solveN(bits, relations), Bits: (double?)bits); }
+                catch (UserInputException e) { throw new UserInputException($"sweep.grid.target-bits: {bits:G6} bits with {relations} relations: {e.Message}"); }
             }).ToList();
             foreach (var (n, bits) in sizesForR)
             {

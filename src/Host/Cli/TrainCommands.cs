@@ -67,6 +67,7 @@ public static class TrainCommands
         cmd.SetAction(pr =>
         {
             var ord = QaCommands.ParseOrders(pr.GetValue(orders)!);
+            if (RunLimits.OrdersProblem(ord) is { } ordersProblem) throw new UserInputException($"--orders {pr.GetValue(orders)}: {ordersProblem}");
             var steps = pr.GetValue(maxSteps);
             if (steps < 1) throw new UserInputException($"--max-steps must be >= 1, got {steps}");
             if (pr.GetValue(warmup) < 0) throw new UserInputException($"--warmup-steps must be >= 0, got {pr.GetValue(warmup)}");
@@ -110,7 +111,6 @@ public static class TrainCommands
             };
             if (run.Layers < 1) throw new UserInputException($"--layers must be >= 1, got {run.Layers}");
             if (run.ParamBudget < 1) throw new UserInputException($"--num-params must be > 0, got {run.ParamBudget}");
-            if (ord.Length == 2 && ord[0] != 1) throw new UserInputException("--orders must be 1, 2 or 1,2");
             run = run with { NParams = TrainerCore.PlanModel(run, tok.VocabSize).ParameterCount };
             run = run with { RunName = RunNaming.Name(run) };
             var runDir = Path.Combine(outDir, run.RunName);
@@ -129,7 +129,16 @@ public static class TrainCommands
             Console.CancelKeyPress += onCancel;
             try
             {
-                using var session = TrainingSession.Open(run, runDir, options, db, tok);
+                // a run refused while opening (a sequence too short for its questions, ...) leaves no folder behind
+                var created = PathChecks.TopmostMissing(runDir);
+                TrainingSession opened;
+                try { opened = TrainingSession.Open(run, runDir, options, db, tok); }
+                catch (UserInputException) when (created != null)
+                {
+                    try { Directory.Delete(created, recursive: true); } catch (IOException) { /* best effort */ }
+                    throw;
+                }
+                using var session = opened;
                 var core = session.Core;
                 Console.WriteLine(session.Core.ResumedFrom is { } from
                     ? $"resumed {run.RunName} at step {core.Step} from {from}"

@@ -117,6 +117,14 @@ public static class PathChecks
         return info.LinkTarget != null ? PathKind.SymbolicLink : PathKind.Missing;
     }
 
+    /// <summary>The topmost folder of <paramref name="path"/> that does not exist yet (what creating it would create), or null.</summary>
+    public static string? TopmostMissing(string path)
+    {
+        string? missing = null;
+        for (var p = Path.GetFullPath(path); p != null && Kind(p) == PathKind.Missing; p = Path.GetDirectoryName(p)) missing = p;
+        return missing;
+    }
+
     /// <summary>The final target of a symbolic link (or the path itself); a dangling link gives its missing target.</summary>
     static string FollowLink(string fullPath) =>
         Kind(fullPath) == PathKind.SymbolicLink

@@ -60,8 +60,13 @@ public sealed class QaTokenizer
     /// Trains a tokenizer on <paramref name="texts"/> (e.g. <see cref="QaCorpus"/>). Special tokens inside a text
     /// are cut out first; the rest is split by the GPT-2 regex and counted. Deterministic for the same texts.
     /// </summary>
+    /// <summary>Largest vocabulary a tokenizer is trained to (embedding and head rows grow with it).</summary>
+    public const int MaxVocabSize = 1_000_000;
+
     public static QaTokenizer Train(IEnumerable<string> texts, int vocabSize = 3000)
     {
+        if (vocabSize > MaxVocabSize)
+            throw new UserInputException($"--vocab-size {vocabSize} is too large: at most {MaxVocabSize:N0}.");
         const int minimum = 2 + 256;
         if (vocabSize < minimum)
             throw new UserInputException($"--vocab-size {vocabSize} is too small: a byte-level BPE needs at least {minimum} (2 special tokens + 256 bytes).");

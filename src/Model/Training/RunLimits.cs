@@ -20,8 +20,15 @@ public static class RunLimits
     public const int MaxLayers = 256;
     /// <summary>Parameter budget P: at most a trillion (keeps every size computation far from overflow).</summary>
     public const long MaxParamBudget = 1_000_000_000_000;
-    public const int MaxBatchSize = 65536;
-    public const int MaxSeqLen = 65536;
+    public const int MaxBatchSize = Qa.QaStream.MaxBatchSize;
+    public const int MaxSeqLen = Qa.QaStream.MaxSeqLen;
+    /// <summary>Question orders: a non-empty subset of {1, 2} that contains 1 (every fact is seen in 1-hop form, SPEC 2.3).</summary>
+    public static string? OrdersProblem(IReadOnlyCollection<int> orders) =>
+        orders.Count == 0 ? "the list is empty"
+        : orders.Any(o => o is not (1 or 2)) ? "orders are 1 and 2"
+        : orders.Distinct().Count() != orders.Count ? "an order appears twice"
+        : !orders.Contains(1) ? "2-hop questions need 1-hop ones too: every fact is seen in 1-hop form (SPEC 2.3)"
+        : null;
     /// <summary>Questions per eval mode: at most ten million (SPEC 4 asks for at least 1000).</summary>
     public const int MaxEvalQuestions = 10_000_000;
     /// <summary>torch intra-op threads.</summary>

@@ -215,7 +215,7 @@ public sealed class TrainerCore : IDisposable
                 subjects[q.Subject] = new SubjectLoss(s.LossSum + l, s.Questions + 1);
             }
             if (questions == before && ++emptyBatches > 100)
-                throw new InvalidOperationException($"eval mode {mode.Name()}: 100 batches without a complete question");
+                throw new UserInputException($"eval mode {mode.Name()}: 100 batches of {batch.SeqLen}-token sequences held no complete question; use a longer --seq-len");
         }
         return new ModeEval(mode, sum / questions, questions, subjects);
     }

@@ -5,6 +5,7 @@ using TorchSharp;
 
 namespace ActorLab.Model.Tests.Training;
 
+[Collection(TorchGlobalRng.Name)]
 public class CheckpointTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("actorlab-ckpt-").FullName;
