@@ -160,13 +160,11 @@ public sealed class BadInputSandbox : IDisposable
     public Dictionary<string, string> Snapshot()
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        // (independent of the code under test: a device or pipe replaced by a file shows as a new size and time)
         foreach (var e in new DirectoryInfo(Root).EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-        {
-            var kind = ActorLab.Model.Common.PathChecks.Kind(e.FullName);
-            result[Path.GetRelativePath(Root, e.FullName)] = kind == ActorLab.Model.Common.PathKind.Regular
-                ? $"{kind} {((FileInfo)e).Length} {e.LastWriteTimeUtc.Ticks}"
-                : kind.ToString();
-        }
+            result[Path.GetRelativePath(Root, e.FullName)] = e is FileInfo f
+                ? $"file {f.Length} {f.LastWriteTimeUtc.Ticks} {f.LinkTarget}"
+                : $"folder {e.LinkTarget}";
         return result;
     }
 
