@@ -8,11 +8,12 @@ using ActorLab.Host.Tests.Robustness;
 namespace ActorLab.Bench;
 
 /// <summary>
-/// `badinput [FUZZ_CASES] [SEED]`: the two robustness tables of docs/robustness.md, from the same bad-input suite and
+/// `badinput [--isolated] [FUZZ_CASES] [SEED]`: the two robustness tables of docs/robustness.md, from the same bad-input suite and
 /// sweep-file fuzzer the tests run (their sources are linked into this project):
 /// 1. bad invocations -> outcome per command (clean error, unclear error, stack trace, abort, hang, accepted, files changed);
 /// 2. fuzzed sweep files -> outcome per mutation kind (planned, clean error, crash, hang), with the slowest case.
-/// The fuzz cases run in a child process that reports one line per case, so that a crash the runtime cannot catch
+/// With --isolated every invocation runs as a child process of the real executable (as a user runs it; slower), else
+/// as the tests run them (in-process, a few in child processes). The fuzz cases run in a child process that reports one line per case, so that a crash the runtime cannot catch
 /// (a stack overflow) is counted as one crash and the run goes on with the next case.
 /// </summary>
 public static class BadInputBench
@@ -22,6 +23,8 @@ public static class BadInputBench
 
     public static int Run(string[] args)
     {
+        bool isolated = args.Contains("--isolated");
+        args = args.Where(a => a != "--isolated").ToArray();
         int fuzzCases = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 2000;
         int seed = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 15;
         var md = new StringBuilder();
@@ -32,16 +35,20 @@ public static class BadInputBench
         using (var sandbox = new BadInputSandbox())
         {
             var setup = sw.Elapsed;
-            invocations = BadInvocations.All.Select(c => BadInputRunner.Run(c, sandbox, InvocationBound)).ToList();
-            md.AppendLine($"## Bad invocations -> clean errors ({invocations.Count} invocations, {invocations.Select(r => r.Case.Command).Distinct().Count()} commands; " +
+            invocations = BadInvocations.All.Select(c => BadInputRunner.Run(c, sandbox, InvocationBound, isolated)).ToList();
+            md.AppendLine($"## Bad invocations -> clean errors ({invocations.Count} invocations, {invocations.Select(r => r.Case.Command).Distinct().Count()} commands, " +
+                          $"{(isolated ? "each in its own process" : "in-process")}; " +
                           $"sandbox {setup.TotalSeconds:F1} s, cases {(sw.Elapsed - setup).TotalSeconds:F1} s, slowest {invocations.Max(r => r.Elapsed).TotalSeconds:F1} s)").AppendLine();
             md.AppendLine(BadInputRunner.Table(invocations));
         }
 
         sw.Restart();
-        var fuzz = RunFuzzInChildren(seed, fuzzCases);
-        md.AppendLine($"## Fuzzed sweep files -> clean errors ({fuzz.Count} files, seed {seed}, {sw.Elapsed.TotalSeconds:F1} s)").AppendLine();
-        md.AppendLine(FuzzTable(fuzz));
+        var fuzz = fuzzCases > 0 ? RunFuzzInChildren(seed, fuzzCases) : [];
+        if (fuzz.Count > 0)
+        {
+            md.AppendLine($"## Fuzzed sweep files -> clean errors ({fuzz.Count} files, seed {seed}, {sw.Elapsed.TotalSeconds:F1} s)").AppendLine();
+            md.AppendLine(FuzzTable(fuzz));
+        }
 
         md.AppendLine("## Every invocation").AppendLine();
         md.AppendLine("| command | case | outcome | error line (or why) |").AppendLine("|---|---|---|---|");

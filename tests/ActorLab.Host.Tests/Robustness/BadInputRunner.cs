@@ -34,15 +34,22 @@ public static class BadInputRunner
 {
     static readonly object ConsoleGate = new();
 
-    public static BadInputResult Run(BadInvocation c, BadInputSandbox sandbox, TimeSpan timeout)
+    static int runs;
+
+    /// <summary>
+    /// Runs one case (<paramref name="isolated"/>: as a child process whatever the case says). Its {fresh:...} paths are
+    /// its own, so that what one case leaves behind cannot change what the next one sees.
+    /// </summary>
+    public static BadInputResult Run(BadInvocation c, BadInputSandbox sandbox, TimeSpan timeout, bool isolated = false)
     {
+        var id = Interlocked.Increment(ref runs);
         if (c.Requires == "ro" && !sandbox.ReadOnlyWorks)
             return new BadInputResult(c, BadInputOutcome.Skipped, "no folder refuses writes here (root without chattr)", 0, "", TimeSpan.Zero);
-        var args = c.Args.Select(sandbox.Expand).ToArray();
-        var culprit = sandbox.Expand(c.Culprit);
+        var args = c.Args.Select(a => sandbox.Expand(a, id)).ToArray();
+        var culprit = sandbox.Expand(c.Culprit, id);
         var before = sandbox.Snapshot();
         var sw = Stopwatch.StartNew();
-        var (exit, stderr, hung, crash) = c.InChildProcess ? InChild(args, timeout) : InProcess(args, timeout);
+        var (exit, stderr, hung, crash) = c.InChildProcess || isolated ? InChild(args, timeout, sandbox.Root) : InProcess(args, timeout);
         var elapsed = sw.Elapsed;
         var after = sandbox.Snapshot();
         BadInputResult R(BadInputOutcome o, string why) => new(c, o, why, exit, stderr, elapsed);
@@ -95,9 +102,12 @@ public static class BadInputRunner
         }
     }
 
-    static (int Exit, string Stderr, bool Hung, Exception? Crash) InChild(string[] args, TimeSpan timeout)
+    /// <summary>The real executable, started in the sandbox so that a stray relative write shows up as a created file.</summary>
+    static (int Exit, string Stderr, bool Hung, Exception? Crash) InChild(string[] args, TimeSpan timeout, string cwd)
     {
-        using var p = Process.Start(ActorLabCli.StartInfo(args))!;
+        var psi = ActorLabCli.StartInfo(args);
+        psi.WorkingDirectory = cwd;
+        using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(timeout))

@@ -136,11 +136,14 @@ public sealed class BadInputSandbox : IDisposable
         Tool("mkfifo", P("fifo", "fifo"));
     }
 
-    /// <summary>A path by key, or {fresh:NAME}: a path under the sandbox that does not exist (and must not be created).</summary>
-    public string this[string key] => key.StartsWith("fresh:") ? Path.Combine(Root, "fresh-" + key[6..]) : paths[key];
+    /// <summary>A path by key.</summary>
+    public string this[string key] => paths[key];
 
-    /// <summary>Replaces {key} placeholders in an argument.</summary>
-    public string Expand(string arg)
+    /// <summary>
+    /// Replaces {key} placeholders in an argument; {fresh:NAME} is a path under the sandbox that does not exist (and
+    /// must not be created), one per <paramref name="run"/>.
+    /// </summary>
+    public string Expand(string arg, int run)
     {
         var sb = new StringBuilder();
         int i = 0;
@@ -149,7 +152,8 @@ public sealed class BadInputSandbox : IDisposable
             int open = arg.IndexOf('{', i), close = open < 0 ? -1 : arg.IndexOf('}', open);
             if (open < 0 || close < 0) { sb.Append(arg, i, arg.Length - i); break; }
             var key = arg[(open + 1)..close];
-            if (key.StartsWith("fresh:") || paths.ContainsKey(key)) sb.Append(arg, i, open - i).Append(this[key]);
+            if (key.StartsWith("fresh:")) sb.Append(arg, i, open - i).Append(Path.Combine(Root, $"fresh{run}-{key[6..]}"));
+            else if (paths.ContainsKey(key)) sb.Append(arg, i, open - i).Append(paths[key]);
             else sb.Append(arg, i, close + 1 - i);
             i = close + 1;
         }
