@@ -68,6 +68,8 @@ public static class BadInputRunner
         if (errors.Count != 1) return R(BadInputOutcome.UnclearError, $"{errors.Count} error lines");
         if (!errors[0].Contains(culprit, StringComparison.Ordinal)) return R(BadInputOutcome.UnclearError, $"the error does not name '{culprit}'");
         if (errors[0].Contains("Exception", StringComparison.Ordinal)) return R(BadInputOutcome.UnclearError, "the error names an exception type");
+        if (stderr.Any(ch => char.IsControl(ch) && ch is not ('\n' or '\r' or '\t')) || stderr.Contains('\uFFFD'))
+            return R(BadInputOutcome.UnclearError, "stderr carries control characters or undecodable bytes (echoed from a file or argument)");
         return R(BadInputOutcome.CleanError, errors[0]);
     }
 
