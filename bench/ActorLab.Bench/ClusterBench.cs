@@ -137,7 +137,7 @@ public static class ClusterBench
     /// <summary>
     /// Three nodes, a long stand-in sweep: kill -9 the coordinator's node and time a console's first answer from the new
     /// coordinator and the next run-started event; then kill -9 the trainer node and time its run's requeue event.
-    /// Event times come from the journal (created_at, milliseconds), console answers are polled every 100 ms.
+    /// Event times come from the journal (created_at, DateTime ticks in UTC), console answers are polled every 100 ms.
     /// </summary>
     static (double Answered, double NextStart, double Requeued) Failover(PostgresServer pg, int stepMs)
     {
@@ -176,11 +176,11 @@ public static class ClusterBench
         c.Open();
         using var cmd = new NpgsqlCommand("SELECT created_at, convert_from(payload, 'UTF8') FROM event_journal WHERE manifest = @m AND created_at > @t ORDER BY ordering", c);
         cmd.Parameters.AddWithValue("m", manifest);
-        cmd.Parameters.AddWithValue("t", after.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("t", after.UtcTicks);
         using var r = cmd.ExecuteReader();
         while (r.Read())
             if (runId == null || JsonDocument.Parse(r.GetString(1)).RootElement.GetProperty("runId").GetString() == runId)
-                return DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(0));
+                return new DateTimeOffset(r.GetInt64(0), TimeSpan.Zero);
         return null;
     }
 

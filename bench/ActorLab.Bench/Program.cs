@@ -20,8 +20,10 @@ public static class Program
             case "actors": return ActorsBench.Run(rest);
             case "cluster": return ClusterBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
+            case "badinput": return BadInputBench.Run(rest);
+            case BadInputBench.FuzzChild: return BadInputBench.RunFuzzChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors, cluster");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors, cluster, badinput [fuzz-cases] [seed]");
                 return 2;
         }
     }

@@ -25,7 +25,9 @@ public static class ActorLabConfig
     /// <summary>Parses a HOCON file, turning syntax errors into a message that names the file.</summary>
     public static Akka.Configuration.Config ParseFile(string path)
     {
-        if (!File.Exists(path)) throw new UserInputException($"Config file '{path}' does not exist.");
+        PathChecks.InputFile("--config", path, "config file");
+        if (new FileInfo(path).Length > HoconLint.MaxBytes)
+            throw new UserInputException($"{path}: {new FileInfo(path).Length:N0} bytes is more than a HOCON file may have ({HoconLint.MaxBytes:N0}).");
         return ParseText(File.ReadAllText(path), path);
     }
 
@@ -43,7 +45,7 @@ public static class ActorLabConfig
     }
 
     /// <summary>
-    /// The full configuration of one process: overrides (flags, as HOCON built with <see cref="Quote"/>), then the
+    /// The full configuration of one process: overrides (flags, as HOCON built with <see cref="HoconText.Quote"/>), then the
     /// user file, then the defaults, with the journal and snapshot store set from `actorlab.journal`
     /// (<see cref="JournalSettings"/>): SQLite under the data dir, or PostgreSQL with the connection string from the
     /// environment or a file.
@@ -51,18 +53,21 @@ public static class ActorLabConfig
     public static Akka.Configuration.Config Build(string? dataDir = null, string? userFile = null, string? extraHocon = null)
     {
         var config = Defaults;
-        if (userFile != null) config = ParseFile(userFile).WithFallback(config);
+        if (userFile != null)
+        {
+            var user = ParseFile(userFile);
+            ConfigCheck.CheckUserFile(user, userFile);
+            config = user.WithFallback(config);
+        }
         if (extraHocon != null) config = ConfigurationFactory.ParseString(extraHocon).WithFallback(config);
-        var dir = Path.GetFullPath(dataDir ?? config.GetString("actorlab.data-dir"));
+        ConfigCheck.CheckValues(config, userFile ?? "configuration");
+        var dir = PathChecks.OutputFolder("--data-dir", dataDir ?? config.GetString("actorlab.data-dir"));
         Directory.CreateDirectory(dir);
-        config = ConfigurationFactory.ParseString($"actorlab.data-dir = {Quote(dir)}").WithFallback(config);
+        config = ConfigurationFactory.ParseString($"actorlab.data-dir = {HoconText.Quote(dir)}").WithFallback(config);
         var journal = JournalSettings.From(config);
         // the SQL journal's own reference settings (table mappings, plugin classes) sit under ours
         return ConfigurationFactory.ParseString(journal.Hocon()).WithFallback(config).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
-
-    /// <summary>A HOCON quoted string for any value (JSON escaping): values never become HOCON syntax.</summary>
-    public static string Quote(string s) => System.Text.Json.JsonSerializer.Serialize(s);
 }
 
 /// <summary>
@@ -81,7 +86,9 @@ public sealed record JournalSettings(string Provider, string ConnectionString, b
         {
             case "sqlite":
                 var db = Path.Combine(c.GetString("actorlab.data-dir"), "journal.db");
-                return new JournalSettings(provider, $"Data Source={db}", true, $"SQLite {db}");
+                // SQLite's own builder: no path is ever connection-string syntax
+                var sqlite = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = db }.ConnectionString;
+                return new JournalSettings(provider, sqlite, true, $"SQLite {db}");
             case "postgresql":
                 var env = c.GetString("actorlab.journal.connection-string-env", "ACTORLAB_JOURNAL_CONNECTION");
                 var file = c.GetString("actorlab.journal.connection-string-file", "");
@@ -110,7 +117,7 @@ public sealed record JournalSettings(string Provider, string ConnectionString, b
     public string Hocon()
     {
         var (name, mapping) = IsSqlite ? ("SQLite.MS", "sqlite") : ("PostgreSQL.15", "postgresql");
-        var cs = ActorLabConfig.Quote(ConnectionString);
+        var cs = HoconText.Quote(ConnectionString);
         var init = AutoInitialize ? "on" : "off";
         return $$"""
             akka.persistence.journal.sql { connection-string = {{cs}}, provider-name = "{{name}}", table-mapping = {{mapping}}, auto-initialize = {{init}} }

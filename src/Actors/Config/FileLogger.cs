@@ -16,6 +16,8 @@ public sealed class FileLogger : ReceiveActor
         var path = Context.System.Settings.Config.GetString("actorlab.log-file", "");
         if (string.IsNullOrEmpty(path)) path = Path.Combine(Context.System.Settings.Config.GetString("actorlab.data-dir"), "logs", "actorlab.log");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        // appending to a pipe would block and to a device would fail later: only a regular file (or a new one) is opened
+        path = ActorLab.Model.Common.PathChecks.Replaceable(Path.GetFullPath(path), "actorlab.log-file");
         _out = new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
         Receive<LogEvent>(e =>

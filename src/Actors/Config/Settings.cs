@@ -27,10 +27,11 @@ public sealed record StorageSettings(string DataDir, string Root)
 {
     public RunStorage Storage => new(Root, DataDir);
 
-    public static StorageSettings From(AkkaConfig c)
+    public static StorageSettings From(AkkaConfig c, string? source = null)
     {
-        var dataDir = Path.GetFullPath(c.GetString("actorlab.data-dir"));
-        var root = c.GetString("actorlab.storage.root", "");
+        var v = new ConfigValues(c, source);
+        var dataDir = Path.GetFullPath(v.NonEmpty("actorlab.data-dir"));
+        var root = v.String("actorlab.storage.root");
         return new StorageSettings(dataDir, root.Length == 0 ? dataDir : Path.GetFullPath(root));
     }
 }
@@ -45,25 +46,18 @@ public sealed record NodeSettings(ImmutableArray<string> Roles, int Slots, strin
     /// <summary>The torch device of a slot: CUDA devices hold slots-per-device slots each.</summary>
     public string DeviceOf(int slot) => CudaDevices > 0 ? $"cuda:{slot / SlotsPerDevice}" : "cpu";
 
-    public static NodeSettings From(AkkaConfig c, Func<int> cudaDevices)
+    public static NodeSettings From(AkkaConfig c, Func<int> cudaDevices, string? source = null)
     {
-        var roles = Config.Roles.Parse(c.GetStringList("actorlab.node.roles"), "actorlab.node.roles");
-        var useCuda = c.GetString("actorlab.node.use-cuda", "auto");
-        if (useCuda is not ("auto" or "on" or "off"))
-            throw new UserInputException($"actorlab.node.use-cuda: '{useCuda}' is not auto, on or off.");
+        var v = new ConfigValues(c, source);
+        var roles = Config.Roles.Parse(v.List("actorlab.node.roles"), "actorlab.node.roles");
+        var useCuda = v.OneOf("actorlab.node.use-cuda", "auto", "on", "off");
         var cuda = useCuda == "off" ? 0 : cudaDevices();
-        if (useCuda == "on" && cuda == 0)
-            throw new UserInputException("actorlab.node.use-cuda = on, but no CUDA device is visible.");
-        var perDevice = c.GetInt("actorlab.node.slots-per-device", 1);
-        if (perDevice is < 1 or > 64) throw new UserInputException($"actorlab.node.slots-per-device: {perDevice} is not in 1..64.");
-        var cpuSlots = c.GetInt("actorlab.node.cpu-slots", 2);
-        if (cpuSlots is < 1 or > 1024) throw new UserInputException($"actorlab.node.cpu-slots: {cpuSlots} is not in 1..1024.");
-        var threads = c.GetInt("actorlab.node.torch-threads-per-slot", 1);
-        if (threads < 0) throw new UserInputException($"actorlab.node.torch-threads-per-slot: {threads} is negative.");
-        var workers = c.GetInt("actorlab.data.workers", 2);
-        if (workers is < 1 or > 64) throw new UserInputException($"actorlab.data.workers: {workers} is not in 1..64.");
-        var readAhead = c.GetInt("actorlab.data.read-ahead", 4);
-        if (readAhead is < 1 or > 1024) throw new UserInputException($"actorlab.data.read-ahead: {readAhead} is not in 1..1024 (a trainer needs at least one batch ahead).");
+        if (useCuda == "on" && cuda == 0) throw v.Error("actorlab.node.use-cuda", "on, but no CUDA device is visible");
+        var perDevice = v.Int("actorlab.node.slots-per-device", 1, 64);
+        var cpuSlots = v.Int("actorlab.node.cpu-slots", 1, 1024);
+        var threads = v.Int("actorlab.node.torch-threads-per-slot", 0, 1024);
+        var workers = v.Int("actorlab.data.workers", 1, 64);
+        var readAhead = v.Int("actorlab.data.read-ahead", 1, 1024); // a trainer needs at least one batch ahead
         var slots = cuda > 0 ? cuda * perDevice : cpuSlots;
         return new NodeSettings(roles, slots, cuda > 0 ? "cuda" : "cpu", cuda, perDevice, threads, workers, readAhead);
     }
@@ -72,25 +66,18 @@ public sealed record NodeSettings(ImmutableArray<string> Roles, int Slots, strin
 /// <summary>The coordinator's settings (from `actorlab.coordinator`).</summary>
 public sealed record CoordinatorSettings(int SnapshotEvery, SchedulingPolicy Policy, TimeSpan RegistrationTimeout, TimeSpan ResendInterval)
 {
-    public static CoordinatorSettings From(AkkaConfig c)
+    public static CoordinatorSettings From(AkkaConfig c, string? source = null)
     {
-        var snapshotEvery = c.GetInt("actorlab.coordinator.snapshot-every", 200);
-        if (snapshotEvery < 1) throw new UserInputException($"actorlab.coordinator.snapshot-every: {snapshotEvery} is not at least 1.");
-        var attempts = c.GetInt("actorlab.coordinator.max-run-attempts", 3);
-        if (attempts < 1) throw new UserInputException($"actorlab.coordinator.max-run-attempts: {attempts} is not at least 1.");
-        TimeSpan Positive(string key, TimeSpan dflt)
-        {
-            var t = c.GetTimeSpan(key, dflt);
-            return t > TimeSpan.Zero ? t : throw new UserInputException($"{key}: {t} is not a positive duration.");
-        }
+        var v = new ConfigValues(c, source);
+        var min = v.Duration("actorlab.coordinator.retry-backoff-min");
+        var max = v.Duration("actorlab.coordinator.retry-backoff-max");
+        if (max < min) throw v.Error("actorlab.coordinator.retry-backoff-max", $"{max} is below retry-backoff-min {min}");
         return new CoordinatorSettings(
-            snapshotEvery,
-            new SchedulingPolicy(attempts,
-                Positive("actorlab.coordinator.retry-backoff-min", TimeSpan.FromSeconds(1)),
-                Positive("actorlab.coordinator.retry-backoff-max", TimeSpan.FromSeconds(30)),
-                c.GetInt("actorlab.coordinator.quarantine-after", 3),
-                Positive("actorlab.coordinator.quarantine-for", TimeSpan.FromMinutes(10))),
-            Positive("actorlab.coordinator.registration-timeout", TimeSpan.FromSeconds(20)),
-            Positive("actorlab.coordinator.resend-interval", TimeSpan.FromSeconds(2)));
+            v.Int("actorlab.coordinator.snapshot-every", 1, int.MaxValue),
+            new SchedulingPolicy(v.Int("actorlab.coordinator.max-run-attempts", 1, 1000), min, max,
+                v.Int("actorlab.coordinator.quarantine-after", 1, 1000),
+                v.Duration("actorlab.coordinator.quarantine-for")),
+            v.Duration("actorlab.coordinator.registration-timeout"),
+            v.Duration("actorlab.coordinator.resend-interval"));
     }
 }

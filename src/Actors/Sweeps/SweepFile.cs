@@ -19,9 +19,17 @@ public static class SweepFile
 {
     const string DefaultsPath = "actorlab.sweep-defaults";
 
+    /// <summary>
+    /// Most runs one sweep may make (the product of its grid lists): a grid above it is refused with its count before
+    /// anything is planned, since planning, journalling and listing grow with the runs.
+    /// </summary>
+    public const long MaxRuns = 100_000;
+
     public static SweepDefinition Load(string path)
     {
-        if (!File.Exists(path)) throw new UserInputException($"Sweep file '{path}' does not exist.");
+        PathChecks.InputFile("FILE", path, "sweep file");
+        if (new FileInfo(path).Length > HoconLint.MaxBytes)
+            throw new UserInputException($"Sweep file '{path}' has {new FileInfo(path).Length:N0} bytes; a sweep file has at most {HoconLint.MaxBytes:N0}.");
         return Parse(File.ReadAllText(path), path);
     }
 
@@ -54,6 +62,13 @@ public static class SweepFile
             throw r.Error("grid", "give exactly one of target-bits (N is solved) or n-profiles");
 
         var orders = r.OrdersList("grid.orders");
+        var layers = r.IntList("grid.layers", min: 1, max: RunLimits.MaxLayers);
+        var budgets = r.LongList("grid.param-budgets", min: 320_000 + 12 * 16 * 16 + 1, max: RunLimits.MaxParamBudget);
+        var relations = r.IntList("grid.relations", min: 1, max: RelationNames.All.Count);
+        var seeds = r.IntList("grid.seeds", min: 0);
+        double runs = (double)relations.Length * Math.Max(targetBits.Length, nProfiles.Length) * layers.Length * budgets.Length * orders.Length * seeds.Length;
+        if (runs > MaxRuns)
+            throw r.Error("grid", $"the grid makes {runs:N0} runs, more than the {MaxRuns:N0} a sweep may have; split it into several sweeps");
         var optimizer = r.OneOf("optimizer.name", "schedulefree", "adamw");
         var schedule = r.OneOf("optimizer.schedule", "cosine", "linear");
         var evalSteps = r.EvalSteps("eval.steps");
@@ -69,20 +84,20 @@ public static class SweepFile
             MaxOrder = 1,
             HopRatio = r.Double("hop-ratio", minExclusive: 0, max: 1),
             Optimizer = optimizer == "schedulefree" ? "schedulefree" : $"adamw_{schedule}",
-            Lr = r.Double("optimizer.lr", minExclusive: 0, max: 10),
-            Beta1 = r.Double("optimizer.beta1", min: 0, maxExclusive: 1),
-            Beta2 = r.Double("optimizer.beta2", min: 0, maxExclusive: 1),
-            WeightDecay = r.Double("optimizer.weight-decay", min: 0, max: 100),
+            Lr = r.Double("optimizer.lr", minExclusive: 0, max: RunLimits.MaxLr),
+            Beta1 = r.Double("optimizer.beta1", minExclusive: 0, maxExclusive: 1),
+            Beta2 = r.Double("optimizer.beta2", minExclusive: 0, maxExclusive: 1),
+            WeightDecay = r.Double("optimizer.weight-decay", min: 0, max: RunLimits.MaxWeightDecay),
             WarmupSteps = r.Int("optimizer.warmup-steps", min: 0),
-            BatchSize = r.Int("batch-size", min: 1, max: 65536),
-            SeqLen = r.Int("seq-len", min: 16, max: 65536),
+            BatchSize = r.Int("batch-size", min: 1, max: RunLimits.MaxBatchSize),
+            SeqLen = r.Int("seq-len", min: 16, max: RunLimits.MaxSeqLen),
             MaxSteps = r.Long("max-steps", min: 1),
             Curriculum = r.Bool("curriculum"),
             Cot = r.Bool("cot"),
             Convergence = new ConvergenceSettings(r.Bool("convergence.enabled"), r.Long("convergence.min-step", min: 0),
                 r.Double("convergence.threshold", minExclusive: 0, max: 1)),
             EvalSchedule = evalSteps.IsEmpty ? CheckpointSchedule.Reference : CheckpointSchedule.Explicit(evalSteps),
-            EvalQuestions = r.Int("eval.questions", min: 1),
+            EvalQuestions = r.Int("eval.questions", min: 1, max: RunLimits.MaxEvalQuestions),
             CheckpointEvery = r.Long("checkpoint.every", min: 1),
             KeepLast = r.Int("checkpoint.keep-last", min: 1),
             DataParallel = r.Int("data-parallel", min: 1, max: 64),
@@ -92,16 +107,16 @@ public static class SweepFile
         return new SweepDefinition
         {
             Name = name,
-            Layers = r.IntList("grid.layers", min: 1, max: 256),
-            ParamBudgets = r.LongList("grid.param-budgets", min: 320_000 + 12 * 16 * 16 + 1),
-            Relations = r.IntList("grid.relations", min: 1, max: RelationNames.All.Count),
+            Layers = layers,
+            ParamBudgets = budgets,
+            Relations = relations,
             TargetBits = targetBits,
             NProfiles = nProfiles,
             Orders = orders,
-            Seeds = r.IntList("grid.seeds", min: 0),
+            Seeds = seeds,
             Bipartite = r.Bool("bipartite"),
             DatasetSeed = r.Int("dataset-seed", min: 0),
-            VocabSize = r.Int("vocab-size", min: 300, max: 1_000_000),
+            VocabSize = r.Int("vocab-size", min: 300, max: Model.Qa.QaTokenizer.MaxVocabSize),
             ListsDir = listsDir.Length == 0 ? null : CheckListsDir(listsDir, source),
             Template = template,
         };
@@ -144,13 +159,13 @@ public static class SweepFile
             config.GetValue(path) ?? throw Error(path, "missing");
 
         // Akka's HOCON reports `[]` as neither array nor string: a value made of one element-less array.
-        static bool IsEmptyList(HoconValue v) => v.Values.Count > 0 && v.Values.All(x => x is HoconArray a && a.Count == 0);
+        static bool IsEmptyList(HoconValue v) => Config.ConfigValues.IsEmptyList(v);
 
         string Scalar(string path)
         {
             var v = Value(path);
             if (v.IsArray() || IsEmptyList(v)) throw Error(path, "expected a single value, not a list");
-            return v.GetString();
+            return v.GetString() ?? throw Error(path, "expected a value, got null");
         }
 
         public string String(string path) => Scalar(path);
@@ -250,9 +265,7 @@ public static class SweepFile
                 if (!items[i].IsArray()) throw Error(p, "expected a list of orders such as [1] or [1, 2]");
                 var orders = items[i].GetArray().Select((v, j) => (int)CheckRange($"{p}[{j}]", ParseInteger($"{p}[{j}]", Item(p, j, v)), 1, 2))
                     .ToImmutableArray();
-                if (orders.Length == 0) throw Error(p, "the list is empty");
-                if (orders.Distinct().Count() != orders.Length) throw Error(p, "an order appears twice");
-                if (!orders.Contains(1)) throw Error(p, "2-hop questions need 1-hop ones too: every fact is seen in 1-hop form (SPEC 2.3)");
+                if (RunLimits.OrdersProblem(orders) is { } problem) throw Error(p, problem);
                 result.Add(orders.Sort());
             }
             return result.ToImmutable();

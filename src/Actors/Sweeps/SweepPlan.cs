@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ActorLab.Model.Capacity;
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Storage;
@@ -23,11 +24,12 @@ public static class SweepPlanner
 {
     /// <summary>
     /// <paramref name="solveN"/> finds the number of profiles whose 1-hop dataset entropy is closest to a target
-    /// number of bits (SPEC 5, N solver) for a relation count; needed only when the sweep gives target-bits.
+    /// number of bits (SPEC 5, N solver) for a relation count; by default the N solver on the sweep's value lists.
     /// </summary>
     public static SweepPlan Plan(SweepDefinition def, Func<double, int, int>? solveN = null)
     {
         var lists = def.ListsDir is null ? ValueLists.Default : ValueLists.FromDirectory(def.ListsDir);
+        solveN ??= (bits, r) => NSolver.Solve(bits, r, ValueListSizes.Of(lists), SelectionScheme.Optimal).N;
         var datasets = new Dictionary<string, DatasetConfig>();
         var runs = new List<RunConfig>();
         foreach (var relations in def.Relations)
@@ -36,8 +38,8 @@ public static class SweepPlanner
                 ? def.NProfiles.Select(n => (N: n, Bits: (double?)null)).ToList()
                 : def.TargetBits.Select(bits =>
                 {
-                    if (solveN == null) throw new UserInputException("sweep.grid.target-bits needs the N solver; give n-profiles instead.");
-                    return (N: solveN(bits, relations), Bits: (double?)bits);
+                    try { return (N: solveN(bits, relations), Bits: (double?)bits); }
+                    catch (UserInputException e) { throw new UserInputException($"sweep.grid.target-bits: {bits:G6} bits with {relations} relations: {e.Message}"); }
                 }).ToList();
             foreach (var (n, bits) in sizes)
             {

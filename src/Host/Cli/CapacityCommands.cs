@@ -29,11 +29,7 @@ public static class CapacityCommands
 
     static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 
-    static ProfileDatabase ReadProfiles(string path)
-    {
-        if (!File.Exists(path)) throw new UserInputException($"Profiles file '{path}' does not exist.");
-        return ProfileParquet.Read(path);
-    }
+    static ProfileDatabase ReadProfiles(string path) => ProfileParquet.Read(path);
 
     static Command Entropy()
     {
@@ -157,6 +153,8 @@ public static class CapacityCommands
             if (!double.TryParse(hopsText, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) || h is not (1 or 2 or 2.1))
                 throw new UserInputException($"--hops must be 1, 2 or 2.1, got '{hopsText}'.");
             if (pr.GetValue(runPlots) < 0) throw new UserInputException("--run-plots must be 0 or more.");
+            var outDir = PathChecks.OutputFolder("--out", pr.GetValue(output));
+            PathChecks.InputFolder("--results", pr.GetValue(results), "results folder");
             var listDir = pr.GetValue(listsDir);
             var options = new MeasureOptions
             {
@@ -171,7 +169,7 @@ public static class CapacityCommands
             };
             foreach (var d in options.ProfilesDirs)
                 if (!Directory.Exists(d)) throw new UserInputException($"--profiles-dir '{d}' does not exist.");
-            return RunMeasure(options, pr.GetValue(output)!, h, pr.GetValue(runPlots));
+            return RunMeasure(options, outDir, h, pr.GetValue(runPlots));
         });
         return cmd;
     }

@@ -17,7 +17,29 @@ public static class CliApp
         var root = new RootCommand("ActorLab: measure what small transformers store (bits per parameter) on synthetic biographies.");
         foreach (var command in CommandGroups())
             root.Subcommands.Add(command);
+        RefuseEmptyValues(root);
         return root;
+    }
+
+    /// <summary>
+    /// An empty or blank value (`--out ''`, `--data-dir " "`) is never meaningful: every string option and argument of
+    /// every command refuses it at parse time, naming the option, before any command runs.
+    /// </summary>
+    static void RefuseEmptyValues(Command command)
+    {
+        foreach (var option in command.Options)
+            if (option.ValueType == typeof(string) || option.ValueType == typeof(string[]))
+                option.Validators.Add(r =>
+                {
+                    if (r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) r.AddError($"{option.Name} is empty; give a value.");
+                });
+        foreach (var argument in command.Arguments)
+            if (argument.ValueType == typeof(string) || argument.ValueType == typeof(string[]))
+                argument.Validators.Add(r =>
+                {
+                    if (r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value))) r.AddError($"{argument.Name} is empty; give a value.");
+                });
+        foreach (var sub in command.Subcommands) RefuseEmptyValues(sub);
     }
 
     /// <summary>Every command group, in the order `actorlab --help` lists them.</summary>
@@ -45,8 +67,10 @@ public static class CliApp
             // one line per problem naming it, exit 2, rather than System.CommandLine's exit 1 and full help.
             if (parse.Errors.Count > 0 && !IsHelpRequest(args))
             {
-                foreach (var error in parse.Errors)
-                    Console.Error.WriteLine($"error: {error.Message}");
+                // one error line however many problems there are (the first few, in order)
+                var messages = parse.Errors.Select(e => e.Message).Distinct().ToList();
+                var more = messages.Count > 3 ? $" (and {messages.Count - 3} more)" : "";
+                Console.Error.WriteLine($"error: {OneLine(string.Join("; ", messages.Take(3)) + more)}");
                 var command = string.Join(" ", CommandPath(parse.CommandResult));
                 Console.Error.WriteLine($"See 'actorlab {command}{(command.Length > 0 ? " " : "")}--help'.");
                 return ExitUserError;
@@ -55,9 +79,40 @@ public static class CliApp
         }
         catch (Exception e) when (Unwrap(e) is UserInputException u)
         {
-            Console.Error.WriteLine($"error: {u.Message}");
+            Console.Error.WriteLine($"error: {OneLine(u.Message)}");
             return ExitUserError;
         }
+        catch (Exception e) when (Unwrap(e) is UnauthorizedAccessException or IOException)
+        {
+            // the file system said no (read-only folder, full disk, missing file): its message names the path
+            Console.Error.WriteLine($"error: {OneLine(Unwrap(e).Message)}");
+            return ExitUserError;
+        }
+        catch (Exception e) when (Unwrap(e) is OutOfMemoryException)
+        {
+            Console.Error.WriteLine("error: out of memory; use a smaller model, batch or dataset.");
+            return 1;
+        }
+    }
+
+    /// <summary>
+    /// An error message as one printable line of bounded length: messages can carry text from a damaged file or a
+    /// hostile path (newlines, terminal escapes, binary bytes), which must not reach the terminal as they are.
+    /// </summary>
+    public static string OneLine(string message, int maxLength = 600)
+    {
+        var sb = new System.Text.StringBuilder(Math.Min(message.Length, maxLength + 1));
+        foreach (var r in message.Trim().EnumerateRunes()) // a lone surrogate comes out as U+FFFD
+        {
+            if (sb.Length >= maxLength) { sb.Append('…'); break; }
+            if (r.Value is '\n' or '\r' or '\t') sb.Append(' ');
+            else if (r == System.Text.Rune.ReplacementChar || System.Text.Rune.IsControl(r) ||
+                     System.Text.Rune.GetUnicodeCategory(r) is System.Globalization.UnicodeCategory.Format
+                         or System.Globalization.UnicodeCategory.OtherNotAssigned or System.Globalization.UnicodeCategory.PrivateUse)
+                sb.Append('?');
+            else sb.Append(r.ToString());
+        }
+        return sb.ToString();
     }
 
     static bool IsHelpRequest(string[] args) => args.Any(a => a is "--help" or "-h" or "-?");

@@ -1,7 +1,9 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Cluster;
 using ActorLab.Actors.Config;
+using ActorLab.Actors.Control;
 using ActorLab.Host.Composition;
 using ActorLab.Model.Common;
 
@@ -32,11 +34,16 @@ public static class NodeCommands
         node.AddTo(cmd);
         cmd.SetAction(pr =>
         {
+            // flags are checked before anything is created (the config build creates the data dir)
+            if (pr.GetValue(port) is < 0 or > 65535) throw new UserInputException($"--port must be 0..65535, got {pr.GetValue(port)}.");
+            foreach (var seed in pr.GetValue(seeds) ?? []) NodeContact.Parse(seed, "--seed");
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.GetFullPath(pr.GetValue(logFile) ?? Path.Combine(dataDir, "logs", "node.log"));
+            PathChecks.Replaceable(log, "--log-file");
+            PathChecks.OutputFolder("--log-file", Path.GetDirectoryName(log));
             var extra = NodeOptions.Logging(log, stdout: true) + "\n";
             if (pr.GetValue(roles) is { } r)
-                extra += $"actorlab.node.roles = [{string.Join(", ", Roles.Parse(r.Split(','), "--roles").Select(ActorLabConfig.Quote))}]\n";
+                extra += $"actorlab.node.roles = [{string.Join(", ", Roles.Parse(r.Split(','), "--roles").Select(HoconText.Quote))}]\n";
             var config = node.Build(pr, extra);
             var endpoint = NodeEndpoint.From(config, pr.GetValue(host), pr.GetValue(publicHost), pr.GetValue(port), pr.GetValue(seeds));
             var rt = ActorLabNode.Start(config, endpoint, warn: w => Console.Error.WriteLine($"warning: {w}"));
@@ -56,13 +63,18 @@ public static class NodeCommands
                 ? $"started a cluster; other nodes join with: actorlab node --seed {address.Host}:{address.Port} ..."
                 : $"joined the cluster of {string.Join(", ", endpoint.Seeds.Select(s => $"{s.Host}:{s.Port}"))}");
             Console.WriteLine($"control it with: actorlab console --contact {address.Host}:{address.Port} status");
+            var stop = new ManualResetEventSlim();
+            var asked = false;
             rt.Cluster.RegisterOnMemberRemoved(() =>
             {
-                Console.WriteLine("node left the cluster (downed, or asked to leave): exiting");
-                if (Environment.ExitCode == 0) Environment.ExitCode = 1;
+                if (asked) return;
+                Console.WriteLine("node was removed from the cluster (downed): exiting");
+                Environment.ExitCode = 1;
             });
-            var stop = new ManualResetEventSlim();
-            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
+            // Ctrl+C and SIGTERM (docker stop, systemd) leave the cluster gracefully and exit 0
+            void Ask(PosixSignalContext c) { c.Cancel = true; asked = true; stop.Set(); }
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Ask);
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Ask);
             rt.System.WhenTerminated.ContinueWith(_ => stop.Set());
             stop.Wait();
             // a graceful stop leaves the cluster first (coordinated shutdown), so the others take over at once

@@ -26,30 +26,20 @@ internal sealed class NodeOptions
         var slots = pr.GetValue(Slots);
         if (slots is < 1) throw new UserInputException($"--slots must be at least 1, got {slots}.");
         var dataDir = pr.GetValue(DataDir)!;
-        if (dataDir.Trim().Length == 0) throw new UserInputException("--data-dir is empty.");
-        try { Directory.CreateDirectory(dataDir); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UserInputException($"--data-dir '{dataDir}' cannot be created: {e.Message}");
-        }
         var overrides = new List<string>();
         if (slots is { } s) overrides.Add($"actorlab.node.cpu-slots = {s}");
         if (pr.GetValue(StorageRoot) is { } root)
         {
-            if (root.Trim().Length == 0) throw new UserInputException("--storage-root is empty.");
-            try { Directory.CreateDirectory(root); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new UserInputException($"--storage-root '{root}' cannot be created: {e.Message}");
-            }
-            overrides.Add($"actorlab.storage.root = {ActorLabConfig.Quote(Path.GetFullPath(root))}");
+            root = PathChecks.OutputFolder("--storage-root", root);
+            Directory.CreateDirectory(root);
+            overrides.Add($"actorlab.storage.root = {HoconText.Quote(Path.GetFullPath(root))}");
         }
         return ActorLabConfig.Build(dataDir, pr.GetValue(Config), string.Join("\n", overrides) + "\n" + extra);
     }
 
     /// <summary>HOCON that logs every actor to a file (and, for a node, INFO to stdout too).</summary>
     public static string Logging(string logFile, bool stdout) => $$"""
-        actorlab.log-file = {{ActorLabConfig.Quote(logFile)}}
+        actorlab.log-file = {{HoconText.Quote(logFile)}}
         akka.loggers = [{{(stdout ? "\"Akka.Event.DefaultLogger, Akka\", " : "")}}"ActorLab.Actors.Config.FileLogger, ActorLab.Actors"]
         akka.stdout-loglevel = {{(stdout ? "INFO" : "WARNING")}}
         """;

@@ -123,6 +123,7 @@ public static class ProbeCommands
         var layerSpec = a.Layers.Trim();
         if (layerSpec != "all") ParseLayers(layerSpec, int.MaxValue);
         new CaptureSpec { Hops = a.Hops ?? 2, Mode = mode, Samples = a.Samples, EvalFraction = a.EvalFraction }.Validate();
+        if (a.Out != null) PathChecks.OutputFolder("--out", a.Out);
 
         int threads = a.Threads > 0 ? a.Threads : Math.Max(1, Environment.ProcessorCount / a.Parallel);
         var sw = Stopwatch.StartNew();
@@ -136,6 +137,8 @@ public static class ProbeCommands
             spec.Validate();
             int maxLayer = ck.Core.Model.Config.Layers;
             if (layerSpec != "all") ParseLayers(layerSpec, maxLayer); // range check now that L is known
+            outDir = PathChecks.OutputFolder(a.Out != null ? "--out" : "--checkpoint",
+                a.Out ?? Path.Combine(ck.RunDir, "probes", $"step_{ck.Step}_hops{hops}_{spec.EffectiveMode.Name()}"));
             Console.WriteLine($"probing {ck.CheckpointDir} (step {ck.Step}, {maxLayer} blocks, width {ck.Core.Model.Config.Width}): " +
                               $"{hops}-hop {spec.EffectiveMode.Name()} questions, {a.Samples} samples");
             set = ActivationCapture.Capture(ck.Core.Model, ck.Db, ck.Tokenizer, ck.Splits, spec, description: new Dictionary<string, string>
@@ -144,7 +147,6 @@ public static class ProbeCommands
                 ["step"] = ck.Step.ToString(CultureInfo.InvariantCulture),
                 ["run"] = ck.Run.RunName,
             });
-            outDir = a.Out ?? Path.Combine(ck.RunDir, "probes", $"step_{ck.Step}_hops{hops}_{spec.EffectiveMode.Name()}");
             title = $"step {ck.Step}, {hops}-hop {spec.EffectiveMode.Name()}";
             Console.WriteLine($"captured {set.Count} questions x {set.LayerCount} layers in {sw.Elapsed.TotalSeconds:F1}s");
         }

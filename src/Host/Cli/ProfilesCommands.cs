@@ -39,8 +39,7 @@ public static class ProfilesCommands
             var dir = pr.GetValue(listsDir);
             var lists = dir is null ? ValueLists.Default : ValueLists.FromDirectory(dir);
             var config = new ProfileGeneratorConfig(pr.GetValue(n), pr.GetValue(relations), pr.GetValue(seed), pr.GetValue(bipartite));
-            var path = pr.GetValue(output) ?? config.DatasetName + ".parquet";
-            CheckOutputFolder(path);
+            var path = PathChecks.OutputFile("--out", pr.GetValue(output) ?? config.DatasetName + ".parquet");
             var db = ProfileGenerator.Generate(config, lists);
             ProfileParquet.Write(db, path);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -87,8 +86,7 @@ public static class ProfilesCommands
         var cmd = new Command("export", "Export a profiles file as JSON Lines or CSV, one profile a line (birth_date as YYYY-MM-DD).") { file, format, output };
         cmd.SetAction(pr =>
         {
-            var path = pr.GetValue(output)!;
-            CheckOutputFolder(path);
+            var path = PathChecks.OutputFile("--out", pr.GetValue(output));
             var db = ProfileParquet.Read(pr.GetValue(file)!);
             if (pr.GetValue(format) == "csv") ProfileExport.WriteCsv(db, path);
             else ProfileExport.WriteJsonl(db, path);
@@ -96,13 +94,5 @@ public static class ProfilesCommands
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Fail before the work, not after it, when the output folder is missing.</summary>
-    static void CheckOutputFolder(string path)
-    {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir))
-            throw new UserInputException($"Output folder '{dir}' does not exist.");
     }
 }

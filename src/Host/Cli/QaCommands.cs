@@ -133,11 +133,12 @@ public static class QaCommands
         };
         cmd.SetAction(pr =>
         {
+            var path = pr.GetValue(output) is { } given ? PathChecks.OutputFile("--out", given) : null;
             var db = ProfileParquet.Read(pr.GetValue(profiles)!);
             var clock = Stopwatch.StartNew();
             var splits = HeldOutSplits.Build(db, pr.GetValue(seed));
             var elapsed = clock.Elapsed;
-            if (pr.GetValue(output) is { } path) AtomicFile.Write(path, splits.WriteTo);
+            if (path != null) AtomicFile.Write(path, splits.WriteTo);
             if (pr.GetValue(json))
             {
                 var o = new JsonObject();

@@ -30,9 +30,8 @@ public static class TokenizerCommands
         cmd.SetAction(pr =>
         {
             var clock = Stopwatch.StartNew();
+            var outDir = PathChecks.OutputFolder("--out", pr.GetValue(output));
             var db = ProfileParquet.Read(pr.GetValue(profiles)!);
-            var outDir = pr.GetValue(output)!;
-            if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
             var tok = QaTokenizer.Train(QaCorpus.Texts(db, pr.GetValue(seed)), pr.GetValue(vocabSize));
             Directory.CreateDirectory(outDir);
             tok.Save(outDir);

@@ -26,14 +26,14 @@ public static class TrainCommands
         public TrainerOptions Read(ParseResult pr, int vocab)
         {
             var threads = pr.GetValue(Threads);
-            if (threads < 0) throw new UserInputException($"--threads must be >= 0, got {threads}");
+            if (threads is < 0 or > RunLimits.MaxThreads) throw new UserInputException($"--threads must be in 0..{RunLimits.MaxThreads}, got {threads}");
             return new TrainerOptions { VocabSize = vocab, Device = pr.GetValue(Device)!, Threads = threads };
         }
 
         public int Questions(ParseResult pr)
         {
             var q = pr.GetValue(EvalQuestions);
-            if (q < 1) throw new UserInputException($"--eval-questions must be >= 1, got {q}");
+            if (q is < 1 or > RunLimits.MaxEvalQuestions) throw new UserInputException($"--eval-questions must be in 1..{RunLimits.MaxEvalQuestions}, got {q}");
             return q;
         }
     }
@@ -75,13 +75,18 @@ public static class TrainCommands
         cmd.SetAction(pr =>
         {
             var ord = QaCommands.ParseOrders(pr.GetValue(orders)!);
+            if (RunLimits.OrdersProblem(ord) is { } ordersProblem) throw new UserInputException($"--orders {pr.GetValue(orders)}: {ordersProblem}");
             var steps = pr.GetValue(maxSteps);
             if (steps < 1) throw new UserInputException($"--max-steps must be >= 1, got {steps}");
             if (pr.GetValue(warmup) < 0) throw new UserInputException($"--warmup-steps must be >= 0, got {pr.GetValue(warmup)}");
             if (pr.GetValue(keepLast) < 1) throw new UserInputException($"--keep-last must be >= 1, got {pr.GetValue(keepLast)}");
             if (pr.GetValue(progressEvery) is { } pe && !(pe > 0)) throw new UserInputException($"--progress-every must be > 0 seconds, got {pe}");
             var h = pr.GetValue(hopRatio);
-            if (!(h > 0)) throw new UserInputException($"--hop-ratio must be > 0, got {h}");
+            if (!(h > 0) || !double.IsFinite(h)) throw new UserInputException($"--hop-ratio must be a finite number > 0, got {h}");
+            // flags that need no file are checked before anything is read or written
+            var scheduleText = pr.GetValue(schedule);
+            var checkpointSchedule = scheduleText is { } st ? CheckpointSchedule.Parse(st) : CheckpointSchedule.Reference;
+            var outDir = PathChecks.OutputFolder("--out", pr.GetValue(output));
             var tokDir = Path.GetFullPath(pr.GetValue(tokenizer)!);
             var profilesPath = Path.GetFullPath(pr.GetValue(profiles)!);
             var data = DatasetStore.Load(profilesPath, tokDir);
@@ -111,7 +116,7 @@ public static class TrainCommands
                 Curriculum = pr.GetValue(curriculum),
                 Cot = pr.GetValue(cot),
                 Seed = pr.GetValue(seed),
-                EvalSchedule = pr.GetValue(schedule) is { } s ? CheckpointSchedule.Parse(s) : CheckpointSchedule.Reference,
+                EvalSchedule = checkpointSchedule,
                 EvalQuestions = dev.Questions(pr),
                 KeepLast = pr.GetValue(keepLast),
                 CheckpointEvery = pr.GetValue(checkpointEvery),
@@ -121,17 +126,29 @@ public static class TrainCommands
             if (run.Layers < 1) throw new UserInputException($"--layers must be >= 1, got {run.Layers}");
             if (run.ParamBudget < 1) throw new UserInputException($"--num-params must be > 0, got {run.ParamBudget}");
             if (run.CheckpointEvery < 0) throw new UserInputException($"--checkpoint-every must be >= 0, got {run.CheckpointEvery}");
-            if (ord.Length == 2 && ord[0] != 1) throw new UserInputException("--orders must be 1, 2 or 1,2");
             run = (run with { NParams = TrainerCore.PlanModel(run, data.Tokenizer.VocabSize).ParameterCount }).Named();
-            var outDir = pr.GetValue(output)!;
-            if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
             var folder = new RunFolder(Path.Combine(outDir, run.RunName), epoch: null);
             var hasCheckpoints = Checkpoints.List(folder.Dir).Count > 0;
             if (hasCheckpoints && !pr.GetValue(resume))
                 throw new UserInputException($"'{folder.Dir}' already has checkpoints; pass --resume to continue it or choose another --out.");
             var options = dev.Read(pr, data.Tokenizer.VocabSize) with { Amp = pr.GetValue(amp)! };
-            using var cancel = new CancellationTokenSource();
-            using var session = RunSession.Open(run, folder, data, options);
+            // a run refused while opening (a sequence too short for its questions, ...) leaves no folder behind
+            var created = PathChecks.TopmostMissing(folder.Dir);
+            RunSession opened;
+            BatchPrefetcher openedFeed;
+            try
+            {
+                opened = RunSession.Open(run, folder, data, options);
+                try { openedFeed = opened.OpenPrefetcher(); }
+                catch { opened.Dispose(); throw; }
+            }
+            catch (UserInputException) when (created != null)
+            {
+                try { Directory.Delete(created, recursive: true); } catch (IOException) { /* best effort */ }
+                throw;
+            }
+            using var session = opened;
+            using var feed = openedFeed;
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; session.Group.RequestStop(RunStop.Suspend); };
             Console.CancelKeyPress += onCancel;
             try
@@ -142,7 +159,6 @@ public static class TrainCommands
                     : $"new run {run.RunName}");
                 Console.WriteLine(string.Create(Inv,
                     $"model: d={core.Model.Config.Width} L={core.Model.Config.Layers} heads={core.Model.Config.Heads} width_mult={core.Model.Config.WidthMult:G4} params={core.Model.ParameterCount:N0} vocab={data.Tokenizer.VocabSize}; device {options.Device}; run dir {folder.Dir}"));
-                using var feed = session.OpenPrefetcher();
                 var printer = new ProgressPrinter(pr.GetValue(progressEvery));
                 var outcome = session.Run(feed, printer);
                 printer.Break();
@@ -230,6 +246,8 @@ public static class TrainCommands
             var run = meta.Meta.Run;
             meta.Dispose();
             var runDir = Path.GetFullPath(Path.Combine(dir, "..", ".."));
+            // eval appends to the run's eval_results.csv: a run folder that cannot be written fails now, not after evaluating
+            PathChecks.OutputFolder("--checkpoint", runDir);
             var data = pr.GetValue(profiles) is null && pr.GetValue(tokenizer) is null
                 ? DatasetStore.ForRun(run, runDir)
                 : DatasetStore.Load(pr.GetValue(profiles) ?? run.Profiles ?? throw new UserInputException("give --profiles (the run names none)"),
@@ -259,8 +277,7 @@ public static class TrainCommands
         };
         cmd.SetAction(pr =>
         {
-            var outDir = pr.GetValue(output)!;
-            if (File.Exists(outDir)) throw new UserInputException($"--out '{outDir}' is a file; give a folder.");
+            var outDir = PathChecks.OutputFolder("--out", pr.GetValue(output));
             HfExport.Export(pr.GetValue(checkpoint)!, outDir);
             Console.WriteLine($"wrote {Path.Combine(outDir, "model.safetensors")} and config.json (load with LlamaForCausalLM.from_pretrained)");
             return 0;

@@ -23,11 +23,12 @@ public sealed record NodeEndpoint(string Hostname, string PublicHostname, int Po
     public static NodeEndpoint From(Akka.Configuration.Config c, string? hostname = null, string? publicHostname = null, int? port = null,
         IReadOnlyList<string>? seeds = null)
     {
-        var host = hostname ?? c.GetString("actorlab.node.hostname", "127.0.0.1");
-        var pub = publicHostname ?? c.GetString("actorlab.node.public-hostname", "");
-        var p = port ?? c.GetInt("actorlab.node.port", 4053);
+        var v = new ConfigValues(c);
+        var host = hostname ?? v.NonEmpty("actorlab.node.hostname");
+        var pub = publicHostname ?? v.String("actorlab.node.public-hostname");
+        var p = port ?? v.Int("actorlab.node.port", 0, 65535);
         if (p is < 0 or > 65535) throw new UserInputException($"--port must be 0..65535, got {p}.");
-        var seedList = (seeds is { Count: > 0 } ? seeds : (IReadOnlyList<string>)c.GetStringList("actorlab.node.seeds").ToList())
+        var seedList = (seeds is { Count: > 0 } ? seeds : v.List("actorlab.node.seeds"))
             .Select(s => NodeContact.Parse(s, "--seed")).ToImmutableArray();
         return new NodeEndpoint(host, pub.Length == 0 ? host : pub, p, seedList);
     }
@@ -75,12 +76,12 @@ public sealed class ActorLabNode : IAsyncDisposable
                 "a coordinator-role node that joins other nodes cannot use the SQLite journal (it is one machine's file: " +
                 "two coordinators would keep two histories). Use PostgreSQL (--config hocon/cluster.conf) or --roles trainer.");
         RefuseTakenAddress(endpoint);
-        var seeds = string.Join(", ", endpoint.Seeds.Select(s => ActorLabConfig.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
-        var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(ActorLabConfig.Quote));
+        var seeds = string.Join(", ", endpoint.Seeds.Select(s => HoconText.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
+        var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(HoconText.Quote));
         var cluster = ConfigurationFactory.ParseString($"""
             akka.actor.provider = cluster
-            akka.remote.dot-netty.tcp.hostname = {ActorLabConfig.Quote(endpoint.Hostname)}
-            akka.remote.dot-netty.tcp.public-hostname = {ActorLabConfig.Quote(endpoint.PublicHostname)}
+            akka.remote.dot-netty.tcp.hostname = {HoconText.Quote(endpoint.Hostname)}
+            akka.remote.dot-netty.tcp.public-hostname = {HoconText.Quote(endpoint.PublicHostname)}
             akka.remote.dot-netty.tcp.port = {endpoint.Port}
             akka.cluster.roles = [{roles}]
             akka.cluster.seed-nodes = [{seeds}]

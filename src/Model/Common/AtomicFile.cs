@@ -2,13 +2,15 @@ namespace ActorLab.Model.Common;
 
 /// <summary>
 /// Writes a file so that readers see either the old content or the complete new content, never a partial
-/// file: write to a temp file in the same folder, flush to disk, then rename over the target.
+/// file: write to a temp file in the same folder, flush to disk, then rename over the target. Only a regular file
+/// (or a symbolic link to one, which keeps pointing at the new content) is ever replaced: a device, pipe, socket or
+/// folder at the target is refused (<see cref="PathChecks.Replaceable"/>).
 /// </summary>
 public static class AtomicFile
 {
     public static void Write(string path, Action<Stream> write)
     {
-        var full = Path.GetFullPath(path);
+        var full = PathChecks.Replaceable(PathChecks.FullPath("output file", path));
         var dir = Path.GetDirectoryName(full)!;
         if (!Directory.Exists(dir))
             throw new UserInputException($"Output folder '{dir}' does not exist.");

@@ -35,6 +35,15 @@ public sealed class InternedColumn
 /// </summary>
 public sealed class ProfileDatabase
 {
+    /// <summary>
+    /// Memory a database of <paramref name="profiles"/> rows takes while it is generated or read (names, columns, the
+    /// raw and placed copies a reader holds): about 400 bytes a profile and 24 a relation target. Generating or
+    /// reading refuses a size that cannot fit in <see cref="AvailableBytes"/>, before allocating.
+    /// </summary>
+    public static double EstimatedBytes(long profiles, int relations) => profiles * (400.0 + 24.0 * relations);
+
+    public static long AvailableBytes => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+
     /// <summary>Days are counted from this date: birth_date = Epoch + BirthDay[i].</summary>
     public static readonly DateOnly Epoch = new(1900, 1, 1);
 

@@ -102,6 +102,10 @@ public static class ProfileGenerator
             throw new UserInputException($"--n must be at least 2, got {config.N}.");
         if (config.Relations is < 1 or > RelationNames.Max)
             throw new UserInputException($"--relations must be between 1 and {RelationNames.Max}, got {config.Relations}.");
+        double needs = ProfileDatabase.EstimatedBytes(config.N, config.Relations);
+        if (needs > ProfileDatabase.AvailableBytes)
+            throw new UserInputException(
+                $"--n {config.N} profiles would need about {needs / (1L << 30):N1} GiB; this machine has {ProfileDatabase.AvailableBytes / (double)(1L << 30):N1} GiB.");
         if (config.N > lists.NameCapacity)
             throw new UserInputException(
                 $"--n {config.N} is more than the name lists can make unique: {lists.FirstNames.Count} first x " +

@@ -103,8 +103,8 @@ public static class ProfileParquet
     /// </summary>
     public static ProfileDatabase Read(string path)
     {
-        if (!File.Exists(path))
-            throw new UserInputException($"Profiles file '{path}' does not exist.");
+        PathChecks.InputFile("--profiles", path, "profiles file");
+        CheckFrame(path);
         try
         {
             return ReadAsync(path).GetAwaiter().GetResult();
@@ -114,6 +114,27 @@ public static class ProfileParquet
         {
             throw new UserInputException($"Profiles file '{path}' is not a readable parquet file: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The frame of a parquet file, checked before the parquet reader allocates anything from it: "PAR1" at both ends
+    /// and a footer length that fits in the file (a footer claiming 2 GiB is refused, not allocated). The messages
+    /// say what is wrong without echoing the file's bytes.
+    /// </summary>
+    static void CheckFrame(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long length = fs.Length;
+        if (length < 12) throw Bad(path, $"it has {length} bytes, too few for a parquet file.");
+        Span<byte> head = stackalloc byte[4], tail = stackalloc byte[8];
+        fs.ReadExactly(head);
+        fs.Seek(-8, SeekOrigin.End);
+        fs.ReadExactly(tail);
+        if (!head.SequenceEqual("PAR1"u8) || !tail[4..].SequenceEqual("PAR1"u8))
+            throw Bad(path, "it is not a parquet file (no PAR1 marker at its start and end).");
+        long footer = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(tail);
+        if (footer < 1 || footer > length - 12)
+            throw Bad(path, $"its footer claims {footer:N0} bytes but the file has {length:N0}; the file is truncated or damaged.");
     }
 
     static UserInputException Bad(string path, string problem) => new($"Profiles file '{path}': {problem}");
@@ -160,6 +181,10 @@ public static class ProfileParquet
         long total = reader.RowGroups.Sum(g => g.RowCount);
         if (total < 1) throw Bad(path, "it has no rows.");
         if (total > Array.MaxLength) throw Bad(path, $"{total} rows is more than this reader supports.");
+        double needs = ProfileDatabase.EstimatedBytes(total, relationIndex.Count);
+        long has = ProfileDatabase.AvailableBytes;
+        if (needs > has)
+            throw Bad(path, $"it claims {total:N0} rows, which would need about {needs / (1L << 30):N1} GiB to read; this machine has {has / (double)(1L << 30):N1} GiB.");
         int n = (int)total;
 
         // Raw columns in file order; rows are placed at their index afterwards.

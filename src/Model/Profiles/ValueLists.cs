@@ -112,10 +112,14 @@ public sealed record ValueLists(
             Path.GetFullPath(dir));
     }
 
+    /// <summary>Largest list file read (the reference lists are well under a megabyte).</summary>
+    public const long MaxListBytes = 64L << 20;
+
     public static string[] ReadList(string path)
     {
-        if (!File.Exists(path))
-            throw new UserInputException($"List file '{path}' does not exist.");
+        PathChecks.InputFile("--lists-dir", path, "list file");
+        if (new FileInfo(path).Length > MaxListBytes)
+            throw new UserInputException($"List file '{path}' has {new FileInfo(path).Length:N0} bytes; a value list has at most {MaxListBytes:N0}.");
         string text;
         try { text = File.ReadAllText(path, Encoding.UTF8); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -61,7 +61,7 @@ public sealed class QaStream
             throw new ArgumentException("held-out splits belong to another database", nameof(splits));
         int minLen = 1 + cache.MaxQuestionTokens + 1;
         if (opt.SeqLen < Math.Max(15, minLen))
-            throw new UserInputException($"sequence length {opt.SeqLen} is too short for one question: it needs at least {Math.Max(15, minLen)} tokens (BOS + the longest question + one answer token, and 15 per packed example).");
+            throw new UserInputException($"seq-len {opt.SeqLen} is too short for one question: it needs at least {Math.Max(15, minLen)} tokens (BOS + the longest question + one answer token, and 15 per packed example).");
         _db = db;
         _splits = splits;
         _cache = cache;
@@ -71,13 +71,17 @@ public sealed class QaStream
         _twoHopPhase = !opt.Curriculum;
     }
 
+    /// <summary>Longest sequence and largest batch a stream packs (the token arrays of a batch are B x T ints).</summary>
+    public const int MaxSeqLen = 65536, MaxBatchSize = 65536;
+
     public static void Validate(QaStreamOptions opt)
     {
         if (opt.Orders is null || opt.Orders.Length == 0 || opt.Orders.Any(o => o is not (1 or 2)) || opt.Orders.Distinct().Count() != opt.Orders.Length)
             throw new UserInputException($"orders must be a non-empty subset of {{1,2}}, got [{string.Join(",", opt.Orders ?? [])}]");
         if (!(opt.HopRatio > 0) || double.IsInfinity(opt.HopRatio))
             throw new UserInputException($"hop_ratio must be a positive number, got {opt.HopRatio}");
-        if (opt.BatchSize < 1) throw new UserInputException($"batch size must be at least 1, got {opt.BatchSize}");
+        if (opt.BatchSize is < 1 or > MaxBatchSize) throw new UserInputException($"batch size must be in 1..{MaxBatchSize}, got {opt.BatchSize}");
+        if (opt.SeqLen is < 2 or > MaxSeqLen) throw new UserInputException($"--seq-len must be in 2..{MaxSeqLen}, got {opt.SeqLen}");
     }
 
     public QaStreamOptions Options { get; }

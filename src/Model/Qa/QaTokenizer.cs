@@ -60,8 +60,13 @@ public sealed class QaTokenizer
     /// Trains a tokenizer on <paramref name="texts"/> (e.g. <see cref="QaCorpus"/>). Special tokens inside a text
     /// are cut out first; the rest is split by the GPT-2 regex and counted. Deterministic for the same texts.
     /// </summary>
+    /// <summary>Largest vocabulary a tokenizer is trained to (embedding and head rows grow with it).</summary>
+    public const int MaxVocabSize = 1_000_000;
+
     public static QaTokenizer Train(IEnumerable<string> texts, int vocabSize = 3000)
     {
+        if (vocabSize > MaxVocabSize)
+            throw new UserInputException($"--vocab-size {vocabSize} is too large: at most {MaxVocabSize:N0}.");
         const int minimum = 2 + 256;
         if (vocabSize < minimum)
             throw new UserInputException($"--vocab-size {vocabSize} is too small: a byte-level BPE needs at least {minimum} (2 special tokens + 256 bytes).");
@@ -160,21 +165,24 @@ public sealed class QaTokenizer
     /// <summary>Loads a tokenizer folder (vocab.json + merges.txt); bad folders are a <see cref="UserInputException"/>.</summary>
     public static QaTokenizer Load(string dir)
     {
-        if (!Directory.Exists(dir)) throw new UserInputException($"Tokenizer folder '{dir}' does not exist.");
+        PathChecks.InputFolder("--tokenizer", dir, "tokenizer folder");
         var vocabPath = Path.Combine(dir, VocabFile);
         var mergesPath = Path.Combine(dir, MergesFile);
         foreach (var p in new[] { vocabPath, mergesPath })
+        {
             if (!File.Exists(p)) throw new UserInputException($"Tokenizer folder '{dir}' has no {Path.GetFileName(p)} (expected vocab.json and merges.txt from `actorlab tokenizer train`).");
+            PathChecks.InputFile("--tokenizer", p, "tokenizer file");
+        }
 
         var vocabBytes = File.ReadAllBytes(vocabPath);
         Dictionary<string, int> vocab;
         try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(vocabBytes) ?? throw new JsonException("null"); }
-        catch (JsonException e) { throw new UserInputException($"'{vocabPath}' is not a JSON object of token -> id: {e.Message}"); }
+        catch (JsonException e) { throw new UserInputException($"'{vocabPath}' is not a JSON object of token -> id: {FileErrors.Json(e)}"); }
         var idToToken = new string[vocab.Count];
         foreach (var (tok, id) in vocab)
         {
             if ((uint)id >= (uint)idToToken.Length || idToToken[id] != null)
-                throw new UserInputException($"'{vocabPath}': ids must be 0..{vocab.Count - 1} without gaps or repeats (token '{tok}' has id {id}).");
+                throw new UserInputException($"'{vocabPath}': ids must be 0..{vocab.Count - 1} without gaps or repeats (a token has id {id}).");
             idToToken[id] = tok;
         }
         if (!vocab.ContainsKey(EndOfText)) throw new UserInputException($"'{vocabPath}' has no {EndOfText} token (needed as BOS/EOS).");
@@ -188,7 +196,7 @@ public sealed class QaTokenizer
             if (line.StartsWith("#version") || line.Length == 0) continue;
             var parts = line.Split(' ');
             if (parts.Length != 2 || !vocab.ContainsKey(parts[0]) || !vocab.ContainsKey(parts[1]) || !vocab.ContainsKey(parts[0] + parts[1]))
-                throw new UserInputException($"'{mergesPath}' line {lineNo}: '{line}' is not a merge of two vocabulary tokens into a vocabulary token.");
+                throw new UserInputException($"'{mergesPath}' line {lineNo} is not a merge of two vocabulary tokens into a vocabulary token.");
             merges.Add((parts[0], parts[1]));
         }
         // Encoding goes through Microsoft.ML.Tokenizers reading the saved files themselves.

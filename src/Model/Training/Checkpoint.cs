@@ -146,12 +146,18 @@ public static class Checkpoints
         var manifestPath = Path.Combine(dir, ManifestFile);
         if (!File.Exists(manifestPath)) throw new UserInputException($"checkpoint '{dir}' is incomplete: no {ManifestFile}");
         Dictionary<string, string> manifest;
-        try { manifest = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(manifestPath), Json)!; }
-        catch (JsonException e) { throw new UserInputException($"checkpoint '{dir}': {ManifestFile} is not valid JSON ({e.Message})"); }
+        try
+        {
+            manifest = JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(manifestPath), Json)
+                       ?? throw new JsonException("null");
+        }
+        catch (JsonException e) { throw new UserInputException($"checkpoint '{dir}': {ManifestFile} is not valid ({FileErrors.Json(e)})"); }
         foreach (var required in new[] { ModelFile, OptimizerFile, MetaFile })
             if (!manifest.ContainsKey(required)) throw new UserInputException($"checkpoint '{dir}': manifest lacks {required}");
         foreach (var (name, sha) in manifest)
         {
+            if (name.Length == 0 || name != Path.GetFileName(name) || name is "." or "..")
+                throw new UserInputException($"checkpoint '{dir}': {ManifestFile} names a file outside the checkpoint");
             var path = Path.Combine(dir, name);
             if (!File.Exists(path)) throw new UserInputException($"checkpoint '{dir}': {name} is missing");
             if (Sha256(path) != sha) throw new UserInputException($"checkpoint '{dir}': {name} fails its SHA-256 check (corrupt)");
@@ -164,11 +170,14 @@ public static class Checkpoints
             var opt = Safetensors.Read(Path.Combine(dir, OptimizerFile), out _);
             var attachments = manifest.Keys.Where(k => k.StartsWith(AttachmentPrefix))
                 .ToDictionary(k => k[AttachmentPrefix.Length..], k => File.ReadAllBytes(Path.Combine(dir, k)));
-            return new CheckpointData { Meta = meta, Weights = weights, OptimizerTensors = opt, Attachments = attachments };
+            var data = new CheckpointData { Meta = meta, Weights = weights, OptimizerTensors = opt, Attachments = attachments };
+            try { CheckpointConsistency.Check(data, dir); }
+            catch { data.Dispose(); throw; }
+            return data;
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
-            throw new UserInputException($"checkpoint '{dir}' is unreadable: {e.Message}", e);
+            throw new UserInputException($"checkpoint '{dir}' is unreadable: {(e is JsonException j ? "trainer.json has " + FileErrors.Json(j) : e.Message)}", e);
         }
     }
 

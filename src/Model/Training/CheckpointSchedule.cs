@@ -39,22 +39,39 @@ public sealed record CheckpointSchedule(IReadOnlyList<long> Steps, long Every, l
         return Every > 0 && step > last && step % Every == Offset;
     }
 
-    /// <summary>Parses "100,215,464" or "log:FIRST:LAST:COUNT[:EVERY]".</summary>
+    /// <summary>At most this many scheduled steps (a log schedule's COUNT included).</summary>
+    public const int MaxSteps = 100_000;
+
+    /// <summary>
+    /// Parses "100,215,464" (positive, strictly increasing) or "log:FIRST:LAST:COUNT[:EVERY]" (1 &lt;= FIRST &lt;= LAST,
+    /// 1 &lt;= COUNT &lt;= <see cref="MaxSteps"/>, EVERY &gt;= 0). Anything else, unsorted or repeated steps included, is
+    /// refused: a schedule the user did not mean would silently evaluate at other steps.
+    /// </summary>
     public static CheckpointSchedule Parse(string text)
     {
-        try
+        Common.UserInputException Bad(string why) =>
+            new($"--checkpoint-steps '{text}': {why}; expected '100,200,500' or 'log:FIRST:LAST:COUNT[:EVERY]'");
+        long Number(string part) =>
+            long.TryParse(part, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var v)
+                ? v : throw Bad($"'{part}' is not a whole number");
+        if (text.StartsWith("log:"))
         {
-            if (text.StartsWith("log:"))
-            {
-                var p = text[4..].Split(':').Select(long.Parse).ToArray();
-                if (p.Length is < 3 or > 4) throw new FormatException();
-                return Log(p[0], p[1], (int)p[2], p.Length == 4 ? p[3] : 0, p.Length == 4 ? 1 : 0);
-            }
-            return Explicit(text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse));
+            var p = text[4..].Split(':').Select(x => Number(x.Trim())).ToArray();
+            if (p.Length is < 3 or > 4) throw Bad("a log schedule has 3 or 4 numbers");
+            if (p[0] < 1 || p[1] < p[0]) throw Bad("a log schedule needs 1 <= FIRST <= LAST");
+            if (p[2] < 1 || p[2] > MaxSteps) throw Bad($"COUNT must be in 1..{MaxSteps}");
+            if (p.Length == 4 && p[3] < 0) throw Bad("EVERY must be >= 0");
+            return Log(p[0], p[1], (int)p[2], p.Length == 4 ? p[3] : 0, p.Length == 4 ? 1 : 0);
         }
-        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length == 0 || parts.All(x => x.Length == 0)) throw Bad("no steps");
+        if (parts.Length > MaxSteps) throw Bad($"more than {MaxSteps} steps");
+        var steps = parts.Select(Number).ToArray();
+        for (int i = 0; i < steps.Length; i++)
         {
-            throw new Common.UserInputException($"bad checkpoint schedule '{text}': expected '100,200,500' or 'log:FIRST:LAST:COUNT[:EVERY]'");
+            if (steps[i] < 1) throw Bad($"step {steps[i]} is not positive");
+            if (i > 0 && steps[i] <= steps[i - 1]) throw Bad($"steps must increase ({steps[i - 1]} then {steps[i]})");
         }
+        return Explicit(steps);
     }
 }

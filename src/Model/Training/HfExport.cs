@@ -21,6 +21,8 @@ public static class HfExport
     public static string Export(string checkpointDir, string outDir)
     {
         using var data = Checkpoints.Read(checkpointDir);
+        // the exported files carry no trainer.json to cross-check later: every weight must be the config's
+        CheckpointConsistency.CheckWeightShapes(data, checkpointDir);
         var cfg = data.Meta.Model;
         var run = data.Meta.Run;
         Directory.CreateDirectory(outDir);
@@ -57,7 +59,7 @@ public static class HfExport
             {
                 eos = QaTokenizer.Load(run.Tokenizer).EosId;
                 foreach (var f in Directory.GetFiles(run.Tokenizer))
-                    File.Copy(f, Path.Combine(outDir, Path.GetFileName(f)), overwrite: true);
+                    AtomicFile.WriteAllBytes(Path.Combine(outDir, Path.GetFileName(f)), File.ReadAllBytes(f));
             }
             catch (UserInputException) { /* tokenizer moved or damaged: export the model alone */ }
         }

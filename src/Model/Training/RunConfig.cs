@@ -112,7 +112,7 @@ public sealed record RunConfig
         }
         catch (JsonException e)
         {
-            throw new UserInputException($"{path} is not a valid run config: {e.Message}", e);
+            throw new UserInputException($"{path} is not a valid run config: {FileErrors.Json(e)}", e);
         }
     }
 }

@@ -160,9 +160,8 @@ public sealed class RunSession : IDisposable
             cancel.ThrowIfCancellationRequested();
             if (Group.AgreedTwoHopPhase && !_twoHopPhase) EnterTwoHopPhase(feed);
 
+            // a non-finite loss stops the run in TrainStep (UserInputException): a diverged run is not retried blindly
             var r = Core.TrainStep(feed.Take(cancel));
-            if (!double.IsFinite(r.Loss))
-                throw new TrainingDivergedException($"training diverged: the loss is {r.Loss} at step {r.Step} (lr {run.Lr:G3} too high?)");
             _lastLoss = r.Loss;
             tokens += r.Tokens;
             var secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
@@ -292,6 +291,3 @@ public sealed class RunSession : IDisposable
         public static readonly NoObserver Instance = new();
     }
 }
-
-/// <summary>The loss became NaN or infinite: the run cannot go on from here.</summary>
-public sealed class TrainingDivergedException(string message) : UserInputException(message);

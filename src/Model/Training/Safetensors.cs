@@ -37,6 +37,14 @@ public static class Safetensors
         _ => throw new InvalidDataException($"safetensors: dtype {name} not supported"),
     };
 
+    static long ElementSize(ScalarType t) => t switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 => 2,
+        _ => 1,
+    };
+
     public static void Write(Stream stream, IEnumerable<KeyValuePair<string, Tensor>> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var items = tensors.Select(kv => (kv.Key, T: kv.Value.detach().cpu().contiguous())).ToList();
@@ -89,29 +97,49 @@ public static class Safetensors
         if (headerLen < 2 || 8 + headerLen > bytes.Length) throw new InvalidDataException($"{path}: bad safetensors header length");
         JsonObject header;
         try { header = JsonNode.Parse(bytes.AsSpan(8, (int)headerLen))!.AsObject(); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: bad safetensors header: {e.Message}"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or ArgumentException)
+        {
+            throw new InvalidDataException($"{path}: bad safetensors header (not a JSON object)");
+        }
         var dataStart = 8 + headerLen;
         metadata = new Dictionary<string, string>();
         var result = new Dictionary<string, Tensor>();
-        foreach (var (name, node) in header)
+        long dataLength = bytes.Length - dataStart;
+        try
         {
-            if (name == "__metadata__")
+            foreach (var (name, node) in header)
             {
-                foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
-                continue;
+                if (name == "__metadata__")
+                {
+                    foreach (var (k, v) in node!.AsObject()) metadata[k] = v!.GetValue<string>();
+                    continue;
+                }
+                // validate everything the header claims before allocating: a header can claim any shape
+                var o = node!.AsObject();
+                var dtype = Dtype(o["dtype"]!.GetValue<string>());
+                var shape = o["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
+                var offs = o["data_offsets"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
+                if (shape.Any(s => s < 0) || offs.Length != 2 || offs[0] < 0 || offs[1] < offs[0] || offs[1] > dataLength)
+                    throw new InvalidDataException($"{path}: tensor '{name}' has a bad shape or offsets");
+                long numel = 1;
+                foreach (var dim in shape) numel = checked(numel * dim);
+                var size = checked(numel * ElementSize(dtype));
+                if (offs[1] - offs[0] != size)
+                    throw new InvalidDataException($"{path}: tensor '{name}' has inconsistent offsets");
+                var t = empty(shape, dtype);
+                if (size > 0) t.bytes = bytes.AsSpan((int)(dataStart + offs[0]), (int)size);
+                result[name] = t;
             }
-            var o = node!.AsObject();
-            var shape = o["shape"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-            var offs = o["data_offsets"]!.AsArray().Select(x => x!.GetValue<long>()).ToArray();
-            var t = empty(shape, Dtype(o["dtype"]!.GetValue<string>()));
-            var size = t.numel() * t.ElementSize;
-            if (offs[1] - offs[0] != size || dataStart + offs[1] > bytes.Length)
-            {
-                t.Dispose();
-                throw new InvalidDataException($"{path}: tensor '{name}' has inconsistent offsets");
-            }
-            if (size > 0) t.bytes = bytes.AsSpan((int)(dataStart + offs[0]), (int)size);
-            result[name] = t;
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or NullReferenceException or ArgumentException)
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw new InvalidDataException($"{path}: malformed safetensors header ({e.GetType().Name})");
+        }
+        catch
+        {
+            foreach (var t in result.Values) t.Dispose();
+            throw;
         }
         return result;
     }

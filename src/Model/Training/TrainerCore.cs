@@ -112,15 +112,16 @@ public sealed class TrainerCore : IDisposable
 
     static void Validate(RunConfig run, TrainerOptions o)
     {
-        if (run.Layers < 1) throw new UserInputException($"--layers must be >= 1, got {run.Layers}");
-        if (run.ParamBudget < 1) throw new UserInputException($"--num-params must be > 0, got {run.ParamBudget}");
-        if (!(run.Lr > 0)) throw new UserInputException($"--lr must be > 0, got {run.Lr}");
-        if (run.Beta1 is <= 0 or >= 1) throw new UserInputException($"--beta1 must be in (0, 1), got {run.Beta1}");
-        if (run.WeightDecay < 0) throw new UserInputException($"--wd must be >= 0, got {run.WeightDecay}");
-        if (run.BatchSize < 1) throw new UserInputException($"--batch-size must be >= 1, got {run.BatchSize}");
-        if (run.SeqLen < 2) throw new UserInputException($"--seq-len must be >= 2, got {run.SeqLen}");
+        if (run.Layers is < 1 or > RunLimits.MaxLayers) throw new UserInputException($"--layers must be in 1..{RunLimits.MaxLayers}, got {run.Layers}");
+        if (run.ParamBudget is < 1 or > RunLimits.MaxParamBudget) throw new UserInputException($"--num-params must be in 1..{RunLimits.MaxParamBudget:E0}, got {run.ParamBudget}");
+        if (!RunLimits.IsLr(run.Lr)) throw new UserInputException($"--lr must be in (0, {RunLimits.MaxLr}], got {run.Lr}");
+        if (!RunLimits.IsBeta(run.Beta1)) throw new UserInputException($"--beta1 must be in (0, 1), got {run.Beta1}");
+        if (!RunLimits.IsBeta(run.Beta2)) throw new UserInputException($"--beta2 must be in (0, 1), got {run.Beta2}");
+        if (!RunLimits.IsWeightDecay(run.WeightDecay)) throw new UserInputException($"--wd must be in [0, {RunLimits.MaxWeightDecay}], got {run.WeightDecay}");
+        if (run.BatchSize is < 1 or > RunLimits.MaxBatchSize) throw new UserInputException($"--batch-size must be in 1..{RunLimits.MaxBatchSize}, got {run.BatchSize}");
+        if (run.SeqLen is < 2 or > RunLimits.MaxSeqLen) throw new UserInputException($"--seq-len must be in 2..{RunLimits.MaxSeqLen}, got {run.SeqLen}");
         if (run.WarmupSteps < 0) throw new UserInputException($"--warmup-steps must be >= 0, got {run.WarmupSteps}");
-        if (run.EvalQuestions < 1) throw new UserInputException($"--eval-questions must be >= 1, got {run.EvalQuestions}");
+        if (run.EvalQuestions is < 1 or > RunLimits.MaxEvalQuestions) throw new UserInputException($"--eval-questions must be in 1..{RunLimits.MaxEvalQuestions}, got {run.EvalQuestions}");
         if (run.KeepLast < 1) throw new UserInputException($"--keep-last must be >= 1, got {run.KeepLast}");
         if (run.CheckpointEvery < 0) throw new UserInputException($"--checkpoint-every must be >= 0, got {run.CheckpointEvery}");
         if (run.Optimizer is not ("schedulefree" or "adamw_cosine" or "adamw_linear"))
@@ -130,6 +131,9 @@ public sealed class TrainerCore : IDisposable
         if (o.Amp != "none" && !o.Device.StartsWith("cuda"))
             throw new UserInputException("--amp needs a CUDA device (--device cuda:N); CPU training runs in fp32");
         ParseDevice(o.Device);
+        // refuse what cannot fit before allocating anything
+        MemoryEstimate.ForTraining(PlanModel(run, o.VocabSize), run.BatchSize, run.SeqLen)
+            .CheckFits(o.Device, $"--batch-size {run.BatchSize} x --seq-len {run.SeqLen} on a {run.Layers}-layer model of budget {run.ParamBudget}");
     }
 
     public static Device ParseDevice(string device)
@@ -175,6 +179,9 @@ public sealed class TrainerCore : IDisposable
             Optimizer.Step();
             loss = lossT.item<float>();
         }
+        // a diverged run only ever gets worse: stop it here instead of training and checkpointing NaN
+        if (!double.IsFinite(loss))
+            throw new UserInputException($"training diverged at step {Step + 1}: the loss is {loss} (is the learning rate {Run.Lr} too high?); the run stopped, its last checkpoint is kept");
         Step++;
         StreamPosition++;
         long answers = 0;
@@ -236,7 +243,7 @@ public sealed class TrainerCore : IDisposable
                 subjects[q.Subject] = new SubjectLoss(s.LossSum + l, s.Questions + 1);
             }
             if (questions == before && ++emptyBatches > 100)
-                throw new InvalidOperationException($"eval mode {mode.Name()}: 100 batches without a complete question");
+                throw new UserInputException($"eval mode {mode.Name()}: 100 batches of {batch.SeqLen}-token sequences held no complete question; use a longer --seq-len");
         }
         return new ModeEval(mode, sum / questions, questions, subjects);
     }
@@ -307,9 +314,7 @@ public sealed class TrainerCore : IDisposable
         StreamPosition = data.Meta.StreamPosition;
         foreach (var (k, v) in data.Meta.Extra) Extra[k] = v;
         foreach (var (k, v) in data.Attachments) Attachments[k] = v;
-        var rngBytes = Convert.FromBase64String(data.Meta.TorchRngState);
-        using var rng = tensor(rngBytes, dtype: ScalarType.Byte);
-        torch.set_rng_state(rng);
+        RngState.Restore(data.Meta.TorchRngState, RunDir);
     }
 
     public void Dispose()

@@ -42,11 +42,25 @@ public class ClusterTests(ITestOutputHelper output)
         }
         """;
 
+    /// <summary>Submitted after the coordinator's node rejoined, so the trainer node surely holds a lease when it is killed.</summary>
+    const string Late = """
+        sweep {
+          name = late
+          grid { layers = [1], param-budgets = [330000], relations = [2], n-profiles = [20], orders = [[1]], seeds = [0, 1, 2, 3, 4, 5] }
+          vocab-size = 300
+          batch-size = 4
+          seq-len = 64
+          max-steps = 1500
+          eval.steps = [1500]
+          checkpoint.every = 50
+        }
+        """;
+
     static readonly TimeSpan Long = TimeSpan.FromMinutes(4);
 
     static ClusterHarness ThreeNodes(string connection, string? netns = null, string? userOfC = null)
     {
-        var h = new ClusterHarness(connection, ["fast"], TimeSpan.FromMilliseconds(20), netns);
+        var h = new ClusterHarness(connection, ["fast", "late"], TimeSpan.FromMilliseconds(20), netns);
         h.Define(new("a", "127.0.0.1", ClusterHarness.FreePort(), "coordinator,trainer"));
         h.Define(new("b", "127.0.0.2", ClusterHarness.FreePort(), "coordinator,trainer"));
         h.Define(new("c", "127.0.0.3", ClusterHarness.FreePort(), "trainer", User: userOfC));
@@ -92,6 +106,9 @@ public class ClusterTests(ITestOutputHelper output)
             Long, "status");
 
         // 2. kill -9 a trainer node while it holds a lease: the run moves to another node under a new epoch
+        var late = Path.Combine(h.Root, "late.conf");
+        File.WriteAllText(late, Late);
+        Assert.Equal(0, h.Console("submit", late).Exit);
         var onC = h.WaitFor(r => ClusterHarness.Runs(r).Any(x => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact)), Long, "runs");
         var lost = ClusterHarness.Runs(onC).First(x => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact));
         var lostId = lost.GetProperty("run_id").GetString()!;
@@ -106,12 +123,12 @@ public class ClusterTests(ITestOutputHelper output)
         // 3. the sweeps complete: every run completed exactly once, nothing trained twice past a recorded checkpoint
         status = h.WaitFor(s => s.GetProperty("sweeps").EnumerateArray().All(x => x.GetProperty("status").GetString() == "finished"), Long, "status");
         var runs = ClusterHarness.Runs(h.WaitFor(_ => true, Long, "runs", "--limit", "1000")).ToList();
-        Assert.Equal(13, runs.Count);
+        Assert.Equal(19, runs.Count);
         Assert.All(runs, r => Assert.Equal("Completed", r.GetProperty("status").GetString()));
         var completions = Postgres.Query(connection, "SELECT convert_from(payload, 'UTF8') FROM event_journal WHERE manifest = 'run-completed@2'")
             .Select(p => JsonDocument.Parse((string)p!).RootElement.GetProperty("runId").GetString()).ToList();
-        Assert.Equal(13, completions.Count);
-        Assert.Equal(13, completions.Distinct().Count());
+        Assert.Equal(19, completions.Count);
+        Assert.Equal(19, completions.Distinct().Count());
         foreach (var run in runs)
         {
             var folder = new RunFolder(Path.Combine(h.Storage, "runs", run.GetProperty("run_id").GetString()!), null);
@@ -123,6 +140,7 @@ public class ClusterTests(ITestOutputHelper output)
         // the real run's final capacity: one row per hop level it has (1, 2 and 2.1)
         Assert.Equal(3, File.ReadAllLines(realTable[0]).Skip(1).Count(l => l.Contains("mup_n40_") || l.StartsWith("42080,40,")));
         Assert.Equal(12, File.ReadAllLines(Path.Combine(h.Storage, "sweeps", "fast", "capacity_final_standin.csv")).Length - 1);
+        Assert.Equal(6, File.ReadAllLines(Path.Combine(h.Storage, "sweeps", "late", "capacity_final_standin.csv")).Length - 1);
 
         // the coordinators wrote one after the other: the old one's last event before the new one's first, no write refused
         var a = CoordinatorEventTimes(h.Log("a"), h.Node("a").Contact);

@@ -44,8 +44,8 @@ public sealed class ClusterHarness : IDisposable
         var csFile = Path.Combine(Root, "journal-connection");
         File.WriteAllText(csFile, connection);
         File.WriteAllText(ConfigFile, $$"""
-            actorlab.journal { provider = postgresql, connection-string-file = {{ActorLabConfig.Quote(csFile)}}, auto-initialize = off }
-            actorlab.testing.stand-in-sweeps = [{{string.Join(", ", standIn.Select(ActorLabConfig.Quote))}}]
+            actorlab.journal { provider = postgresql, connection-string-file = {{HoconText.Quote(csFile)}}, auto-initialize = off }
+            actorlab.testing.stand-in-sweeps = [{{string.Join(", ", standIn.Select(HoconText.Quote))}}]
             actorlab.testing.stand-in-step-time = {{(int)stepTime.TotalMilliseconds}}ms
             actorlab.coordinator.retry-backoff-min = 100ms
             actorlab.coordinator.retry-backoff-max = 1s

@@ -18,7 +18,7 @@ public sealed record TestJournal(string Kind, string? Connection)
         Directory.CreateDirectory(dataDir);
         var file = Path.Combine(dataDir, "journal-connection");
         File.WriteAllText(file, Connection);
-        return $"actorlab.journal {{ provider = postgresql, connection-string-file = {ActorLabConfig.Quote(file)}, auto-initialize = on }}";
+        return $"actorlab.journal {{ provider = postgresql, connection-string-file = {HoconText.Quote(file)}, auto-initialize = on }}";
     }
 }
 

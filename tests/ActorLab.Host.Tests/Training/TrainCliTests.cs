@@ -92,7 +92,7 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
     [InlineData("--device", "cuda:0", "CUDA")]
     [InlineData("--device", "tpu", "--device")]
     [InlineData("--amp", "bf16", "--amp")]
-    [InlineData("--checkpoint-steps", "log:x", "checkpoint schedule")]
+    [InlineData("--checkpoint-steps", "log:x", "'x' is not a whole number")]
     [InlineData("--batch-size", "0", "--batch-size")]
     [InlineData("--progress-every", "0", "--progress-every")]
     [InlineData("--bogus-flag", "1", "--bogus-flag")]

@@ -5,6 +5,7 @@ using TorchSharp;
 
 namespace ActorLab.Model.Tests.Training;
 
+[Collection(TorchGlobalRng.Name)]
 public class CheckpointTests : IDisposable
 {
     readonly string dir = Directory.CreateTempSubdirectory("actorlab-ckpt-").FullName;
@@ -143,7 +144,24 @@ public class CheckpointTests : IDisposable
         Assert.False(s.IsDue(200000));
         Assert.False(s.IsDue(101));
         Assert.Equal(new long[] { 10, 31, 100 }, CheckpointSchedule.Parse("log:10:100:3").Steps);
-        Assert.Equal(new long[] { 5, 50 }, CheckpointSchedule.Parse("50,5").Steps);
+        Assert.Equal(new long[] { 5, 50 }, CheckpointSchedule.Parse("5, 50").Steps);
         Assert.Throws<UserInputException>(() => CheckpointSchedule.Parse("log:a:b"));
+    }
+
+    [Theory]
+    [InlineData("50,5", "steps must increase")]
+    [InlineData("5,5", "steps must increase")]
+    [InlineData("-1", "not positive")]
+    [InlineData("0,10", "not positive")]
+    [InlineData("1,,2", "'' is not a whole number")]
+    [InlineData("1e3", "'1e3' is not a whole number")]
+    [InlineData("log:100:10:5", "1 <= FIRST <= LAST")]
+    [InlineData("log:1:100:1000000000", "COUNT must be in 1..100000")]
+    [InlineData("log:1:100:5:-1", "EVERY must be >= 0")]
+    public void Schedules_that_would_not_mean_what_they_say_are_refused(string text, string why)
+    {
+        var e = Assert.Throws<UserInputException>(() => CheckpointSchedule.Parse(text));
+        Assert.Contains($"--checkpoint-steps '{text}'", e.Message);
+        Assert.Contains(why, e.Message);
     }
 }

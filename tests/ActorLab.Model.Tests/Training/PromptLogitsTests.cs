@@ -1,6 +1,7 @@
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Storage;
 using ActorLab.Model.Tests.Qa;
 using ActorLab.Model.Training;
 using static TorchSharp.torch;
@@ -19,21 +20,20 @@ public class PromptLogitsTests : IDisposable
     readonly string dir = Directory.CreateTempSubdirectory("actorlab-logits-").FullName;
     public void Dispose() => Directory.Delete(dir, true);
 
-    TrainingSession TrainedSession()
+    RunSession TrainedSession()
     {
         var run = new RunConfig
         {
             RunName = "logits-test", Profiles = "test", Tokenizer = "test", NProfiles = Data.Value.Db.Count, Relations = 2,
             NParams = 0, ParamBudget = 320000L + 12L * 32 * 32 + 1, Layers = 1, MinOrder = 1, MaxOrder = 1,
             Lr = 1e-2, BatchSize = 4, SeqLen = 64, MaxSteps = 5, Seed = 2,
+            WarmupSteps = 1, EvalQuestions = 10, EvalSchedule = CheckpointSchedule.Explicit([100]),
         };
-        var options = new TrainerOptions
-        {
-            VocabSize = Data.Value.Tok.VocabSize, Threads = 1, WarmupSteps = 1, EvalQuestions = 10,
-            Schedule = CheckpointSchedule.Explicit([100]), Warn = _ => { },
-        };
-        var s = TrainingSession.Open(run, Path.Combine(dir, "run"), options, Data.Value.Db, Data.Value.Tok);
-        s.Run();
+        var options = new TrainerOptions { VocabSize = Data.Value.Tok.VocabSize, Threads = 1, Warn = _ => { } };
+        var data = new LoadedDataset(Data.Value.Db, Data.Value.Tok, new QaTokenCache(Data.Value.Db, Data.Value.Tok));
+        var s = RunSession.Open(run, new RunFolder(Path.Combine(dir, "run"), null), data, options);
+        using var feed = s.OpenPrefetcher();
+        s.Run(feed);
         return s;
     }
 
