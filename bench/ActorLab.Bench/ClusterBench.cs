@@ -20,8 +20,10 @@ public static class ClusterBench
     public static int Run(string[] args)
     {
         int rounds = 3, runs = 12, steps = 300, stepMs = 20;
+        var only = "";
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
+            if (args[i] == "--only") { only = args[i + 1]; continue; }
             var v = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
             switch (args[i])
             {
@@ -47,6 +49,7 @@ public static class ClusterBench
                     Console.WriteLine($"round {round + 1}: {k} node(s): {t:F1} run steps/s");
                     (throughput.TryGetValue(k, out var l) ? l : throughput[k] = []).Add(t);
                 }
+                if (only == "throughput") continue;
                 var (answered, next, requeued) = Failover(pg, stepMs);
                 Console.WriteLine($"round {round + 1}: failover: console answered {answered:F1} s, next run started {next:F1} s; trainer lost: run requeued {requeued:F1} s");
                 failover.Add((answered, next));
@@ -76,6 +79,7 @@ public static class ClusterBench
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| sweep throughput, {k} node(s) x 1 slot (run steps/s) | {m:F1} ({m / one:F2} x one node) | {Spread(ts, "F1")} | {(k == 1 ? "" : $">= {0.9 * k:F1} x")} |"));
         }
+        if (failover.Count == 0) { Console.Write(md); return 0; } // --only throughput: a partial table, not written to bench/results
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| kill -9 of the coordinator's node -> a console answers | {Median(failover.Select(f => f.Answered)):F1} s | {Spread(failover.Select(f => f.Answered), "F1")} s | < 15 s |"));
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| kill -9 of the coordinator's node -> next run started | {Median(failover.Select(f => f.NextStart)):F1} s | {Spread(failover.Select(f => f.NextStart), "F1")} s | |"));
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| kill -9 of a trainer node -> its run requeued | {Median(requeue):F1} s | {Spread(requeue, "F1")} s | |"));
@@ -109,9 +113,11 @@ public static class ClusterBench
         return new NpgsqlConnectionStringBuilder(pg.Connection) { Database = name }.ConnectionString;
     }
 
-    static ClusterHarness Cluster(PostgresServer pg, int nodes, int stepMs, string standIn)
+    static ClusterHarness Cluster(PostgresServer pg, int nodes, int stepMs, string standIn) => Cluster(NewDatabase(pg), nodes, stepMs, standIn);
+
+    static ClusterHarness Cluster(string connection, int nodes, int stepMs, string standIn)
     {
-        var h = new ClusterHarness(NewDatabase(pg), [standIn], TimeSpan.FromMilliseconds(stepMs));
+        var h = new ClusterHarness(connection, [standIn], TimeSpan.FromMilliseconds(stepMs));
         string[] roles = ["coordinator,trainer", "coordinator,trainer", "trainer"];
         for (var i = 0; i < nodes; i++)
             h.Define(new($"n{i}", $"127.0.0.{i + 1}", ClusterHarness.FreePort($"127.0.0.{i + 1}"), roles[i]));
@@ -124,14 +130,35 @@ public static class ClusterBench
     /// <summary>Run steps per second of a stand-in sweep from submission to all runs completed.</summary>
     static double Throughput(PostgresServer pg, int nodes, int runs, int steps, int stepMs)
     {
-        using var h = Cluster(pg, nodes, stepMs, "tp");
+        var connection = NewDatabase(pg);
+        using var h = Cluster(connection, nodes, stepMs, "tp");
         using var client = ConsoleClient.Connect(h.Contacts, "bench-console");
         Until(() => client.Ask<StatusReply>(new GetStatus()).Nodes.Count(n => n.Slots == 1) == nodes, TimeSpan.FromMinutes(2));
+        var submitted = DateTimeOffset.UtcNow;
         var sw = Stopwatch.StartNew();
         var reply = client.Ask<CommandReply>(new SubmitSweepFile("tp.conf", Sweep("tp", runs, steps)), TimeSpan.FromSeconds(90));
         if (!reply.Ok) throw new InvalidOperationException(reply.Message);
         Until(() => client.Ask<StatusReply>(new GetStatus()).Sweeps.Single().Completed == runs, TimeSpan.FromMinutes(10), 100);
-        return (double)runs * steps / sw.Elapsed.TotalSeconds;
+        var elapsed = sw.Elapsed.TotalSeconds;
+        if (Environment.GetEnvironmentVariable("ACTORLAB_BENCH_TIMELINE") == "1") PrintTimeline(connection, submitted);
+        return runs * steps / elapsed;
+    }
+
+    /// <summary>Where a throughput sweep's time went: each lease, start and completion, seconds after submission.</summary>
+    static void PrintTimeline(string connection, DateTimeOffset submitted)
+    {
+        using var c = new NpgsqlConnection(connection);
+        c.Open();
+        using var cmd = new NpgsqlCommand("SELECT created_at, manifest, convert_from(payload, 'UTF8') FROM event_journal WHERE manifest NOT IN ('checkpoint-recorded@2') ORDER BY ordering", c);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            var t = (new DateTimeOffset(r.GetInt64(0), TimeSpan.Zero) - submitted).TotalSeconds;
+            var p = JsonDocument.Parse(r.GetString(2)).RootElement;
+            string Get(string k) => p.TryGetProperty(k, out var v) ? v.ToString() : "";
+            var id = Get("runId").Length > 0 ? Get("runId") : Get("jobId");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {t,7:F2} s {r.GetString(1),-22} {(id.Length > 40 ? id[^40..] : id)} {Get("nodeId")}"));
+        }
     }
 
     /// <summary>
