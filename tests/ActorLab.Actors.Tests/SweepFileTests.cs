@@ -40,6 +40,21 @@ public class SweepFileTests
         Assert.NotEqual(dataset.Id, TestSweeps.Plan(TestSweeps.Tiny.Replace("vocab-size = 400", "vocab-size = 401")).Datasets.Single().Id);
     }
 
+    [Fact]
+    public void A_run_no_device_could_hold_is_refused_at_planning_with_its_figures()
+    {
+        // 65,536 x 65,536 tokens a batch: within each setting's own range, far beyond any accelerator together
+        var text = TestSweeps.Tiny.Replace("batch-size = 4", "batch-size = 65536").Replace("seq-len = 64", "seq-len = 65536");
+        var e = Assert.Throws<UserInputException>(() => TestSweeps.Plan(text));
+        Assert.Contains("batch-size 65536 x seq-len 65536", e.Message);
+        Assert.Contains("more than any device", e.Message);
+        // the estimate grows with the batch, and the tiny sweep's runs are far below the limit
+        var tiny = TestSweeps.Plan().Runs[0];
+        var small = SweepPlanner.Memory(tiny, 400).TotalBytes;
+        Assert.True(small < (64L << 20), $"tiny run estimated at {small} bytes");
+        Assert.True(SweepPlanner.Memory(tiny with { BatchSize = 8 }, 400).ActivationBytes > SweepPlanner.Memory(tiny, 400).ActivationBytes);
+    }
+
     [Theory]
     [InlineData("grid.layerz = [2]", "sweep.grid.layerz: unknown key")]
     [InlineData("grid.relations = [2, 18]", "sweep.grid.relations[1]: 18 is not in 1..17")]

@@ -66,6 +66,11 @@ public static class SweepPlanner
                     }).Named();
                     if (def.Seeds.Length > 1 || seed != 0) run = run with { RunName = run.RunName + $"_seed{seed}" };
                     RunStorage.CheckName(run.RunName, "run");
+                    // refuse, at submission, a run that no accelerator could hold (the trainer checks its own device again)
+                    var memory = Memory(run, def.VocabSize);
+                    if (memory.TotalBytes > MemoryEstimate.AcceleratorBytes)
+                        throw new UserInputException($"sweep: run {run.RunName} (batch-size {run.BatchSize} x seq-len {run.SeqLen}, {layers} layers, budget {budget}) " +
+                                                     $"needs about {MemoryEstimate.Format(memory.TotalBytes)} per replica, more than any device ({MemoryEstimate.Format(MemoryEstimate.AcceleratorBytes)}); use a smaller batch, sequence or model.");
                     runs.Add(run);
                 }
             }
@@ -78,4 +83,8 @@ public static class SweepPlanner
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(body, RunConfig.Json))))[..16];
         return body with { ContentHash = hash };
     }
+
+    /// <summary>Peak memory of one replica of a run (the model its budget and layers build at the sweep's vocabulary).</summary>
+    public static MemoryEstimate Memory(RunConfig run, int vocabSize) =>
+        MemoryEstimate.ForTraining(TrainerCore.PlanModel(run, vocabSize), run.BatchSize, run.SeqLen);
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ActorLab.Model.Training;
 using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
@@ -31,10 +32,20 @@ public static class SweepCommands
         var cmd = new Command("check", "Validate a sweep file and list the runs it makes, without running anything.") { file };
         cmd.SetAction(pr =>
         {
-            var plan = SweepPlanner.Plan(SweepFile.Load(pr.GetValue(file)!));
+            var def = SweepFile.Load(pr.GetValue(file)!);
+            var plan = SweepPlanner.Plan(def);
             Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs on {plan.Datasets.Length} datasets (content {plan.ContentHash})");
             foreach (var d in plan.Datasets) Console.WriteLine($"  dataset {d.Name} ({d.Id}): N={d.NProfiles}, R={d.Relations}");
-            foreach (var r in plan.Runs) Console.WriteLine($"  run {r.RunId}");
+            foreach (var r in plan.Runs)
+                Console.WriteLine($"  run {r.RunId}: {r.NParams:N0} params, about {MemoryEstimate.Format(SweepPlanner.Memory(r, def.VocabSize).TotalBytes)} per replica");
+            var largest = plan.Runs.MaxBy(r => SweepPlanner.Memory(r, def.VocabSize).TotalBytes);
+            if (largest != null)
+            {
+                var need = SweepPlanner.Memory(largest, def.VocabSize).TotalBytes;
+                var here = MemoryEstimate.AvailableBytes("cpu");
+                Console.WriteLine($"largest run {largest.RunId}: about {MemoryEstimate.Format(need)} per replica" +
+                                  (need > here ? $"; more than this machine's {MemoryEstimate.Format(here)}: it needs a GPU node or a bigger machine" : $"; fits this machine's {MemoryEstimate.Format(here)}"));
+            }
             return 0;
         });
         return cmd;
