@@ -543,8 +543,13 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             : _state.RunsOf(g.Sweep);
         var all = runs as IList<RunInfo> ?? runs.ToList();
         var page = all.Skip(Math.Max(0, g.Offset)).Take(limit)
-            .Select(r => new RunSummary(r.RunId, r.Status.ToString(), _progress.TryGetValue(r.RunId, out var p) ? p.Step : r.Step, r.Checkpoint?.Step ?? 0,
-                _progress.TryGetValue(r.RunId, out var q) ? q.Loss : r.TrainLoss, r.Lease?.NodeId, r.Lease?.Epoch, r.FailedAttempts, r.Error))
+            .Select(r =>
+            {
+                // live progress is newer than the journal only while it is ahead of what the journal recorded
+                var live = _progress.TryGetValue(r.RunId, out var p) && p.Step >= r.Step ? p : null;
+                return new RunSummary(r.RunId, r.Status.ToString(), live?.Step ?? r.Step, r.Checkpoint?.Step ?? 0,
+                    live != null ? live.Loss : r.TrainLoss, r.Lease?.NodeId, r.Lease?.Epoch, r.FailedAttempts, r.Error);
+            })
             .ToImmutableArray();
         return new RunsReply(page, all.Count, Math.Max(0, g.Offset));
     }
