@@ -27,7 +27,7 @@ public static class ProfilesCommands
         var relations = new Option<int>("--relations") { Description = $"Relations R: the first R of SPEC 1 (1..{RelationNames.Max}).", DefaultValueFactory = _ => RelationNames.Max };
         var seed = new Option<int>("--seed") { Description = "Seed of every random draw; the same seed and lists give a byte-identical file.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Output parquet file (default: profiles_dataset_{N}_{uniform|bipartite}_r{R}.parquet in the current folder)." };
-        var bipartite = new Option<bool>("--bipartite") { Description = "Relations as perfect matchings: involutions and inverse pairs (see the README, Profiles database) instead of uniform." };
+        var bipartite = new Option<bool>("--bipartite") { Description = "Relations as perfect matchings: involutions and inverse pairs (see docs/profiles.md) instead of uniform." };
         var listsDir = new Option<string?>("--lists-dir") { Description = "Folder with first_names.txt, surnames.txt, cities.txt, universities.txt, employers.txt (default: built-in lists)." };
         var cmd = new Command("generate", "Generate a profiles database and write it as parquet (HF hub schema).")
         {

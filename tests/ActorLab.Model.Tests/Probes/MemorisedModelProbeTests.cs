@@ -63,7 +63,7 @@ public class MemorisedModelProbeTests(ITestOutputHelper output)
     /// The model answers at the final prompt token (":" of "Answer:"), so that is where the last layer must hold the
     /// answer: a probe there decodes it far better than from the embeddings (which hold only ":") and than the
     /// label frequencies, and about as well as the model itself. (At the subject word's own token this model does
-    /// not hold the answer yet; see the README, Probes.)
+    /// not hold the answer yet; see docs/probes.md.)
     /// </summary>
     [Fact]
     public void AnswerIsDecodableFromTheLastLayerWhereTheModelAnswers()
@@ -80,7 +80,7 @@ public class MemorisedModelProbeTests(ITestOutputHelper output)
         Assert.Equal(m.Db.Count * Subjects.Count(1), set.Count); // every distinct 1-hop question, once
         Assert.True(set.ModelAnswerLoss.Average() < 0.05, $"model loss at capture {set.ModelAnswerLoss.Average()}");
 
-        // ~80 probe-training questions: the SPEC grid (up to 1e-4) under-regularises so few samples (README, Probes),
+        // ~80 probe-training questions: the SPEC grid (up to 1e-4) under-regularises so few samples (docs/probes.md),
         // so the grid reaches further here; CV still chooses.
         var opts = new ProbeSweepOptions
         {
