@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using ActorLab.Model.Training;
 using System.Globalization;
 using Akka.Actor;
@@ -55,8 +56,9 @@ public static class SweepCommands
     {
         var file = new Argument<string>("FILE") { Description = "Sweep file (HOCON), e.g. hocon/sweeps/quickstart.conf." };
         var node = new NodeOptions();
-        var quiet = new Option<bool>("--quiet") { Description = "Only run events, no periodic loss lines." };
-        var cmd = new Command("run", "Run a sweep to the end in this process; running it again after a crash resumes it.") { file, quiet };
+        var quiet = new Option<bool>("--quiet") { Description = "Plain lines: only run events, no periodic loss lines." };
+        var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live panel (the default when stdout is not a terminal)." };
+        var cmd = new Command("run", "Run a sweep to the end in this process; running it again after a crash resumes it.") { file, quiet, plain };
         node.AddTo(cmd);
         cmd.SetAction(pr =>
         {
@@ -70,13 +72,14 @@ public static class SweepCommands
             var plan = SweepPlanner.Plan(definition);
             Console.WriteLine($"log: {log}");
             var rt = ActorLabNode.Start(config, new NodeEndpoint("127.0.0.1", "127.0.0.1", 0, []), warn: w => Console.Error.WriteLine($"warning: {w}"));
-            try { return RunSweep(rt, plan, File.ReadAllText(path), Path.GetFileName(path), pr.GetValue(quiet)); }
+            var live = !pr.GetValue(plain) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            try { return RunSweep(rt, plan, File.ReadAllText(path), Path.GetFileName(path), pr.GetValue(quiet), live); }
             finally { rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30)); }
         });
         return cmd;
     }
 
-    static int RunSweep(ActorLabNode rt, SweepPlan plan, string text, string source, bool quiet)
+    static int RunSweep(ActorLabNode rt, SweepPlan plan, string text, string source, bool quiet, bool live)
     {
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -85,7 +88,7 @@ public static class SweepCommands
             cancel.Cancel();
         };
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var printer = rt.System.ActorOf(Props.Create(() => new ProgressPrinter(plan.Name, quiet, done)), "progress");
+        var printer = rt.System.ActorOf(Props.Create(() => new ProgressPrinter(plan.Name, quiet, silent: live, done)), "progress");
         DistributedPubSub.Get(rt.System).Mediator.Tell(new Subscribe(SweepCoordinator.EventsTopic, printer));
         var reply = AskCoordinator<CommandReply>(rt, new SubmitSweepFile(source, text), TimeSpan.FromSeconds(120));
         if (!reply.Ok) throw new UserInputException(reply.Message);
@@ -93,15 +96,12 @@ public static class SweepCommands
                           (reply.Message == "nothing to change" ? " (resuming)" : ""));
         // a sweep that already finished before this process started
         if (Mine(rt, plan.Name).Status is "finished" or "failed") done.TrySetResult();
-        while (!done.Task.Wait(TimeSpan.FromSeconds(2)))
+        // the event log goes to the log file either way; the terminal gets a live panel or plain lines
+        var interrupted = live ? LivePanel(rt, plan, done, cancel.Token) : WaitPlain(rt, plan, done, cancel.Token);
+        if (interrupted)
         {
-            if (cancel.IsCancellationRequested)
-            {
-                Console.WriteLine("interrupted: the sweep resumes where it stopped when you run the same command again.");
-                return 130;
-            }
-            // the notice may have been missed (subscription not yet active): status is the truth
-            if (Mine(rt, plan.Name).Status is "finished" or "failed") break;
+            Console.WriteLine("interrupted: the sweep resumes where it stopped when you run the same command again.");
+            return 130;
         }
         var mine = Mine(rt, plan.Name);
         var runs = AskCoordinator<RunsReply>(rt, new GetRuns(plan.Name, 0, 1000), TimeSpan.FromSeconds(30));
@@ -116,6 +116,40 @@ public static class SweepCommands
         Console.WriteLine($"capacity tables: {string.Join(", ", Directory.GetFiles(dir, "capacity_final_*.csv").Select(Path.GetFileName))} in {dir}");
         Console.WriteLine($"plots: {string.Join(", ", Directory.GetFiles(dir, "capacity_vs_params_*.png").Select(Path.GetFileName))} in {dir}");
         return mine.Failed > 0 ? 1 : 0;
+    }
+
+    /// <summary>Waits for the sweep's end; true when interrupted first.</summary>
+    static bool WaitPlain(ActorLabNode rt, SweepPlan plan, TaskCompletionSource done, CancellationToken cancel)
+    {
+        while (!done.Task.Wait(TimeSpan.FromSeconds(2)))
+        {
+            if (cancel.IsCancellationRequested) return true;
+            // the notice may have been missed (subscription not yet active): status is the truth
+            if (Mine(rt, plan.Name).Status is "finished" or "failed") break;
+        }
+        return false;
+    }
+
+    /// <summary>Redraws the sweep panel in place every second until the sweep ends; true when interrupted first.</summary>
+    static bool LivePanel(ActorLabNode rt, SweepPlan plan, TaskCompletionSource done, CancellationToken cancel)
+    {
+        var caps = plan.Runs.ToDictionary(r => r.RunId, r => r.MaxSteps);
+        var state = SweepPanelState.Start(plan.Name, plan.Runs.Length);
+        var interrupted = false;
+        AnsiConsole.Live(state.Render()).AutoClear(false).Start(ctx =>
+        {
+            while (true)
+            {
+                var sweep = Mine(rt, plan.Name);
+                var runs = AskCoordinator<RunsReply>(rt, new GetRuns(plan.Name, 0, 1000), TimeSpan.FromSeconds(30));
+                state = state.Observe(DateTime.UtcNow, sweep, runs.Runs, caps);
+                ctx.UpdateTarget(state.Render());
+                if (done.Task.IsCompleted || sweep.Status is "finished" or "failed") return;
+                if (cancel.IsCancellationRequested) { interrupted = true; return; }
+                done.Task.Wait(TimeSpan.FromSeconds(1));
+            }
+        });
+        return interrupted;
     }
 
     static SweepSummary Mine(ActorLabNode rt, string sweep) =>
@@ -142,7 +176,7 @@ public static class SweepCommands
     {
         readonly Dictionary<string, DateTime> _lastProgress = new();
 
-        public ProgressPrinter(string sweep, bool quiet, TaskCompletionSource done)
+        public ProgressPrinter(string sweep, bool quiet, bool silent, TaskCompletionSource done)
         {
             Receive<SubscribeAck>(_ => { });
             Receive<WatchNotice>(n =>
@@ -156,7 +190,7 @@ public static class SweepCommands
                     _lastProgress[n.RunId!] = now;
                 }
                 var run = n.RunId != null && n.RunId.StartsWith(sweep + "/", StringComparison.Ordinal) ? n.RunId[(sweep.Length + 1)..] + " " : n.RunId != null ? n.RunId + " " : "";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n.At:HH:mm:ss} {n.Kind,-20} {run}{n.Text}"));
+                if (!silent) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n.At:HH:mm:ss} {n.Kind,-20} {run}{n.Text}"));
                 if (n.RunId == SweepState.MeasureJobId(sweep) && n.Kind is "job-done" or "job-failed") done.TrySetResult();
             });
         }
