@@ -37,7 +37,7 @@ public static class CapacityCommands
         var scheme = SchemeOption();
         var selection = SelectionOption();
         var json = JsonOption();
-        var cmd = new Command("entropy", "Per-subject entropies, selection entropies and dataset entropy (bits) of a profiles file (SPEC 5).")
+        var cmd = new Command("entropy", "Per-subject entropies, selection entropies and dataset entropy (bits) of a profiles file.")
         {
             profiles, scheme, selection, json,
         };
@@ -89,7 +89,7 @@ public static class CapacityCommands
         var scheme = SchemeOption();
         var selection = SelectionOption();
         var json = JsonOption();
-        var cmd = new Command("solve-n", "Find N whose 1-hop dataset entropy is closest to a target; checked by generating that dataset (SPEC 5).")
+        var cmd = new Command("solve-n", "Find N whose 1-hop dataset entropy is closest to a target; checked by generating that dataset.")
         {
             target, relations, listsDir, bipartite, seed, scheme, selection, json,
         };
@@ -143,7 +143,7 @@ public static class CapacityCommands
         var listsDir = new Option<string?>("--lists-dir") { Description = "Value lists used to estimate entropies when a run's profiles file is missing (default: reference sizes)." };
         var minFinal = new Option<long>("--min-final-step") { Description = "Drop final rows before this step (the reference used 700000).", DefaultValueFactory = _ => 0 };
         var runPlots = new Option<int>("--run-plots") { Description = "Plot the generalisation gap of at most this many runs.", DefaultValueFactory = _ => 20 };
-        var cmd = new Command("measure", "Capacity of every run under a results folder: tables (CSV) and plots (PNG, SVG) (SPEC 5).")
+        var cmd = new Command("measure", "Capacity of every run under a results folder: tables (CSV) and plots (PNG, SVG).")
         {
             results, output, scheme, selection, subjectwise, hops, profilesDir, listsDir, minFinal, runPlots,
         };

@@ -70,7 +70,8 @@ public static class CliApp
                 // one error line however many problems there are (the first few, in order)
                 var messages = parse.Errors.Select(e => e.Message).Distinct().ToList();
                 var more = messages.Count > 3 ? $" (and {messages.Count - 3} more)" : "";
-                Console.Error.WriteLine($"error: {OneLine(string.Join("; ", messages.Take(3)) + more)}");
+                var hint = DidYouMean(parse) is { } h ? h + "; " : "";
+                Console.Error.WriteLine($"error: {OneLine(hint + string.Join("; ", messages.Take(3)) + more)}");
                 var command = string.Join(" ", CommandPath(parse.CommandResult));
                 Console.Error.WriteLine($"See 'actorlab {command}{(command.Length > 0 ? " " : "")}--help'.");
                 return ExitUserError;
@@ -99,6 +100,45 @@ public static class CliApp
     /// An error message as one printable line of bounded length: messages can carry text from a damaged file or a
     /// hostile path (newlines, terminal escapes, binary bytes), which must not reach the terminal as they are.
     /// </summary>
+    /// <summary>"unknown command 'sweeep': did you mean 'sweep'?" for the first unmatched word close to a command or option here.</summary>
+    internal static string? DidYouMean(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var r = parse.CommandResult; r != null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            var c = r.Command;
+            if (r == parse.CommandResult) names.AddRange(c.Subcommands.SelectMany(s => s.Aliases.Prepend(s.Name)));
+            names.AddRange(c.Options.Where(o => r == parse.CommandResult || o.Recursive).SelectMany(o => o.Aliases.Prepend(o.Name)));
+        }
+        foreach (var token in parse.UnmatchedTokens)
+        {
+            var best = names.Where(n => n.StartsWith('-') == token.StartsWith('-'))
+                .Select(n => (Name: n, Distance: Distance(token, n)))
+                .Where(x => x.Distance > 0 && x.Distance <= Math.Max(1, x.Name.TrimStart('-').Length / 3))
+                .OrderBy(x => x.Distance).ThenBy(x => x.Name, StringComparer.Ordinal).FirstOrDefault();
+            if (best.Name != null) return $"unknown {(token.StartsWith('-') ? "option" : "command")} '{token}': did you mean '{best.Name}'?";
+        }
+        return null;
+    }
+
+    /// <summary>Edit distance (insertions, deletions, substitutions) between two short words.</summary>
+    internal static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (var i = 1; i <= a.Length; i++)
+        {
+            var diagonal = row[0];
+            row[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+
     public static string OneLine(string message, int maxLength = 600)
     {
         var sb = new System.Text.StringBuilder(Math.Min(message.Length, maxLength + 1));

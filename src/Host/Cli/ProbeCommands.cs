@@ -36,9 +36,9 @@ public static class ProbeCommands
         var attempts = new Option<int>("--attempts") { Description = "Tries per probe before it is reported as failed.", DefaultValueFactory = _ => 2 };
         var device = new Option<string>("--device") { Description = "cpu or cuda:N (model forward and probe fits).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "torch threads; 0 = cores / parallel.", DefaultValueFactory = _ => 0 };
-        var penalties = new Option<string?>("--penalties") { Description = "Comma list of L2 penalties cross-validation chooses from (default SPEC 6: 0 + logspace(-8, -4, 4))." };
+        var penalties = new Option<string?>("--penalties") { Description = "Comma list of L2 penalties cross-validation chooses from (default: 0 + logspace(-8, -4, 4))." };
         var maxIter = new Option<int>("--max-iter") { Description = "L-BFGS iterations per probe fit.", DefaultValueFactory = _ => ProbeFitOptions.Default.MaxIterations };
-        var cmd = new Command("probe", "Linear probes: where in the network each hop's answer becomes linearly readable (SPEC 6). Writes probes.csv, probe weights and heatmaps.")
+        var cmd = new Command("probe", "Linear probes: where in the network each hop's answer becomes linearly readable. Writes probes.csv, probe weights and heatmaps.")
         {
             checkpoint, run, contact, layers, positions, hops, target, mode, samples, evalFraction, split, seed, output, parallel, attempts, device, threads, penalties, maxIter,
         };

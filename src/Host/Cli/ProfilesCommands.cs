@@ -14,7 +14,7 @@ public static class ProfilesCommands
 
     public static Command Build()
     {
-        var profiles = new Command("profiles", "Generate, inspect and export synthetic profile databases (SPEC 1).");
+        var profiles = new Command("profiles", "Generate, inspect and export synthetic profile databases.");
         profiles.Subcommands.Add(Generate());
         profiles.Subcommands.Add(Stats());
         profiles.Subcommands.Add(Export());
@@ -24,7 +24,7 @@ public static class ProfilesCommands
     static Command Generate()
     {
         var n = new Option<int>("--n") { Description = "Number of profiles (at least 2).", DefaultValueFactory = _ => DefaultN };
-        var relations = new Option<int>("--relations") { Description = $"Relations R: the first R of SPEC 1 (1..{RelationNames.Max}).", DefaultValueFactory = _ => RelationNames.Max };
+        var relations = new Option<int>("--relations") { Description = $"Relations R: the first R of the 17 relations (1..{RelationNames.Max}).", DefaultValueFactory = _ => RelationNames.Max };
         var seed = new Option<int>("--seed") { Description = "Seed of every random draw; the same seed and lists give a byte-identical file.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Output parquet file (default: profiles_dataset_{N}_{uniform|bipartite}_r{R}.parquet in the current folder)." };
         var bipartite = new Option<bool>("--bipartite") { Description = "Relations as perfect matchings: involutions and inverse pairs (see docs/profiles.md) instead of uniform." };

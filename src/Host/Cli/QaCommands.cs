@@ -14,7 +14,7 @@ public static class QaCommands
 {
     public static Command Build()
     {
-        var qa = new Command("qa", "Inspect the Q&A token stream and the held-out 2-hop splits (SPEC 2).");
+        var qa = new Command("qa", "Inspect the Q&A token stream and the held-out 2-hop splits.");
         qa.Subcommands.Add(Sample());
         qa.Subcommands.Add(Splits());
         return qa;
@@ -125,9 +125,9 @@ public static class QaCommands
     {
         var profiles = new Option<string>("--profiles") { Description = "Profiles parquet.", Required = true };
         var seed = new Option<int>("--seed") { Description = "Split seed.", DefaultValueFactory = _ => 0 };
-        var json = new Option<bool>("--json") { Description = "Print a JSON object keyed by the SPEC 2.3 set names." };
+        var json = new Option<bool>("--json") { Description = "Print a JSON object keyed by set name." };
         var output = new Option<string?>("--out") { Description = "Also save the split (binary, as stored with checkpoints) to this file." };
-        var cmd = new Command("splits", "Build the held-out 2-hop splits (SPEC 2.3) and print the size of every set.")
+        var cmd = new Command("splits", "Build the held-out 2-hop splits and print the size of every set.")
         {
             profiles, seed, json, output,
         };

@@ -12,7 +12,7 @@ public static class TokenizerCommands
 {
     public static Command Build()
     {
-        var tokenizer = new Command("tokenizer", "Train the byte-level BPE tokenizer on generated Q&A text (SPEC 2).");
+        var tokenizer = new Command("tokenizer", "Train the byte-level BPE tokenizer on generated Q&A text.");
         tokenizer.Subcommands.Add(Train());
         return tokenizer;
     }

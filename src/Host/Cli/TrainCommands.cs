@@ -19,7 +19,7 @@ public static class TrainCommands
     {
         public readonly Option<string> Device = new("--device") { Description = "torch device: cpu or cuda:N.", DefaultValueFactory = _ => "cpu" };
         public readonly Option<int> Threads = new("--threads") { Description = "torch intra-op threads (0 = torch default).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> EvalQuestions = new("--eval-questions") { Description = "Questions per eval mode (SPEC 4: at least 1000).", DefaultValueFactory = _ => 1000 };
+        public readonly Option<int> EvalQuestions = new("--eval-questions") { Description = "Questions per eval mode (the reference asks at least 1000).", DefaultValueFactory = _ => 1000 };
 
         public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Threads); c.Options.Add(EvalQuestions); }
 
@@ -40,7 +40,7 @@ public static class TrainCommands
 
     static Command Train()
     {
-        var profiles = new Option<string>("--profiles") { Description = "Profiles parquet (SPEC 1).", Required = true };
+        var profiles = new Option<string>("--profiles") { Description = "Profiles parquet.", Required = true };
         var tokenizer = new Option<string>("--tokenizer") { Description = "Tokenizer folder from `actorlab tokenizer train`.", Required = true };
         var numParams = new Option<long>("--num-params") { Description = "Parameter budget P; width d = floor(sqrt((P-320000)/(12L))) in 16s.", Required = true };
         var layers = new Option<int>("--layers") { Description = "Transformer layers L.", Required = true };
@@ -66,7 +66,7 @@ public static class TrainCommands
         var amp = new Option<string>("--amp") { Description = "Mixed precision on CUDA: none | bf16.", DefaultValueFactory = _ => "none" };
         var progressEvery = new Option<double?>("--progress-every") { Description = "Seconds between progress lines on stderr (default 0.25 on a terminal, 10 when redirected)." };
         var dev = new DeviceOptions();
-        var cmd = new Command("train", "Train a Llama-muP model on the Q&A stream of a profiles database (SPEC 3, 4).")
+        var cmd = new Command("train", "Train a Llama-muP model on the Q&A stream of a profiles database.")
         {
             profiles, tokenizer, numParams, layers, orders, hopRatio, optimizer, lr, beta1, beta2, wd, batch, seqLen, maxSteps,
             warmup, output, resume, curriculum, cot, seed, schedule, keepLast, checkpointEvery, amp, progressEvery,
