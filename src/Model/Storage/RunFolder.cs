@@ -31,6 +31,8 @@ public sealed class RunFolder(string dir, long? epoch)
     /// <summary>progress.csv: one row per step and checkpoint, per epoch.</summary>
     public string Progress => Path.Combine(Dir, $"progress{Suffix}.csv");
     public string CheckpointsDir => Path.Combine(Dir, Checkpoints.Folder);
+    /// <summary>tensorboard/: the run's event files (one per epoch), for `tensorboard --logdir` over a sweep.</summary>
+    public string TensorBoard => Path.Combine(Dir, "tensorboard");
 
     /// <summary>checkpoints/step_{step}[.e{epoch}].</summary>
     public string CheckpointDir(long step, long? epoch) => Path.Combine(CheckpointsDir, Checkpoints.DirName(step, epoch));

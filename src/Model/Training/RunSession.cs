@@ -30,6 +30,7 @@ public sealed class RunSession : IDisposable
     readonly QaStreamOptions _stream;
     readonly Dictionary<EvalMode, List<LossPoint>> _curves = new();
     readonly ProgressCsv? _progress;
+    readonly TensorBoardLog? _tensorboard;
     bool _twoHopPhase;
     long _lastEvalStep = -1;
     CheckpointRef? _lastCheckpoint;
@@ -72,6 +73,7 @@ public sealed class RunSession : IDisposable
         if (!training || !Group.IsLeader) return;
         SeedEvalHistory();
         _progress = new ProgressCsv(folder.Progress, folder.Epoch);
+        _tensorboard = new TensorBoardLog(folder.TensorBoard, folder.Epoch);
     }
 
     /// <summary>
@@ -167,6 +169,7 @@ public sealed class RunSession : IDisposable
             var secs = Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
             var sps = (Core.Step - startStep) / secs;
             _progress?.Step(r, tokens / secs);
+            _tensorboard?.Step(r, tokens / secs);
             observer.Stepped(new TrainProgress(r, run.MaxSteps, sps, tokens / secs,
                 TimeSpan.FromSeconds(sps > 0 ? (run.MaxSteps - Core.Step) / sps : 0), feed.WaitTime.TotalSeconds / secs));
             if (!IsLeader) continue;
@@ -213,6 +216,7 @@ public sealed class RunSession : IDisposable
     {
         var report = Evaluate(null, cancel);
         EvalResultsCsv.Append(Folder.EvalResults, report);
+        _tensorboard?.Evaluated(report);
         EvalResultsCsv.AppendSubjectwise(Folder.EvalResultsFull, report);
         _lastEvalStep = report.Step;
         foreach (var m in report.Modes) AddPoint(m.Mode, report.Step, m.Loss);

@@ -1,6 +1,6 @@
 using ActorLab.Model.Profiles;
-using ActorLab.Model.Common;
 using ActorLab.Model.Qa;
+using ActorLab.Model.Common;
 using ActorLab.Model.Storage;
 using ActorLab.Model.Tests.Qa;
 using ActorLab.Model.Training;
@@ -266,5 +266,30 @@ public class RunSessionTests : IDisposable
         s.Core.Optimizer.Train();
         using var theirs = plain.forward(ids);
         Assert.True(ours.allclose(theirs, rtol: 1e-4, atol: 1e-5), $"max diff {(ours - theirs).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void A_run_writes_tensorboard_events_with_train_and_eval_scalars()
+    {
+        var runDir = Path.Combine(dir, "tb");
+        var recorder = new Recorder();
+        using (var s = Open(runDir, Every(Run(maxSteps: 20), 10), epoch: 3))
+            Train(s, recorder);
+        var folder = new RunFolder(runDir, 3);
+        var file = Assert.Single(Directory.GetFiles(folder.TensorBoard));
+        Assert.EndsWith(".e3", file);
+        var scalars = TensorBoardEvents.Read(folder.TensorBoard);
+        // train scalars every 10 steps, equal to progress.csv's rows
+        var train = scalars.Where(x => x.Tag == "train/loss_nats_per_token").ToList();
+        Assert.Equal([10L, 20L], train.Select(x => x.Step));
+        var rows = File.ReadAllLines(folder.Progress).Skip(1).Select(l => l.Split(',')).Where(c => c[1] == "step").ToDictionary(c => long.Parse(c[2]), c => double.Parse(c[3], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.All(train, x => Assert.Equal((float)rows[x.Step], x.Value));
+        Assert.Equal(2, scalars.Count(x => x.Tag == "train/lr"));
+        // every eval mode of every eval, as nats per question, and the parameter norm
+        Assert.Equal(recorder.Reports.Select(r => r.Step).Distinct(), scalars.Where(x => x.Tag == "model/parameter_l2").Select(x => x.Step));
+        foreach (var report in recorder.Reports)
+        foreach (var m in report.Modes)
+            Assert.Equal((float)m.Loss, scalars.Single(x => x.Tag == $"eval/{m.Mode.Name()}_nats_per_question" && x.Step == report.Step).Value);
+        Assert.Equal(9, scalars.Select(x => x.Tag).Count(t => t.StartsWith("eval/")) / recorder.Reports.Count);
     }
 }
