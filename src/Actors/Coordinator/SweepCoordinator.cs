@@ -334,7 +334,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         }
         if (decision.Events.IsEmpty)
         {
-            reply?.Invoke(new CommandReply(true, "nothing to change"));
+            reply?.Invoke(new CommandReply(true, CommandReplies.NothingToChange));
             return;
         }
         Persist(decision, reply);
@@ -348,7 +348,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             _state = _state.Apply(e);
             AfterEvent(e);
             if (--remaining > 0) return;
-            reply?.Invoke(new CommandReply(true, Summary(decision.Events)));
+            reply?.Invoke(new CommandReply(true, CommandReplies.Sentence(decision.Events)));
             MaybeSnapshot(decision.Events.Length);
             Schedule();
         });
@@ -499,9 +499,6 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         NodeQuarantined x => (null, null, $"node={x.NodeId} until={x.Until:O} reason=\"{x.Reason}\""),
         _ => (null, null, e.GetType().Name),
     };
-
-    static string Summary(ImmutableArray<ISweepEvent> events) =>
-        string.Join("; ", events.GroupBy(EventName).Select(g => g.Count() == 1 ? g.Key : $"{g.Key} x{g.Count()}"));
 
     StatusReply Status()
     {

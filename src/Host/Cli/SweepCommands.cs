@@ -93,7 +93,7 @@ public static class SweepCommands
         var reply = AskCoordinator<CommandReply>(rt, new SubmitSweepFile(source, text), TimeSpan.FromSeconds(120));
         if (!reply.Ok) throw new UserInputException(reply.Message);
         Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs, {plan.Datasets.Length} datasets, storage {rt.Storage.Root}" +
-                          (reply.Message == "nothing to change" ? " (resuming)" : ""));
+                          (reply.Message == CommandReplies.NothingToChange ? " (resuming)" : ""));
         // a sweep that already finished before this process started
         if (Mine(rt, plan.Name).Status is "finished" or "failed") done.TrySetResult();
         // the event log goes to the log file either way; the terminal gets a live panel or plain lines

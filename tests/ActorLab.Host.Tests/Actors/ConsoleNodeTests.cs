@@ -80,7 +80,7 @@ public class ConsoleNodeTests
 
             (code, output) = Console(port, "submit", good);
             Assert.True(code == 0, output);
-            Assert.Contains("sweep-submitted", output);
+            Assert.Contains("sweep remote submitted: 3 runs queued on 1 dataset", output);
 
             // a watch streams events; killing it (no goodbye) must not touch the node's coordinator
             using (var watch = new ActorLabProcess("console", "--contact", $"127.0.0.1:{port}", "watch", "--json"))
