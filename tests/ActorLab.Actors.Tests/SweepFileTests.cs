@@ -41,6 +41,18 @@ public class SweepFileTests
     }
 
     [Fact]
+    public void A_budget_below_the_smallest_model_for_its_layers_is_refused()
+    {
+        // 330,000 sizes a 1-layer model (width 16 needs 323,072) but not a 4-layer one (332,288)
+        var text = TestSweeps.Tiny.Replace("layers = [1]", "layers = [1, 4]");
+        var e = Assert.Throws<UserInputException>(() => TestSweeps.Plan(text));
+        Assert.Contains("sweep.grid.param-budgets: 330000 is below the smallest model's budget with 4 layers, 332288", e.Message);
+        Assert.Equal(332_288, ActorLab.Model.Transformer.LlamaMupConfig.MinBudget(4));
+        Assert.Equal(16, ActorLab.Model.Transformer.LlamaMupConfig.WidthFor(ActorLab.Model.Transformer.LlamaMupConfig.MinBudget(4), 4));
+        Assert.NotEmpty(TestSweeps.Plan(text.Replace("param-budgets = [330000, 340000]", "param-budgets = [340000]")).Runs);
+    }
+
+    [Fact]
     public void A_run_no_device_could_hold_is_refused_at_planning_with_its_figures()
     {
         // 65,536 x 65,536 tokens a batch: within each setting's own range, far beyond any accelerator together

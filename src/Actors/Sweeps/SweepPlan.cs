@@ -30,6 +30,11 @@ public static class SweepPlanner
     {
         var lists = def.ListsDir is null ? ValueLists.Default : ValueLists.FromDirectory(def.ListsDir);
         solveN ??= (bits, r) => NSolver.Solve(bits, r, ValueListSizes.Of(lists), SelectionScheme.Optimal).N;
+        // a budget below the smallest model would silently give the same width-16 model as any other
+        foreach (var layers in def.Layers)
+        foreach (var budget in def.ParamBudgets.Where(b => b < LlamaMupConfig.MinBudget(layers)))
+            throw new UserInputException($"sweep.grid.param-budgets: {budget} is below the smallest model's budget with {layers} layers, {LlamaMupConfig.MinBudget(layers)} " +
+                                         "(width d = floor(sqrt((P - 320000) / (12 L))) in 16s, at least 16).");
         var datasets = new Dictionary<string, DatasetConfig>();
         var runs = new List<RunConfig>();
         foreach (var relations in def.Relations)

@@ -42,7 +42,7 @@ public static class TrainCommands
     {
         var profiles = new Option<string>("--profiles") { Description = "Profiles parquet.", Required = true };
         var tokenizer = new Option<string>("--tokenizer") { Description = "Tokenizer folder from `actorlab tokenizer train`.", Required = true };
-        var numParams = new Option<long>("--num-params") { Description = "Parameter budget P; width d = floor(sqrt((P-320000)/(12L))) in 16s.", Required = true };
+        var numParams = new Option<long>("--num-params") { Description = "Parameter budget P, not the exact count: width d = floor(sqrt((P - 320000) / (12 L))) in 16s (the 320000 offset stands for the reference's embeddings); at least 320000 + 3072 L. run.json records the real count.", Required = true };
         var layers = new Option<int>("--layers") { Description = "Transformer layers L.", Required = true };
         var orders = new Option<string>("--orders") { Description = "Question orders, a subset of 1,2.", DefaultValueFactory = _ => "1,2" };
         var hopRatio = new Option<double>("--hop-ratio") { Description = "h: orders 1,2 get weights [1, 1/h].", DefaultValueFactory = _ => 0.1 };

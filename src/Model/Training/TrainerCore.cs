@@ -114,6 +114,9 @@ public sealed class TrainerCore : IDisposable
     {
         if (run.Layers is < 1 or > RunLimits.MaxLayers) throw new UserInputException($"--layers must be in 1..{RunLimits.MaxLayers}, got {run.Layers}");
         if (run.ParamBudget is < 1 or > RunLimits.MaxParamBudget) throw new UserInputException($"--num-params must be in 1..{RunLimits.MaxParamBudget:E0}, got {run.ParamBudget}");
+        if (run.ParamBudget < LlamaMupConfig.MinBudget(run.Layers))
+            throw new UserInputException($"--num-params {run.ParamBudget} is below the smallest model's budget with {run.Layers} layer(s), {LlamaMupConfig.MinBudget(run.Layers)} " +
+                                         "(the budget P sets the width d = floor(sqrt((P - 320000) / (12 L))) in 16s, at least 16)");
         if (!RunLimits.IsLr(run.Lr)) throw new UserInputException($"--lr must be in (0, {RunLimits.MaxLr}], got {run.Lr}");
         if (!RunLimits.IsBeta(run.Beta1)) throw new UserInputException($"--beta1 must be in (0, 1), got {run.Beta1}");
         if (!RunLimits.IsBeta(run.Beta2)) throw new UserInputException($"--beta2 must be in (0, 1), got {run.Beta2}");

@@ -33,6 +33,12 @@ public sealed record LlamaMupConfig
         return Math.Max(16, d / 16 * 16);
     }
 
+    /// <summary>
+    /// The smallest budget that sizes a model at all: width 16 needs P - 320000 >= 12 L 16^2. Below it every budget
+    /// would silently give the same width-16 model, so budgets under it are refused.
+    /// </summary>
+    public static long MinBudget(int layers) => 320_000 + 12L * layers * 16 * 16;
+
     /// <summary>muP base width: the width the sizing gives a 900000 L / 4 budget.</summary>
     public static int BaseWidthFor(int layers) => WidthFor(900000.0 * layers / 4, layers);
 

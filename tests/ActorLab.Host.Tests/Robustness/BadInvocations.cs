@@ -182,6 +182,7 @@ public static class BadInvocations
         yield return C(train, "--layers 0", With(Train, ("--layers", "0")), "--layers");
         yield return C(train, "--layers 100000", With(Train, ("--layers", "100000")), "--layers");
         yield return C(train, "--num-params 0", With(Train, ("--num-params", "0")), "--num-params");
+        yield return C(train, "--num-params below the smallest 4-layer model", With(Train, ("--num-params", "330000"), ("--layers", "4")), "--num-params 330000 is below the smallest model's budget with 4 layer(s), 332288");
         yield return C(train, "--hop-ratio 0", With(Train, ("--hop-ratio", "0")), "--hop-ratio");
         yield return C(train, "--hop-ratio Infinity", With(Train, ("--hop-ratio", "Infinity")), "--hop-ratio");
         yield return C(train, "--orders 2", With(Train, ("--orders", "2")), "--orders");
