@@ -50,7 +50,8 @@ public static class ActorLabConfig
     /// (<see cref="JournalSettings"/>): SQLite under the data dir, or PostgreSQL with the connection string from the
     /// environment or a file.
     /// </summary>
-    public static Akka.Configuration.Config Build(string? dataDir = null, string? userFile = null, string? extraHocon = null)
+    /// <param name="createDataDir">Off: check the folder only; the caller creates it once every other check passed.</param>
+    public static Akka.Configuration.Config Build(string? dataDir = null, string? userFile = null, string? extraHocon = null, bool createDataDir = true)
     {
         var config = Defaults;
         if (userFile != null)
@@ -62,7 +63,7 @@ public static class ActorLabConfig
         if (extraHocon != null) config = ConfigurationFactory.ParseString(extraHocon).WithFallback(config);
         ConfigCheck.CheckValues(config, userFile ?? "configuration");
         var dir = PathChecks.OutputFolder("--data-dir", dataDir ?? config.GetString("actorlab.data-dir"));
-        Directory.CreateDirectory(dir);
+        if (createDataDir) Directory.CreateDirectory(dir);
         config = ConfigurationFactory.ParseString($"actorlab.data-dir = {HoconText.Quote(dir)}").WithFallback(config);
         var journal = JournalSettings.From(config);
         // the SQL journal's own reference settings (table mappings, plugin classes) sit under ours

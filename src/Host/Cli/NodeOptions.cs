@@ -21,7 +21,7 @@ internal sealed class NodeOptions
     }
 
     /// <summary>The process's configuration: flags (quoted, never spliced into HOCON) over the --config file over the defaults.</summary>
-    public Akka.Configuration.Config Build(ParseResult pr, string extra = "")
+    public Akka.Configuration.Config Build(ParseResult pr, string extra = "", bool createDataDir = true)
     {
         var slots = pr.GetValue(Slots);
         if (slots is < 1) throw new UserInputException($"--slots must be at least 1, got {slots}.");
@@ -34,7 +34,7 @@ internal sealed class NodeOptions
             Directory.CreateDirectory(root);
             overrides.Add($"actorlab.storage.root = {HoconText.Quote(Path.GetFullPath(root))}");
         }
-        return ActorLabConfig.Build(dataDir, pr.GetValue(Config), string.Join("\n", overrides) + "\n" + extra);
+        return ActorLabConfig.Build(dataDir, pr.GetValue(Config), string.Join("\n", overrides) + "\n" + extra, createDataDir);
     }
 
     /// <summary>HOCON that logs every actor to a file (and, for a node, INFO to stdout too).</summary>

@@ -4,7 +4,9 @@ using ActorLab.Model.Training;
 using System.Globalization;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
+using ActorLab.Actors.Config;
 using ActorLab.Actors.Control;
+using ActorLab.Actors.Node;
 using ActorLab.Actors.Coordinator;
 using ActorLab.Actors.Sweeps;
 using ActorLab.Host.Composition;
@@ -67,9 +69,14 @@ public static class SweepCommands
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.Combine(dataDir, "logs", $"sweep-{definition.Name}.log");
             // the terminal gets one line per run event; the structured log of every actor goes to a file
-            var config = node.Build(pr, NodeOptions.Logging(log, stdout: false) + "\nactorlab.node.roles = [coordinator, trainer]\n");
+            var config = node.Build(pr, NodeOptions.Logging(log, stdout: false) + "\nactorlab.node.roles = [coordinator, trainer]\n", createDataDir: false);
             // validate and plan before anything starts
             var plan = SweepPlanner.Plan(definition);
+            // one process is the whole cluster: a run wanting more slots than it has would wait forever
+            var slots = NodeSettings.From(config, DeviceProbe.CudaDevices).Slots;
+            if (plan.Runs.FirstOrDefault(r => r.DataParallel > slots) is { } wide)
+                throw new UserInputException($"sweep.data-parallel: run {wide.RunName} needs {wide.DataParallel} slots on one node and this process has {slots} (--slots, or actorlab.node.cpu-slots / one per CUDA device); lower data-parallel or raise --slots.");
+            Directory.CreateDirectory(dataDir);
             Console.WriteLine($"log: {log}");
             var rt = ActorLabNode.Start(config, new NodeEndpoint("127.0.0.1", "127.0.0.1", 0, []), warn: w => Console.Error.WriteLine($"warning: {w}"));
             var live = !pr.GetValue(plain) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;

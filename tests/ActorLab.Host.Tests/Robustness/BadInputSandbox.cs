@@ -110,6 +110,7 @@ public sealed class BadInputSandbox : IDisposable
         Conf("sw_null", "sweep { name = null\n grid.n-profiles = [20] }");
         Conf("sw_grid", $"sweep {{ name = big\n grid {{ layers = [{string.Join(", ", Enumerable.Range(1, 160))}], param-budgets = [{string.Join(", ", Enumerable.Range(0, 160).Select(i => 400000 + 1000 * i))}], n-profiles = [100], orders = [[1]], seeds = [{string.Join(", ", Enumerable.Range(0, 1000))}] }} }}");
         Conf("sw_unknown", "sweep { name = typo\n grid.n-profiles = [20]\n grid.layerz = [2] }");
+        Conf("sw_wide", "sweep { name = wide\n grid { layers = [1], param-budgets = [330000], relations = [2], n-profiles = [20], orders = [[1]] }\n data-parallel = 3 }");
         Conf("sw_lr", "sweep { name = lr\n grid.n-profiles = [20]\n optimizer.lr = Infinity }");
         Conf("sw_beta", "sweep { name = beta\n grid.n-profiles = [20]\n optimizer.beta2 = 1.5 }");
         Conf("sw_empty", "");

@@ -335,6 +335,7 @@ public static class BadInvocations
         yield return C(run, "--config duration 'soon'", With(SweepRun, ("--config", "{cfg_duration}")), "actorlab.console.ask-timeout");
         yield return C(run, "--config binary", With(SweepRun, ("--config", "{cfg_binary}")), "{cfg_binary}");
         yield return C(run, "--slots 0", With(SweepRun, ("--slots", "0")), "--slots");
+        yield return C(run, "data-parallel above the slots", ["sweep", "run", "{sw_wide}", "--data-dir", "{fresh:data}", "--slots", "2"], "needs 3 slots on one node and this process has 2");
         yield return C(run, "25.6 million runs", ["sweep", "run", "{sw_grid}", "--data-dir", "{fresh:data}"], "25,600,000 runs");
 
         // ---- node
