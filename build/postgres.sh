@@ -13,6 +13,7 @@ case "$cmd" in
     port=${3:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
     mkdir -p "$dir"
     [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    as_pg test -w "$dir" || { echo "postgres.sh: the postgres user cannot write $dir (a parent folder is not searchable by it?)" >&2; exit 1; }
     as_pg "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync -E UTF8 >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \

@@ -143,10 +143,12 @@ public class NodeFailureTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var journal = TestJournal.Of("postgresql");
-        await using var a = InProcessNode.Start(Path.Combine(dir.Path, "a"), journal, "actorlab.testing.stand-in-sweeps = [fast]", stepTime: TimeSpan.FromMilliseconds(10));
+        // the same shared storage, as on a real deployment: whichever coordinator wins, a run's checkpoint is where its next lease looks
+        var shared = $"actorlab.testing.stand-in-sweeps = [fast]\nactorlab.storage.root = \"{Path.Combine(dir.Path, "storage")}\"";
+        await using var a = InProcessNode.Start(Path.Combine(dir.Path, "a"), journal, shared, stepTime: TimeSpan.FromMilliseconds(10));
         Assert.True((await a.Ask<CommandReply>(new SubmitSweepFile("f.conf", Fast))).Ok);
         await a.WaitForRuns(r => r.Runs.Any(x => x.CheckpointStep > 0));
-        await using var b = InProcessNode.Start(Path.Combine(dir.Path, "b"), journal, "actorlab.testing.stand-in-sweeps = [fast]", stepTime: TimeSpan.FromMilliseconds(10));
+        await using var b = InProcessNode.Start(Path.Combine(dir.Path, "b"), journal, shared, stepTime: TimeSpan.FromMilliseconds(10));
         await a.WaitFor(s => s.Sweeps.Single().Status == "finished", TimeSpan.FromMinutes(2));
         await b.DisposeAsync();
         await a.DisposeAsync();
@@ -155,7 +157,7 @@ public class NodeFailureTests(ITestOutputHelper output)
         Assert.Equal(seqs.Count, seqs.Distinct().Count());
         Assert.Equal(seqs.Max(), seqs.Count); // 1..n, no gap, nothing twice
 
-        await using var fresh = InProcessNode.Start(Path.Combine(dir.Path, "fresh"), journal, "actorlab.testing.stand-in-sweeps = [fast]");
+        await using var fresh = InProcessNode.Start(Path.Combine(dir.Path, "fresh"), journal, shared);
         var status = await fresh.WaitFor(s => s.Sweeps.Length == 1, TimeSpan.FromSeconds(30));
         Assert.Equal(4, status.Sweeps.Single().Completed);
         var completions = Postgres.Query(journal.Connection!, "SELECT convert_from(payload, 'UTF8') FROM event_journal WHERE manifest = 'run-completed@2'")
