@@ -14,6 +14,7 @@ using ActorLab.Actors.Node;
 using ActorLab.Actors.Training;
 using ActorLab.Host.Cli;
 using ActorLab.Model.Common;
+using ActorLab.Model.Storage;
 
 namespace ActorLab.Host.Composition;
 
@@ -52,8 +53,14 @@ public sealed class ActorLabNode : IAsyncDisposable
     public JournalSettings Journal { get; }
     public Address Address => Cluster.SelfAddress;
 
-    ActorLabNode(ActorSystem system, IActorRef gateway, IActorRef proxy, NodeSettings node, StorageSettings storage, JournalSettings journal)
+    readonly DataDirLock _owner;
+
+    ActorLabNode(ActorSystem system, IActorRef gateway, IActorRef proxy, NodeSettings node, StorageSettings storage, JournalSettings journal,
+        DataDirLock owner)
     {
+        _owner = owner;
+        // the data dir is this node's while its actor system lives (a node that downs itself lets go of it)
+        system.WhenTerminated.ContinueWith(_ => owner.Dispose());
         System = system;
         Cluster = Cluster.Get(system);
         Gateway = gateway;
@@ -68,6 +75,25 @@ public sealed class ActorLabNode : IAsyncDisposable
     public static ActorLabNode Start(Akka.Configuration.Config config, NodeEndpoint endpoint, ITrainingBackend? backend = null, Action<string>? warn = null)
     {
         var storage = StorageSettings.From(config);
+        // first of all, so that a second process on this data dir touches nothing (journal, leases, run files)
+        var owner = DataDirLock.Acquire(storage.DataDir, OwnerCommand());
+        try
+        {
+            return Start(config, endpoint, backend, warn, storage, owner);
+        }
+        catch
+        {
+            owner.Dispose();
+            throw;
+        }
+    }
+
+    static string OwnerCommand() =>
+        string.Join(' ', Environment.GetCommandLineArgs().Select(a => a.Contains(' ') ? $"'{a}'" : a)) is var c && c.Length > 200 ? c[..200] + "..." : c;
+
+    static ActorLabNode Start(Akka.Configuration.Config config, NodeEndpoint endpoint, ITrainingBackend? backend, Action<string>? warn,
+        StorageSettings storage, DataDirLock owner)
+    {
         var journal = JournalSettings.From(config);
         var node = NodeSettings.From(config, DeviceProbe.CudaDevices);
         var selfJoin = endpoint.Seeds.IsEmpty;
@@ -130,7 +156,7 @@ public sealed class ActorLabNode : IAsyncDisposable
             backend ??= Backend(config, storage, node, warn);
             system.ActorOf(NodeAgent.Props(NodeIds.Of(self.SelfUniqueAddress), node, proxy, backend), NodeAgent.Name);
         }
-        return new ActorLabNode(system, gateway, proxy, node, storage, journal);
+        return new ActorLabNode(system, gateway, proxy, node, storage, journal, owner);
     }
 
     public const string SingletonName = "coordinator-singleton";
@@ -172,5 +198,6 @@ public sealed class ActorLabNode : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance);
+        _owner.Dispose();
     }
 }
