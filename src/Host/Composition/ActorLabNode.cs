@@ -54,13 +54,15 @@ public sealed class ActorLabNode : IAsyncDisposable
     public Address Address => Cluster.SelfAddress;
 
     readonly DataDirLock _owner;
+    /// <summary>Completes once this node has let go of its data dir (after its actor system terminated).</summary>
+    public Task DataDirReleased { get; }
 
     ActorLabNode(ActorSystem system, IActorRef gateway, IActorRef proxy, NodeSettings node, StorageSettings storage, JournalSettings journal,
         DataDirLock owner)
     {
         _owner = owner;
         // the data dir is this node's while its actor system lives (a node that downs itself lets go of it)
-        system.WhenTerminated.ContinueWith(_ => owner.Dispose());
+        DataDirReleased = system.WhenTerminated.ContinueWith(_ => owner.Dispose());
         System = system;
         Cluster = Cluster.Get(system);
         Gateway = gateway;

@@ -15,6 +15,10 @@ public sealed record CheckpointMeta
     /// <summary>Training batches consumed from the data stream (the stream resumes at this batch index).</summary>
     public required long StreamPosition { get; init; }
     public required RunConfig Run { get; init; }
+    /// <summary>Whose checkpoint this is: the run id, the hash of what it trains, and the lease epoch that wrote it (null outside a sweep).</summary>
+    public string? RunId { get; init; }
+    public string? ConfigHash { get; init; }
+    public long? Epoch { get; init; }
     public required LlamaMupConfig Model { get; init; }
     public required Dictionary<string, double> OptimizerScalars { get; init; }
     /// <summary>torch's CPU generator state, base64.</summary>

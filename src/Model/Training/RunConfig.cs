@@ -95,6 +95,36 @@ public sealed record RunConfig
 
     public const string FileName = "run.json";
 
+    // settings a run may change between sessions: how long and where it trains, how often it is looked at, what
+    // is derived (n_params: from the budget, layers and the vocab, which resume checks on its own)
+    static readonly HashSet<string> NotIdentity =
+        ["version", "n_params", "max_steps", "device", "eval_schedule", "eval_questions", "checkpoint_every", "keep_last", "convergence", "profiles", "tokenizer"];
+
+    /// <summary>
+    /// What the run trains, as name -> JSON value: every setting whose change would mix two different runs into
+    /// one model (batch size, sequence length, optimiser, data, seed, ...). Resuming checks it against the checkpoint.
+    /// </summary>
+    public SortedDictionary<string, string> Identity()
+    {
+        var node = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(this, Json))!.AsObject();
+        return new SortedDictionary<string, string>(node.Where(kv => !NotIdentity.Contains(kv.Key))
+            .ToDictionary(kv => kv.Key, kv => kv.Value?.ToJsonString() ?? "null"), StringComparer.Ordinal);
+    }
+
+    /// <summary>SHA-256 of <see cref="Identity"/>, recorded in every checkpoint.</summary>
+    public string ConfigHash() =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+            string.Join("\n", Identity().Select(kv => kv.Key + "=" + kv.Value)))));
+
+    /// <summary>The identity settings in which <paramref name="other"/> differs, as "name: this -> other".</summary>
+    public List<string> IdentityChanges(RunConfig other)
+    {
+        var (a, b) = (Identity(), other.Identity());
+        return a.Keys.Union(b.Keys).Order(StringComparer.Ordinal)
+            .Where(k => a.GetValueOrDefault(k) != b.GetValueOrDefault(k))
+            .Select(k => $"{k} {a.GetValueOrDefault(k, "(none)")} -> {b.GetValueOrDefault(k, "(none)")}").ToList();
+    }
+
     public void Save(string runDir) =>
         AtomicFile.WriteAllText(Path.Combine(runDir, FileName), JsonSerializer.Serialize(this, Json));
 

@@ -86,9 +86,29 @@ public sealed class TrainerCore : IDisposable
             var meta = data.Meta;
             if (meta.Model.VocabSize != options.VocabSize)
                 throw new UserInputException($"checkpoint '{dir}' has vocab {meta.Model.VocabSize} but the tokenizer has {options.VocabSize}");
+            CheckOwnership(run, dir, meta);
             // the checkpoint's run wins (it is what was trained), but for how long to go on and where
             return new TrainerCore(meta.Run with { MaxSteps = run.MaxSteps, Device = options.Device }, runDir, options, meta.Model, data, dir);
         }
+    }
+
+    /// <summary>
+    /// A checkpoint resumes only the run that wrote it, with the settings it was trained with: another run's
+    /// checkpoint (copied in, or a stale folder) and a changed batch size, sequence length, optimiser, seed ... are
+    /// refused, never silently mixed into one model. Checkpoints of older versions carry no identity and are checked
+    /// by their config alone.
+    /// </summary>
+    static void CheckOwnership(RunConfig run, string dir, CheckpointMeta meta)
+    {
+        var ownerId = meta.RunId ?? meta.Run.RunId;
+        if (ownerId != run.RunId)
+            throw new UserInputException($"checkpoint '{dir}' belongs to run '{ownerId}', not to '{run.RunId}': it cannot resume this run.");
+        if (meta.ConfigHash != null && meta.ConfigHash != meta.Run.ConfigHash())
+            throw new UserInputException($"checkpoint '{dir}' is inconsistent: its run settings do not hash to the config hash it recorded (edited after it was written?).");
+        var changes = meta.Run.IdentityChanges(run);
+        if (changes.Count > 0)
+            throw new UserInputException($"checkpoint '{dir}' was trained with other settings than this run asks ({string.Join("; ", changes)}): " +
+                                         "a run keeps the settings it started with. Resume with the same settings, or start a new run in another folder.");
     }
 
     /// <summary>
@@ -282,6 +302,9 @@ public sealed class TrainerCore : IDisposable
                 Step = Step,
                 StreamPosition = StreamPosition,
                 Run = Run,
+                RunId = Run.RunId,
+                ConfigHash = Run.ConfigHash(),
+                Epoch = epoch,
                 Model = Model.Config,
                 OptimizerScalars = state.Scalars.ToDictionary(),
                 TorchRngState = Convert.ToBase64String(rng.bytes),

@@ -93,7 +93,12 @@ public sealed class InProcessNode : IAsyncDisposable
     }
 
     /// <summary>Drops the whole system on the floor (no graceful leave): like a crash of the process.</summary>
-    public Task Crash() => Node.System.Terminate();
+    /// <summary>The system dropped on the floor; the data dir is free again, as after a process died.</summary>
+    public async Task Crash()
+    {
+        await Node.System.Terminate();
+        await Node.DataDirReleased;
+    }
 
     public async ValueTask DisposeAsync() => await Node.DisposeAsync();
 }

@@ -123,6 +123,45 @@ public class CheckpointTests : IDisposable
         Assert.Contains(runDir, ex.Message);
     }
 
+    /// <summary>
+    /// A checkpoint records whose it is (run id, config hash, epoch); resume refuses another run's checkpoint copied
+    /// into the folder, and a changed batch size or sequence length, naming what changed. How long to train may change.
+    /// </summary>
+    [Fact]
+    public void Resume_refuses_a_foreign_checkpoint_and_changed_training_settings()
+    {
+        var run = SyntheticFacts.Run(width: 32, layers: 2, maxSteps: 4) with { SeqLen = 16 };
+        var runDir = Path.Combine(dir, run.RunName);
+        string saved;
+        using (var core = TrainerCore.Create(run, runDir, Options())) { Train(core, 2, false); saved = core.SaveCheckpoint(epoch: 7).Dir; }
+        var meta = Checkpoints.Read(saved);
+        using (meta)
+        {
+            Assert.Equal(run.RunId, meta.Meta.RunId);
+            Assert.Equal(run.ConfigHash(), meta.Meta.ConfigHash);
+            Assert.Equal(7, meta.Meta.Epoch);
+        }
+
+        var batch = Assert.Throws<UserInputException>(() => TrainerCore.Create(run with { BatchSize = run.BatchSize * 2 }, runDir, Options()));
+        Assert.Contains($"batch_size {run.BatchSize} -> {run.BatchSize * 2}", batch.Message);
+        var seq = Assert.Throws<UserInputException>(() => TrainerCore.Create(run with { SeqLen = 32 }, runDir, Options()));
+        Assert.Contains("seq_len 16 -> 32", seq.Message);
+
+        // another run's checkpoint copied into this run's folder, its manifest intact
+        var other = run with { RunName = "other_run" };
+        var otherDir = Path.Combine(dir, "other_run", Checkpoints.Folder);
+        Directory.CreateDirectory(otherDir);
+        var copy = Path.Combine(otherDir, Path.GetFileName(saved));
+        Directory.CreateDirectory(copy);
+        foreach (var f in Directory.GetFiles(saved)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+        var foreign = Assert.Throws<UserInputException>(() => TrainerCore.Create(other, Path.Combine(dir, "other_run"), Options()));
+        Assert.Contains($"belongs to run '{run.RunId}', not to 'other_run'", foreign.Message);
+
+        // more steps is the same run
+        using var longer = TrainerCore.Create(run with { MaxSteps = 10 }, runDir, Options());
+        Assert.Equal(2, longer.Step);
+    }
+
     [Fact]
     public void PruneKeepsLastKAndScheduledCheckpoints()
     {
