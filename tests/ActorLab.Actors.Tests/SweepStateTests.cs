@@ -358,6 +358,56 @@ public class SweepStateTests
         Assert.NotNull(s.MeasureJob("a"));
     }
 
+    /// <summary>
+    /// A dataset that failed (disk full) fails its runs and the sweep is measured with none; once the disk is fixed,
+    /// retry queues the dataset job and every run again with their failures forgotten, drops the stale measurement,
+    /// and the sweep is measured again after the runs end. A cancelled sweep, a run that did not fail and an unknown
+    /// name are refused.
+    /// </summary>
+    [Fact]
+    public void Retry_queues_failed_runs_and_their_dataset_again_and_the_sweep_is_measured_again()
+    {
+        var policy = SchedulingPolicy.Default with { BackoffMin = TimeSpan.Zero, BackoffMax = TimeSpan.Zero };
+        var s = Step(SweepState.Empty, new SubmitSweep(TestSweeps.Named("a")));
+        var job = s.Jobs.Values.Single();
+        for (var i = 0; i < policy.MaxAttempts; i++)
+        {
+            s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
+            s = Step(s, new ReportJobFailed(job.JobId, s.Jobs[job.JobId].Lease!.Epoch, "n1", "disk full", T0), policy);
+        }
+        var measure = s.MeasureJob("a")!;
+        s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
+        s = Step(s, new ReportJobDone(measure.JobId, s.Jobs[measure.JobId].Lease!.Epoch, "n1", "no run completed", null));
+        Assert.True(s.Finished("a"));
+
+        var one = s.RunsOf("a").First();
+        Assert.Contains("unknown run or sweep 'nope'", s.Decide(new RetryFailed("nope")).Rejection);
+        var d = s.Decide(new RetryFailed("a"));
+        Assert.False(d.Rejected, d.Rejection);
+        Assert.Equal(s.RunsOf("a").Count(), d.Events.OfType<RunRetried>().Count());
+        Assert.Equal(job.JobId, Assert.Single(d.Events.OfType<JobRetried>()).JobId);
+        Assert.StartsWith("4 failed runs queued again (and 1 failed dataset job)", CommandReplies.Sentence(d.Events));
+        s = s.ApplyAll(d.Events);
+        Assert.All(s.RunsOf("a"), x => Assert.Equal((RunStatus.Queued, 0, (string?)null), (x.Status, x.FailedAttempts, x.Error)));
+        Assert.Equal(JobStatus.Queued, s.Jobs[job.JobId].Status);
+        Assert.Null(s.MeasureJob("a"));
+        Assert.False(s.Finished("a"));
+        Assert.Contains($"run {one.RunId} is queued, not failed", s.Decide(new RetryFailed(one.RunId)).Rejection);
+
+        // the dataset is made this time; every run completes; the sweep is measured again
+        s = PrepareDatasets(s);
+        while (s.RunsOf("a").Any(x => x.Status == RunStatus.Queued))
+        {
+            s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
+            var leased = s.RunsOf("a").Single(x => x.HoldsLease);
+            s = Step(s, new ReportRunCompleted(leased.RunId, leased.Lease!.Epoch, "n1", 20, "step cap", "sha"));
+        }
+        Assert.Equal(JobStatus.Queued, s.MeasureJob("a")!.Status);
+
+        var cancelled = Step(s, new CancelSweep("a"));
+        Assert.Contains("cancelled", cancelled.Decide(new RetryFailed("a")).Rejection);
+    }
+
     [Fact]
     public void Only_a_completed_run_is_probed_and_its_probes_are_numbered()
     {

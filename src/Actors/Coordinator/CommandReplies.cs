@@ -25,6 +25,12 @@ public static class CommandReplies
             RunStopRequested { Kind: StopKind.Suspend } r => $"run {r.RunId} suspending: it checkpoints now and frees its slot (`resume {r.RunId}` requeues it)",
             RunStopRequested r => $"run {r.RunId} stopping ({r.Kind.ToString().ToLowerInvariant()})",
             RunRequeued r => $"run {r.RunId} requeued: it resumes from its last checkpoint when a slot is free",
+            RunRetried or JobRetried => Count<RunRetried>() switch
+            {
+                0 => $"{Plural(Count<JobRetried>(), "failed job")} queued again",
+                var n => $"{Plural(n, "failed run")} queued again{(Count<JobRetried>() > 0 ? $" (and {Plural(Count<JobRetried>(), "failed dataset job")})" : "")}: " +
+                         "each resumes from its last recorded checkpoint, its failures forgotten",
+            },
             JobQueued { Kind: JobKind.Probe } j => $"probe of {j.Target} queued: it runs on the next free slot, results in the run's probes/ folder",
             JobQueued j => $"{j.Kind.ToString().ToLowerInvariant()} job {j.JobId} queued",
             null => NothingToChange,

@@ -44,6 +44,12 @@ public sealed record SuspendRun(string RunId) : ISweepCommand, IActorLabMessage;
 /// <summary>Put a suspended run back in the queue.</summary>
 public sealed record ResumeRun(string RunId) : ISweepCommand, IActorLabMessage;
 
+/// <summary>
+/// Queue failed work again after its cause is fixed (a full disk, a lost mount): a failed run by id, every failed run
+/// and job of a sweep by name, or of every sweep not cancelled (null).
+/// </summary>
+public sealed record RetryFailed(string? Target) : ISweepCommand, IActorLabMessage;
+
 /// <summary>Probe a completed run on a free slot (results in its folder's probes/).</summary>
 public sealed record SubmitProbe(string RunId, ProbeRequest Request) : ISweepCommand, IActorLabMessage;
 

@@ -492,6 +492,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         RunSuspended x => (x.RunId, x.Step, $"epoch={x.Epoch}"),
         RunRequeued x => (x.RunId, null, $"reason=\"{x.Reason}\""),
         RunCancelled x => (x.RunId, null, ""),
+        RunRetried x => (x.RunId, null, ""),
+        JobRetried x => (x.JobId, null, ""),
         SweepPaused x => (null, null, $"sweep={x.Sweep}"),
         SweepResumed x => (null, null, $"sweep={x.Sweep}"),
         SweepStopped x => (null, null, $"sweep={x.Sweep}"),

@@ -67,6 +67,15 @@ public sealed record RunRequeued(string RunId, string Reason) : ISweepEvent;
 
 public sealed record RunCancelled(string RunId) : ISweepEvent;
 
+/// <summary>
+/// A failed run queued again by a user's retry, its failures forgotten: it resumes from its recorded checkpoint.
+/// Its sweep's measurement, if done, is dropped and made again once every run has ended again.
+/// </summary>
+public sealed record RunRetried(string RunId) : ISweepEvent;
+
+/// <summary>A failed job (a dataset that could not be made, a measurement) queued again by a user's retry.</summary>
+public sealed record JobRetried(string JobId) : ISweepEvent;
+
 public sealed record SweepPaused(string Sweep) : ISweepEvent;
 
 public sealed record SweepResumed(string Sweep) : ISweepEvent;

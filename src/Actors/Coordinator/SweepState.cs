@@ -196,6 +196,11 @@ public sealed record SweepState
         RunSuspended x => Run(x.RunId, r => r with { Status = RunStatus.Suspended, Lease = null, Step = Math.Max(r.Step, x.Step), StopRequested = null }),
         RunRequeued x => Run(x.RunId, r => r with { Status = RunStatus.Queued, Lease = null, StopRequested = null }),
         RunCancelled x => Run(x.RunId, r => r with { Status = RunStatus.Cancelled, Lease = null, StopRequested = null }),
+        RunRetried x => Run(x.RunId, r => r with { Status = RunStatus.Queued, FailedAttempts = 0, RetryAt = null, Error = null }) is var st
+                        && st.MeasureJob(st.Runs[x.RunId].Sweep) is { HoldsLease: false } m
+            ? st with { Jobs = st.Jobs.Remove(m.JobId) }
+            : st,
+        JobRetried x => Job(x.JobId, j => j with { Status = JobStatus.Queued, Lease = null, FailedAttempts = 0, RetryAt = null, Error = null }),
         SweepPaused x => Sweep(x.Sweep, s => s with { Paused = true }),
         SweepResumed x => Sweep(x.Sweep, s => s with { Paused = false }),
         SweepStopped x => Sweep(x.Sweep, s => s with { Stopped = true }) with
@@ -272,6 +277,7 @@ public sealed record SweepState
                 ? Decision.Reject($"sweep {r.Sweep} is stopped; its runs cannot be resumed")
                 : Decision.Of(new RunRequeued(r.RunId, "resumed"))
             : Decision.Reject($"run {r.RunId} is {r.Status}, not suspended")),
+        RetryFailed c => Retry(c.Target),
         SubmitProbe c => WithRun(c.RunId, r => r.Status == RunStatus.Completed
             ? Decision.Of(new JobQueued($"probe:{r.RunId}:{Jobs.Keys.Count(k => k.StartsWith($"probe:{r.RunId}:", StringComparison.Ordinal)) + 1}",
                 JobKind.Probe, r.RunId, c.Request))
@@ -427,6 +433,39 @@ public sealed record SweepState
         if (Datasets[job.Target].Fingerprint is null) events.Add(new DatasetPrepared(job.Target, f.ProfilesSha256, f.TokenizerSha256));
         return Decision.Of(events);
     }
+
+    Decision Retry(string? target)
+    {
+        IEnumerable<RunInfo> runs;
+        IEnumerable<SweepInfo> sweeps;
+        if (target is null) sweeps = SweepsInOrder.Where(s => !s.Cancelled);
+        else if (Sweeps.TryGetValue(target, out var named))
+        {
+            if (named.Cancelled) return Decision.Reject($"sweep {target} was cancelled; its runs are not retried");
+            sweeps = [named];
+        }
+        else
+        {
+            var run = FindRun(target);
+            if (run is null) return Decision.Reject($"unknown run or sweep '{target}'");
+            if (run.Status != RunStatus.Failed) return Decision.Reject($"run {run.RunId} is {run.Status.ToString().ToLowerInvariant()}, not failed");
+            if (Sweeps[run.Sweep].Cancelled) return Decision.Reject($"sweep {run.Sweep} was cancelled; its runs are not retried");
+            return Decision.Of(RetryDatasets([run]).Append(new RunRetried(run.RunId)));
+        }
+        var list = sweeps.ToList();
+        runs = list.SelectMany(s => RunsOf(s.Name)).Where(r => r.Status == RunStatus.Failed).ToList();
+        var events = RetryDatasets(runs).Concat(runs.Select(r => (ISweepEvent)new RunRetried(r.RunId))).ToList();
+        // a measurement that failed with every run fine (a full disk while writing tables) is made again at once
+        events.AddRange(list.Where(s => !runs.Any(r => r.Sweep == s.Name) && MeasureJob(s.Name) is { Status: JobStatus.Failed })
+            .Select(s => new JobRetried(MeasureJobId(s.Name))));
+        return Decision.Of(events);
+    }
+
+    /// <summary>Failed dataset jobs the retried runs wait for are queued again first.</summary>
+    IEnumerable<ISweepEvent> RetryDatasets(IEnumerable<RunInfo> runs) =>
+        runs.Select(r => r.Config.Dataset?.Id).OfType<string>().Distinct(StringComparer.Ordinal)
+            .Where(d => Jobs.TryGetValue(DatasetJobId(d), out var j) && j.Status == JobStatus.Failed)
+            .Select(d => new JobRetried(DatasetJobId(d)));
 
     IEnumerable<ISweepEvent> CancelAll(SweepInfo s)
     {

@@ -59,6 +59,7 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
         Receive<CancelSweep>(m => Forward(m, _settings.AskTimeout));
         Receive<SuspendRun>(m => Forward(m, _settings.AskTimeout));
         Receive<ResumeRun>(m => Forward(m, _settings.AskTimeout));
+        Receive<RetryFailed>(m => Forward(m, _settings.AskTimeout));
         Receive<SubmitProbe>(m => Forward(m, _settings.AskTimeout));
         Receive<Watch>(OnWatch);
         Receive<Sweep>(_ => ExpireWatchers());

@@ -74,6 +74,10 @@ public static class ConsoleCommands
         console.Subcommands.Add(Resume(contact, json));
         console.Subcommands.Add(SweepVerb("stop", "Let running runs finish; start no more.", contact, json, s => new StopSweep(s)));
         console.Subcommands.Add(SweepVerb("cancel", "End running runs now; start no more.", contact, json, s => new CancelSweep(s)));
+        var retryTarget = new Argument<string?>("RUN|SWEEP") { Description = "A failed run, or a sweep whose failed runs and jobs to retry (default: every sweep not cancelled).", Arity = ArgumentArity.ZeroOrOne };
+        var retry = new Command("retry", "Queue failed runs (and the failed dataset or measure jobs they need) again once the cause is fixed; each resumes from its last checkpoint.") { retryTarget };
+        retry.SetAction(pr => WithCluster(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new RetryFailed(pr.GetValue(retryTarget))))));
+        console.Subcommands.Add(retry);
         var run = new Argument<string>("RUN") { Description = "Run id (sweep/run-name) or run name." };
         var suspend = new Command("suspend", "Checkpoint a running run now and free its slot (`resume RUN` requeues it).") { run };
         suspend.SetAction(pr => WithCluster(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SuspendRun(pr.GetValue(run)!)))));

@@ -60,7 +60,8 @@ public static class SweepCommands
         var node = new NodeOptions();
         var quiet = new Option<bool>("--quiet") { Description = "Plain lines: only run events, no periodic loss lines." };
         var plain = new Option<bool>("--plain") { Description = "Plain lines instead of the live panel (the default when stdout is not a terminal)." };
-        var cmd = new Command("run", "Run a sweep to the end in this process; running it again after a crash resumes it.") { file, quiet, plain };
+        var retry = new Option<bool>("--retry-failed") { Description = "Queue this sweep's failed runs (and failed dataset or measure jobs) again, once their cause is fixed; each resumes from its last checkpoint." };
+        var cmd = new Command("run", "Run a sweep to the end in this process; running it again after a crash resumes it.") { file, quiet, plain, retry };
         node.AddTo(cmd);
         cmd.SetAction(pr =>
         {
@@ -80,13 +81,13 @@ public static class SweepCommands
             Console.WriteLine($"log: {log}");
             var rt = ActorLabNode.Start(config, new NodeEndpoint("127.0.0.1", "127.0.0.1", 0, []), warn: w => Console.Error.WriteLine($"warning: {w}"));
             var live = !pr.GetValue(plain) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-            try { return RunSweep(rt, plan, File.ReadAllText(path), Path.GetFileName(path), pr.GetValue(quiet), live); }
+            try { return RunSweep(rt, plan, File.ReadAllText(path), Path.GetFileName(path), pr.GetValue(quiet), live, pr.GetValue(retry)); }
             finally { rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30)); }
         });
         return cmd;
     }
 
-    static int RunSweep(ActorLabNode rt, SweepPlan plan, string text, string source, bool quiet, bool live)
+    static int RunSweep(ActorLabNode rt, SweepPlan plan, string text, string source, bool quiet, bool live, bool retryFailed)
     {
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
@@ -101,6 +102,12 @@ public static class SweepCommands
         if (!reply.Ok) throw new UserInputException(reply.Message);
         Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs, {plan.Datasets.Length} datasets, storage {rt.Storage.Root}" +
                           (reply.Message == CommandReplies.NothingToChange ? " (resuming)" : ""));
+        if (retryFailed)
+        {
+            var retried = AskCoordinator<CommandReply>(rt, new RetryFailed(plan.Name), TimeSpan.FromSeconds(30));
+            if (!retried.Ok) throw new UserInputException(retried.Message);
+            Console.WriteLine($"retry: {retried.Message}");
+        }
         // a sweep that already finished before this process started
         if (Mine(rt, plan.Name).Status is "finished" or "failed") done.TrySetResult();
         // the event log goes to the log file either way; the terminal gets a live panel or plain lines
@@ -116,12 +123,15 @@ public static class SweepCommands
         Console.WriteLine($"sweep {plan.Name} {mine.Status}: {mine.Completed} completed, {mine.Failed} failed, {mine.Cancelled} cancelled");
         if (mine.ResultsError != null)
         {
-            Console.Error.WriteLine($"error: capacity was not measured: {mine.ResultsError}");
+            Console.Error.WriteLine($"error: capacity was not measured: {mine.ResultsError} (fix the cause, then run the same command with --retry-failed)");
             return 1;
         }
         var dir = mine.ResultsDir!;
         Console.WriteLine($"capacity tables: {string.Join(", ", Directory.GetFiles(dir, "capacity_final_*.csv").Select(Path.GetFileName))} in {dir}");
         Console.WriteLine($"plots: {string.Join(", ", Directory.GetFiles(dir, "capacity_vs_params_*.png").Select(Path.GetFileName))} in {dir}");
+        if (mine.Failed > 0)
+            Console.Error.WriteLine($"{mine.Failed} run(s) failed (`actorlab runs` or the table above says why): fix the cause and run the same command " +
+                                    "with --retry-failed; they resume from their last checkpoints.");
         return mine.Failed > 0 ? 1 : 0;
     }
 

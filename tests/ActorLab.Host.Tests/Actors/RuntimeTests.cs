@@ -137,6 +137,33 @@ public class RuntimeTests
         Assert.Equal("up", status.Nodes.Single().State);
     }
 
+    /// <summary>
+    /// A run that failed for good (a transient cause: the stand-in throws at step 3) is retried once the cause is gone:
+    /// `retry SWEEP` queues it again, it completes, and the sweep is measured again with every run.
+    /// </summary>
+    [Fact]
+    public async Task A_failed_run_retried_after_its_cause_is_fixed_completes_and_the_sweep_is_measured_again()
+    {
+        using var dir = new TempDir();
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"));
+        var plan = SweepPlanner.Plan(SweepFile.Parse(Sweep("flaky"), "t"));
+        var flaky = plan.Runs[2].RunId;
+        n.StandIn!.FailAtStep[flaky] = 3;
+        Assert.True((await Submit(n, Sweep("flaky"))).Ok);
+        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        Assert.Equal("Failed", (await n.Runs()).Runs.Single(r => r.RunId == flaky).Status);
+        Assert.Single(n.StandIn.Measured);
+
+        n.StandIn.FailAtStep.TryRemove(flaky, out _); // the disk is fixed
+        var reply = await n.Ask<CommandReply>(new RetryFailed("flaky"));
+        Assert.True(reply.Ok, reply.Message);
+        Assert.StartsWith("1 failed run queued again", reply.Message);
+        var status = await n.WaitFor(s => s.Sweeps.Single().Status == "finished" && s.Sweeps.Single().Completed == 4, TimeSpan.FromSeconds(60));
+        Assert.Equal(0, status.Sweeps[0].Failed);
+        Assert.Equal(2, n.StandIn.Measured.Count);
+        Assert.False((await n.Ask<CommandReply>(new RetryFailed(flaky))).Ok); // completed: nothing to retry
+    }
+
     [Fact]
     public async Task Pause_suspend_resume_and_cancel_act_on_running_runs()
     {
