@@ -173,7 +173,7 @@ public sealed class StandInBackend(RunStorage storage) : ITrainingBackend
         CheckpointRef Checkpoint(IRunObserver observer, ProgressCsv progress, double loss)
         {
             var dir = _folder.CheckpointDir(_step, _folder.Epoch);
-            var tmp = dir + $".{Guid.NewGuid():N}.tmp";
+            var tmp = TempFiles.Beside(dir);
             Directory.CreateDirectory(tmp);
             File.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(_w));
             if (File.Exists(_folder.EvalResults)) File.Copy(_folder.EvalResults, Path.Combine(tmp, History));

@@ -81,6 +81,7 @@ public sealed class ActorLabNode : IAsyncDisposable
         var owner = DataDirLock.Acquire(storage.DataDir, OwnerCommand());
         try
         {
+            CleanAbandonedTemps(storage, warn);
             return Start(config, endpoint, backend, warn, storage, owner);
         }
         catch
@@ -88,6 +89,16 @@ public sealed class ActorLabNode : IAsyncDisposable
             owner.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Temp files and folders of writes killed mid-way (a checkpoint, a table, a tokenizer) are removed at start.</summary>
+    static void CleanAbandonedTemps(StorageSettings storage, Action<string>? warn)
+    {
+        var shared = !string.Equals(storage.Root, storage.DataDir, StringComparison.Ordinal);
+        var removed = TempFiles.CleanUnder(storage.DataDir, sharedWithOtherMachines: false, skip: shared ? storage.Root : null);
+        if (shared) removed.AddRange(TempFiles.CleanUnder(storage.Root, sharedWithOtherMachines: true));
+        if (removed.Count > 0)
+            warn?.Invoke($"removed {removed.Count} temp file(s) of interrupted writes, e.g. {removed[0]}");
     }
 
     static string OwnerCommand() =>

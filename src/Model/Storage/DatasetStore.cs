@@ -54,7 +54,7 @@ public static class DatasetStore
             ProfileParquet.Write(db, profiles);
             cancel.ThrowIfCancellationRequested();
             var tok = QaTokenizer.Train(QaCorpus.Texts(db, d.Seed), d.VocabSize);
-            var tmp = tokenizer + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+            var tmp = TempFiles.Beside(tokenizer);
             Directory.CreateDirectory(tmp);
             try
             {

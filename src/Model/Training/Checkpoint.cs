@@ -106,7 +106,7 @@ public static class Checkpoints
         var root = Path.Combine(runDir, Folder);
         Directory.CreateDirectory(root);
         var final = DirFor(runDir, data.Meta.Step, epoch);
-        var tmp = Path.Combine(root, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
+        var tmp = TempFiles.Beside(final);
         Directory.CreateDirectory(tmp);
         try
         {
