@@ -40,7 +40,10 @@ public sealed class ActorLabSerializer : SerializerWithStringManifest
 
     public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _json);
 
-    public override object FromBinary(byte[] bytes, string manifest)
+    public override object FromBinary(byte[] bytes, string manifest) => Read(bytes, manifest, _json);
+
+    /// <summary>One payload by its manifest (also used by `db check`, outside any actor system).</summary>
+    public static object Read(byte[] bytes, string manifest, JsonSerializerOptions json)
     {
         if (MessageRegistry.IsFormat1(manifest))
             throw new SerializationException(
@@ -50,7 +53,7 @@ public sealed class ActorLabSerializer : SerializerWithStringManifest
                    ?? throw new SerializationException($"unknown ActorLab message manifest '{manifest}' (a newer or older peer?)");
         try
         {
-            return JsonSerializer.Deserialize(bytes, type, _json)
+            return JsonSerializer.Deserialize(bytes, type, json)
                    ?? throw new SerializationException($"empty payload for '{manifest}'");
         }
         catch (JsonException e)

@@ -114,6 +114,11 @@ public sealed class ActorLabNode : IAsyncDisposable
             throw new UserInputException(
                 "a coordinator-role node that joins other nodes cannot use the SQLite journal (it is one machine's file: " +
                 "two coordinators would keep two histories). Use PostgreSQL (--config hocon/cluster.conf) or --roles trainer.");
+        // a damaged event, snapshot or file would fail the coordinator's recovery over and over (or hang the plugin):
+        // one clear error now, before any actor system exists
+        if (node.IsCoordinator && JournalInspector.Check(journal) is { Healthy: false } damaged)
+            throw new UserInputException($"the coordinator journal is damaged: {damaged.Summary()}. `actorlab db check` lists every problem; " +
+                                         "`actorlab db repair` drops them (after a backup), keeping every readable event.");
         RefuseTakenAddress(endpoint);
         var seeds = string.Join(", ", endpoint.Seeds.Select(s => HoconText.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
         var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(HoconText.Quote));

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using ActorLab.Actors.Control;
+using ActorLab.Actors.Coordinator;
+using ActorLab.Host.Tests.Infrastructure;
+using ActorLab.Model.Common;
+using Microsoft.Data.Sqlite;
+
+namespace ActorLab.Host.Tests.Actors;
+
+/// <summary>
+/// A damaged journal (one event's payload corrupt, an unknown manifest, a truncated SQLite file) is refused at
+/// start within seconds with an error naming it and what to run; `db check` lists the problems, `db repair` keeps
+/// every readable event after a backup, and the node then starts and recovers the sweep.
+/// </summary>
+public class DamagedJournalTests
+{
+    const string Sweep = """
+        sweep {
+          name = dmg
+          grid { layers = [1], param-budgets = [330000, 340000], relations = [2], n-profiles = [20], orders = [[1], [1, 2]] }
+          vocab-size = 400
+          batch-size = 4
+          seq-len = 64
+          max-steps = 20
+          eval.steps = [10, 20]
+          checkpoint.every = 5
+        }
+        """;
+
+    static async Task<string> FinishedSweep(TempDir dir, TestJournal journal)
+    {
+        await using var n = InProcessNode.Start(dir.Path, journal);
+        Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("dmg.conf", Sweep))).Ok);
+        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        return Path.Combine(dir.Path, "journal.db");
+    }
+
+    static void Sql(string file, string sql)
+    {
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ConnectionString);
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    static UserInputException RefusedAtStart(TempDir dir, TestJournal journal)
+    {
+        var sw = Stopwatch.StartNew();
+        var e = Assert.Throws<UserInputException>(() => InProcessNode.Start(dir.Path, journal));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"refused only after {sw.Elapsed}");
+        Assert.Contains("db repair", e.Message);
+        return e;
+    }
+
+    [Fact]
+    public async Task A_corrupt_event_and_an_unknown_manifest_are_refused_at_start_and_repaired_keeping_the_rest()
+    {
+        using var dir = new TempDir();
+        var db = await FinishedSweep(dir, TestJournal.Of("sqlite"));
+        Sql(db, "UPDATE event_journal SET payload = X'7B2262726F6B656E' WHERE sequence_nr = 7");
+        Sql(db, "UPDATE event_journal SET manifest = 'alien-event@9' WHERE sequence_nr = 9");
+
+        var refused = RefusedAtStart(dir, TestJournal.Of("sqlite"));
+        Assert.Contains("event 7", refused.Message);
+        Assert.Contains("and 1 more", refused.Message);
+
+        var check = ActorLabCli.Run("db", "check", "--data-dir", dir.Path);
+        Assert.Equal(1, check.Exit);
+        Assert.Contains("event 7", check.Out);
+        Assert.Contains("event 9 (alien-event@9): unknown ActorLab message manifest", check.Out);
+        Assert.DoesNotContain("   at ", check.Out + check.Err);
+
+        var repair = ActorLabCli.Run("db", "repair", "--data-dir", dir.Path);
+        Assert.True(repair.Exit == 0, repair.Out + repair.Err);
+        Assert.Contains("dropped 2", repair.Out);
+        Assert.Single(Directory.GetFiles(dir.Path, "journal.db.damaged-*"));
+        Assert.Equal(0, ActorLabCli.Run("db", "check", "--data-dir", dir.Path).Exit);
+
+        // the node starts and recovers the sweep from what was kept
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"));
+        var status = await n.WaitFor(s => s.Sweeps.Length == 1, TimeSpan.FromSeconds(30));
+        Assert.Equal("dmg", status.Sweeps[0].Name);
+    }
+
+    [Fact]
+    public async Task A_truncated_journal_file_is_refused_and_its_readable_rows_salvaged()
+    {
+        using var dir = new TempDir();
+        var db = await FinishedSweep(dir, TestJournal.Of("sqlite"));
+        SqliteConnection.ClearAllPools();
+        var length = new FileInfo(db).Length;
+        using (var f = new FileStream(db, FileMode.Open)) f.SetLength(length / 2);
+
+        var refused = RefusedAtStart(dir, TestJournal.Of("sqlite"));
+        Assert.Contains("journal.db", refused.Message);
+
+        var repair = ActorLabCli.Run("db", "repair", "--data-dir", dir.Path);
+        Assert.True(repair.Exit == 0, repair.Out + repair.Err);
+        Assert.Contains("backup:", repair.Out);
+        Assert.Equal(0, ActorLabCli.Run("db", "check", "--data-dir", dir.Path).Exit);
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"));
+        await n.Ask<StatusReply>(new GetStatus());
+    }
+
+    [SkippableFact]
+    public async Task A_corrupt_event_on_postgresql_is_refused_and_repaired_with_the_dropped_row_kept_aside()
+    {
+        using var dir = new TempDir();
+        var journal = TestJournal.Of("postgresql");
+        await FinishedSweep(dir, journal);
+        Postgres.Query(journal.Connection!, "UPDATE event_journal SET payload = '\\x7b2262'::bytea WHERE sequence_nr = 5 RETURNING 1");
+
+        var refused = RefusedAtStart(dir, journal);
+        Assert.Contains("event 5", refused.Message);
+
+        var env = new Dictionary<string, string> { ["ACTORLAB_JOURNAL_CONNECTION"] = journal.Connection! };
+        var check = Run(env, "db", "check", "--data-dir", dir.Path, "--config", ClusterConf);
+        Assert.Equal(1, check.ExitCode);
+        Assert.Contains("event 5", check.Output);
+        var repair = Run(env, "db", "repair", "--data-dir", dir.Path, "--config", ClusterConf);
+        Assert.True(repair.ExitCode == 0, repair.Output);
+        Assert.Single(Postgres.Query(journal.Connection!, "SELECT sequence_nr FROM actorlab_dropped_events"));
+        await using var n = InProcessNode.Start(dir.Path, journal);
+        await n.WaitFor(s => s.Sweeps.Length == 1, TimeSpan.FromSeconds(30));
+    }
+
+    static string ClusterConf => Path.Combine(AppContext.BaseDirectory, "hocon", "cluster.conf");
+
+    static (int ExitCode, string Output) Run(Dictionary<string, string> env, params string[] args)
+    {
+        var start = ActorLabCli.StartInfo(args);
+        foreach (var (k, v) in env) start.Environment[k] = v;
+        using var p = Process.Start(start)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException(string.Join(' ', args)); }
+        return (p.ExitCode, o.Result + e.Result);
+    }
+}
