@@ -298,6 +298,10 @@ public static class BadInvocations
         yield return C(probe, "--penalties -1", With(Probe, ("--penalties", "-1")), "--penalties");
         yield return C(probe, "--penalties NaN", With(Probe, ("--penalties", "NaN")), "--penalties");
         yield return C(probe, "--threads -1", With(Probe, ("--threads", "-1")), "--threads");
+        yield return C(probe, "--reference with --hops 1", With(Probe, ("--reference", ""), ("--hops", "1")), "--hops");
+        yield return C(probe, "--reference with --split question", With(Probe, ("--reference", ""), ("--split", "question")), "--split");
+        yield return C(probe, "--reference with --target answer", With(Probe, ("--reference", ""), ("--target", "answer")), "--target");
+        yield return C(probe, "--reference with --samples 10", With(Probe, ("--reference", ""), ("--samples", "10")), "--samples");
         yield return C(probe, "--mode bogus", With(Probe, ("--mode", "bogus")), "--mode");
 
         // ---- sweep check
