@@ -141,8 +141,7 @@ public static class ProbeCommands
         var layerSpec = a.Layers.Trim();
         if (layerSpec != "all") ParseLayers(layerSpec, int.MaxValue);
         new CaptureSpec { Hops = a.Hops ?? 2, Mode = mode, Samples = a.Samples, EvalFraction = a.EvalFraction }.Validate();
-        if (a.Reference && a.Samples < ReferenceCapture.MinSamples)
-            throw new UserInputException($"--samples must be at least {ReferenceCapture.MinSamples} with --reference (5% of them score the probes), got {a.Samples}");
+        if (a.Reference) ReferenceCapture.CheckSamples(a.Samples);
         if (a.Out != null) PathChecks.OutputFolder("--out", a.Out);
 
         int threads = a.Threads > 0 ? a.Threads : Math.Max(1, Environment.ProcessorCount / a.Parallel);

@@ -49,6 +49,12 @@ public static class ReferenceCapture
             offset + p.SubjectStart, answerStart - 1, p.FirstHopToken);
     }
 
+    public static void CheckSamples(int samples)
+    {
+        if (samples < MinSamples)
+            throw new UserInputException($"--samples must be at least {MinSamples} with --reference (5% of them score the probes), got {samples}");
+    }
+
     /// <summary>Eval (true) or train for each of n questions: a seeded shuffle, the first int(0.95 n) train.</summary>
     public static bool[] RandomSplit(int n, int seed)
     {
@@ -72,7 +78,7 @@ public static class ReferenceCapture
         spec.Validate();
         if (spec.Hops != 2) throw new UserInputException("--reference probes read 2-hop questions (their target is the bridge entity); drop --hops 1");
         if (db.RelationCount == 0 || splits is null) throw new UserInputException("--reference probes need a run trained on 2-hop questions (with held-out splits)");
-        if (spec.Samples < MinSamples) throw new UserInputException($"--samples must be at least {MinSamples} for --reference (5% of them score the probes), got {spec.Samples}");
+        CheckSamples(spec.Samples);
         if (tok.VocabSize > model.Config.VocabSize)
             throw new UserInputException($"the tokenizer has {tok.VocabSize} tokens but the model only {model.Config.VocabSize}");
         var cache = new QaTokenCache(db, tok);
