@@ -54,6 +54,8 @@ public static class ProbeCommands
             var dir = ResolveCheckpoint(pr.GetValue(checkpoint), pr.GetValue(run), pr.GetValue(contact), pr.GetValue(parallel));
             if (dir is null)
             {
+                // A queued job carries only layers and samples; reference probes would silently become present ones.
+                if (pr.GetValue(reference)) throw new UserInputException("--reference goes with --checkpoint; a probe job queued with --run fits the present probes");
                 using var client = ConsoleClient.Connect(pr.GetValue(contact)!, "actorlab-probe-client");
                 var reply = Submit(client, pr.GetValue(run)!, pr.GetValue(layers)!, pr.GetValue(samples));
                 if (!reply.Ok) throw new UserInputException(reply.Message);

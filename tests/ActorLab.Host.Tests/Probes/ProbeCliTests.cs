@@ -115,6 +115,7 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
     [InlineData("reffraction", "--eval-fraction does not go with --reference", "--reference", "--eval-fraction", "0.2")]
     [InlineData("reftarget", "--target answer does not go with --reference", "--reference", "--target", "answer")]
     [InlineData("reflast", "--positions last does not go with --reference", "--reference", "--positions", "last")]
+    [InlineData("refrun", "--reference goes with --checkpoint", "NO-CHECKPOINT", "--reference", "--run", "x", "--contact", "127.0.0.1:1")]
     [InlineData("refsamples", "--samples must be at least 20 with --reference", "--reference", "--samples", "15")]
     [InlineData("nothing", "give --checkpoint DIR, or --run RUN", "NO-CHECKPOINT")]
     [InlineData("both", "either --checkpoint or --run", "--run", "x")]
