@@ -65,11 +65,10 @@ public static class ProbeCommands
             bool refMode = pr.GetValue(reference);
             if (refMode && pr.GetValue(split) != null) throw new UserInputException("--split does not go with --reference: reference probes split questions at random, 95/5");
             if (refMode && pr.GetValue(evalFraction) != null) throw new UserInputException("--eval-fraction does not go with --reference: reference probes score 5% of the questions");
-            var fit = refMode ? ProbeFitOptions.Reference : ProbeFitOptions.Default;
             return Run(new ProbeArgs(dir,
                 pr.GetValue(layers)!, pr.GetValue(positions), pr.GetValue(hops), pr.GetValue(target),
                 pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction) ?? 0.2, pr.GetValue(split) ?? "person", pr.GetValue(seed), pr.GetValue(output),
-                pr.GetValue(parallel) ?? 1, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter) ?? fit.MaxIterations,
+                pr.GetValue(parallel) ?? 1, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter),
                 pr.GetValue(penalties), refMode));
         });
         return cmd;
@@ -94,7 +93,7 @@ public static class ProbeCommands
         cancel.ThrowIfCancellationRequested();
         var checkpoint = storage.Run(spec.RunId!, spec.Checkpoint!.Epoch).CheckpointDir(spec.Checkpoint);
         var code = Run(new ProbeArgs(checkpoint, spec.Probe!.Layers, null, null, null, null, spec.Probe.Samples, 0.2, "person", 0, null,
-            Math.Max(1, parallel), 2, "cpu", 0, ProbeFitOptions.Default.MaxIterations, null));
+            Math.Max(1, parallel), 2, "cpu", 0, null, null));
         if (code != 0) throw new InvalidOperationException($"the probe sweep of {spec.RunId} ended with {code} (some probes failed; see the node's output)");
     }
 
@@ -114,7 +113,7 @@ public static class ProbeCommands
     }
 
     public sealed record ProbeArgs(string Checkpoint, string Layers, string? Positions, int? Hops, string? Target, string? Mode,
-        int Samples, double EvalFraction, string Split, int Seed, string? Out, int Parallel, int Attempts, string Device, int Threads, int MaxIter, string? Penalties = null,
+        int Samples, double EvalFraction, string Split, int Seed, string? Out, int Parallel, int Attempts, string Device, int Threads, int? MaxIter, string? Penalties = null,
         bool Reference = false);
 
     public static int Run(ProbeArgs a)
@@ -124,7 +123,9 @@ public static class ProbeCommands
         if (a.Parallel < 1) throw new UserInputException($"--parallel must be >= 1, got {a.Parallel}");
         if (a.Attempts < 1) throw new UserInputException($"--attempts must be >= 1, got {a.Attempts}");
         if (a.Threads < 0) throw new UserInputException($"--threads must be >= 0, got {a.Threads}");
-        if (a.MaxIter < 1) throw new UserInputException($"--max-iter must be >= 1, got {a.MaxIter}");
+        var fit = a.Reference ? ProbeFitOptions.Reference : ProbeFitOptions.Default;
+        int maxIter = a.MaxIter ?? fit.MaxIterations;
+        if (maxIter < 1) throw new UserInputException($"--max-iter must be >= 1, got {maxIter}");
         var positionList = a.Positions is null ? null : ParseList(a.Positions, "--positions", ProbePositions.Known);
         var targetList = a.Target is null ? null : ParseList(a.Target, "--target", ProbeTargets.Known);
         if (a.Reference && a.Hops == 1) throw new UserInputException("--hops 1 does not go with --reference: reference probes read 2-hop questions (their target is the bridge entity)");
@@ -186,10 +187,7 @@ public static class ProbeCommands
             {
                 Seed = a.Seed,
                 Penalties = penaltyList,
-                Fit = (a.Reference ? ProbeFitOptions.Reference : ProbeFitOptions.Default) with
-                {
-                    MaxIterations = a.MaxIter, Device = a.Device == "cpu" ? null : TorchSharp.torch.device(a.Device),
-                },
+                Fit = fit with { MaxIterations = maxIter, Device = a.Device == "cpu" ? null : TorchSharp.torch.device(a.Device) },
             };
             var executor = new ActivationSetExecutor(set, options, outDir);
             Console.WriteLine($"{jobs.Count} probes on {a.Parallel} slot(s), {threads} torch thread(s) each; output {outDir}");
