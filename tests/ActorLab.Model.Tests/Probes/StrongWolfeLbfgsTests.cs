@@ -55,6 +55,22 @@ public class StrongWolfeLbfgsTests
     }
 
     [Fact]
+    public void TheProbeTrainerWithReferenceFitsDecodesASeparableTargetFromTokenIds()
+    {
+        // Classes as sparse token ids, cross-validated penalty, eval beside the baseline: the whole probe job.
+        var (x, y) = SyntheticProbeData.Blobs(n: 240, dim: 5, numClasses: 4, separation: 8, seed: 3);
+        var (xe, ye) = SyntheticProbeData.Blobs(n: 60, dim: 5, numClasses: 4, separation: 8, seed: 4);
+        long[] tokenOf = [17, 250, 3, 99];
+        var train = new ProbeSamples(x, y.data<long>().ToArray().Select(c => tokenOf[c]).ToArray());
+        var eval = new ProbeSamples(xe, ye.data<long>().ToArray().Select(c => tokenOf[c]).ToArray());
+        var outcome = ProbeTrainer.Train(train, eval, seed: 0, ProbeFitOptions.Reference);
+        using var probe = outcome.Fit.Probe;
+        Assert.True(outcome.Eval.Accuracy > 0.98, $"accuracy {outcome.Eval.Accuracy}");
+        Assert.True(outcome.Eval.Loss < 0.05 * outcome.Baseline.Loss, $"probe {outcome.Eval.Loss} vs baseline {outcome.Baseline.Loss}");
+        Assert.Equal([3L, 17, 99, 250], outcome.Labels.TokenIds);
+    }
+
+    [Fact]
     public void ReferenceFitIsDeterministicAndMatchesTheCrossValidatedPath()
     {
         var (x, y) = SyntheticProbeData.Logistic(200, 4, 2, 2, seed: 7);
