@@ -131,10 +131,7 @@ public static class ReferenceCapture
                     foreach (var k in kinds)
                         chunks[(layer, k)].Add(cat(at[k].Select(pos => h.index(rows, pos)).ToArray(), 1).to(float32).cpu().DetachFromDisposeScope());
                 });
-                var last = logits.index(rows, Idx(x => x.Last)).to(float32);
-                var target = tensor(found.Select(x => x.BridgeToken).ToArray()).to(device);
-                var nll = -last.log_softmax(-1).gather(1, target.unsqueeze(1)).squeeze(1);
-                modelLoss.AddRange(nll.to(float64).cpu().data<double>().ToArray());
+                modelLoss.AddRange(ActivationCapture.ModelLoss(logits, rows, Idx(x => x.Last), found.Select(x => x.BridgeToken).ToArray()));
                 bridge.AddRange(found.Select(x => x.BridgeToken));
             }
         }
