@@ -38,6 +38,7 @@ public static class GeneralizationCommands
         if (threads < 0) throw new UserInputException($"--threads must be >= 0, got {threads}");
         var modes = modesText is null ? Generalization.DefaultModes : ParseModes(modesText);
         if (output != null) PathChecks.OutputFolder("--out", output);
+        if (File.Exists(run)) throw new UserInputException($"'{run}' is a file; give a run folder or a checkpoint folder");
         if (!Directory.Exists(run)) throw new UserInputException($"run folder '{run}' does not exist");
 
         using var ck = ProbeCheckpoint.Open(run, device, threads);

@@ -308,6 +308,7 @@ public static class BadInvocations
         const string gen2 = "generalization";
         yield return C(gen2, "missing run folder", ["generalization", "{fresh:run}", "--out", "{fresh:gen}"], "{fresh:run}");
         yield return C(gen2, "a folder that is no run", ["generalization", "{empty}", "--out", "{fresh:gen}"], "{empty}");
+        yield return C(gen2, "a file for the run", ["generalization", "{p}", "--out", "{fresh:gen}"], "{p}");
         yield return C(gen2, "--tuples 0", With(Generalization, ("--tuples", "0")), "--tuples");
         yield return C(gen2, "--modes bogus", With(Generalization, ("--modes", "bogus")), "--modes");
         yield return C(gen2, "--modes train_onehop", With(Generalization, ("--modes", "train_onehop")), "--modes");
