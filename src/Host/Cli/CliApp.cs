@@ -52,6 +52,7 @@ public static class CliApp
         yield return LogitsCommands.Build();
         foreach (var command in CapacityCommands.Build()) yield return command;
         yield return ProbeCommands.Build();
+        yield return GeneralizationCommands.Build();
         yield return RunsCommands.Build();
         yield return SweepCommands.Build();
         yield return NodeCommands.Build();

@@ -23,13 +23,13 @@ public static class ProbeCommands
         var run = new Option<string?>("--run") { Description = "A completed run of a running cluster (run id or name; needs --contact): queues its probe sweep as a job on a free slot; results in RUN/probes/." };
         var contact = new Option<string?>("--contact") { Description = "HOST:PORT[,HOST:PORT...] of coordinator-role nodes of the cluster that trained --run." };
         var layers = new Option<string>("--layers") { Description = "Residual-stream layers: 0 = embeddings, l = after block l. A range (0-4), a list (0,2,4) or 'all'.", DefaultValueFactory = _ => "all" };
-        var positions = new Option<string?>("--positions") { Description = "Comma list of name, relation (2-hop), attribute, last, all. Default: name,relation,attribute,all (2-hop) or name,attribute,all (1-hop)." };
+        var positions = new Option<string?>("--positions") { Description = "Comma list of name, relation (2-hop), attribute, last, all. Default: name,relation,attribute,last,all (2-hop) or name,attribute,last,all (1-hop); with --reference name,relation,attribute,all." };
         var hops = new Option<int?>("--hops") { Description = "1 or 2. Default: the run's highest question order." };
         var target = new Option<string?>("--target") { Description = "answer, first-hop (2-hop only) or both comma-separated. Default: answer (1-hop), answer,first-hop (2-hop)." };
         var mode = new Option<string?>("--mode") { Description = "Where 2-hop questions come from (an eval mode; default train_twohop)." };
         var samples = new Option<int>("--samples") { Description = "Distinct questions to capture (train + eval).", DefaultValueFactory = _ => 10000 };
-        var evalFraction = new Option<double>("--eval-fraction") { Description = "Share of the questions held out to score the probes.", DefaultValueFactory = _ => 0.2 };
-        var split = new Option<string>("--split") { Description = "person: held-out questions are about people the probes never trained on; question: distinct questions, possibly about the same people.", DefaultValueFactory = _ => "person" };
+        var evalFraction = new Option<double?>("--eval-fraction") { Description = "Share of the questions held out to score the probes (default 0.2; --reference: 0.05)." };
+        var split = new Option<string?>("--split") { Description = "person (default): held-out questions are about people the probes never trained on; question: distinct questions, possibly about the same people. --reference splits questions at random." };
         var seed = new Option<int>("--seed") { Description = "Seed for the questions drawn and the cross-validation folds.", DefaultValueFactory = _ => 0 };
         var output = new Option<string?>("--out") { Description = "Output folder. Default: RUN/probes/step_N_hopsH_MODE." };
         var parallel = new Option<int?>("--parallel") { Description = "Probe actors fitting probes at once (an in-process actor system when > 1). Default 1." };
@@ -37,26 +37,39 @@ public static class ProbeCommands
         var device = new Option<string>("--device") { Description = "cpu or cuda:N (model forward and probe fits).", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int>("--threads") { Description = "torch threads; 0 = cores / parallel.", DefaultValueFactory = _ => 0 };
         var penalties = new Option<string?>("--penalties") { Description = "Comma list of L2 penalties cross-validation chooses from (default: 0 + logspace(-8, -4, 4))." };
-        var maxIter = new Option<int>("--max-iter") { Description = "L-BFGS iterations per probe fit.", DefaultValueFactory = _ => ProbeFitOptions.Default.MaxIterations };
+        var maxIter = new Option<int?>("--max-iter") { Description = $"L-BFGS iterations per probe fit (default {ProbeFitOptions.Default.MaxIterations}; --reference: {ProbeFitOptions.Reference.MaxIterations})." };
+        var reference = new Option<bool>("--reference")
+        {
+            Description = "Probes as the reference code fits them, for comparable numbers: 2-hop questions read inside packed training sequences, " +
+                          "target the bridge entity's first token, positions the first two name tokens, first relation and subject tokens, " +
+                          "first 4 relations only, a random 95/5 split from --seed, strong-Wolfe L-BFGS with 1000 iterations.",
+        };
         var cmd = new Command("probe", "Linear probes: where in the network each hop's answer becomes linearly readable. Writes probes.csv, probe weights and heatmaps.")
         {
             checkpoint, run, contact, layers, positions, hops, target, mode, samples, evalFraction, split, seed, output, parallel, attempts, device, threads, penalties, maxIter,
+            reference,
         };
         cmd.SetAction(pr =>
         {
             var dir = ResolveCheckpoint(pr.GetValue(checkpoint), pr.GetValue(run), pr.GetValue(contact), pr.GetValue(parallel));
             if (dir is null)
             {
+                // A queued job carries only layers and samples; reference probes would silently become present ones.
+                if (pr.GetValue(reference)) throw new UserInputException("--reference goes with --checkpoint; a probe job queued with --run fits the present probes");
                 using var client = ConsoleClient.Connect(pr.GetValue(contact)!, "actorlab-probe-client");
                 var reply = Submit(client, pr.GetValue(run)!, pr.GetValue(layers)!, pr.GetValue(samples));
                 if (!reply.Ok) throw new UserInputException(reply.Message);
                 Console.WriteLine(reply.Message);
                 return 0;
             }
+            bool refMode = pr.GetValue(reference);
+            if (refMode && pr.GetValue(split) != null) throw new UserInputException("--split does not go with --reference: reference probes split questions at random, 95/5");
+            if (refMode && pr.GetValue(evalFraction) != null) throw new UserInputException("--eval-fraction does not go with --reference: reference probes score 5% of the questions");
             return Run(new ProbeArgs(dir,
                 pr.GetValue(layers)!, pr.GetValue(positions), pr.GetValue(hops), pr.GetValue(target),
-                pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction), pr.GetValue(split)!, pr.GetValue(seed), pr.GetValue(output),
-                pr.GetValue(parallel) ?? 1, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter), pr.GetValue(penalties)));
+                pr.GetValue(mode), pr.GetValue(samples), pr.GetValue(evalFraction) ?? 0.2, pr.GetValue(split) ?? "person", pr.GetValue(seed), pr.GetValue(output),
+                pr.GetValue(parallel) ?? 1, pr.GetValue(attempts), pr.GetValue(device)!, pr.GetValue(threads), pr.GetValue(maxIter),
+                pr.GetValue(penalties), refMode));
         });
         return cmd;
     }
@@ -80,7 +93,7 @@ public static class ProbeCommands
         cancel.ThrowIfCancellationRequested();
         var checkpoint = storage.Run(spec.RunId!, spec.Checkpoint!.Epoch).CheckpointDir(spec.Checkpoint);
         var code = Run(new ProbeArgs(checkpoint, spec.Probe!.Layers, null, null, null, null, spec.Probe.Samples, 0.2, "person", 0, null,
-            Math.Max(1, parallel), 2, "cpu", 0, ProbeFitOptions.Default.MaxIterations, null));
+            Math.Max(1, parallel), 2, "cpu", 0, null, null));
         if (code != 0) throw new InvalidOperationException($"the probe sweep of {spec.RunId} ended with {code} (some probes failed; see the node's output)");
     }
 
@@ -100,7 +113,8 @@ public static class ProbeCommands
     }
 
     public sealed record ProbeArgs(string Checkpoint, string Layers, string? Positions, int? Hops, string? Target, string? Mode,
-        int Samples, double EvalFraction, string Split, int Seed, string? Out, int Parallel, int Attempts, string Device, int Threads, int MaxIter, string? Penalties = null);
+        int Samples, double EvalFraction, string Split, int Seed, string? Out, int Parallel, int Attempts, string Device, int Threads, int? MaxIter, string? Penalties = null,
+        bool Reference = false);
 
     public static int Run(ProbeArgs a)
     {
@@ -109,9 +123,16 @@ public static class ProbeCommands
         if (a.Parallel < 1) throw new UserInputException($"--parallel must be >= 1, got {a.Parallel}");
         if (a.Attempts < 1) throw new UserInputException($"--attempts must be >= 1, got {a.Attempts}");
         if (a.Threads < 0) throw new UserInputException($"--threads must be >= 0, got {a.Threads}");
-        if (a.MaxIter < 1) throw new UserInputException($"--max-iter must be >= 1, got {a.MaxIter}");
+        var fit = a.Reference ? ProbeFitOptions.Reference : ProbeFitOptions.Default;
+        int maxIter = a.MaxIter ?? fit.MaxIterations;
+        if (maxIter < 1) throw new UserInputException($"--max-iter must be >= 1, got {maxIter}");
         var positionList = a.Positions is null ? null : ParseList(a.Positions, "--positions", ProbePositions.Known);
         var targetList = a.Target is null ? null : ParseList(a.Target, "--target", ProbeTargets.Known);
+        if (a.Reference && a.Hops == 1) throw new UserInputException("--hops 1 does not go with --reference: reference probes read 2-hop questions (their target is the bridge entity)");
+        if (a.Reference && targetList is { } tl && tl.Contains(ProbeTargets.Answer))
+            throw new UserInputException("--target answer does not go with --reference: reference probes predict the bridge entity (first-hop)");
+        if (a.Reference && positionList is { } pl && pl.Contains(ProbePositions.Last))
+            throw new UserInputException("--positions last does not go with --reference: reference probes read name, relation, attribute and all");
         EvalMode? mode = a.Mode is null ? null : QaCommands.ParseMode(a.Mode);
         var split = a.Split switch
         {
@@ -123,6 +144,7 @@ public static class ProbeCommands
         var layerSpec = a.Layers.Trim();
         if (layerSpec != "all") ParseLayers(layerSpec, int.MaxValue);
         new CaptureSpec { Hops = a.Hops ?? 2, Mode = mode, Samples = a.Samples, EvalFraction = a.EvalFraction }.Validate();
+        if (a.Reference) ReferenceCapture.CheckSamples(a.Samples);
         if (a.Out != null) PathChecks.OutputFolder("--out", a.Out);
 
         int threads = a.Threads > 0 ? a.Threads : Math.Max(1, Environment.ProcessorCount / a.Parallel);
@@ -131,37 +153,41 @@ public static class ProbeCommands
         string outDir, title;
         using (var ck = ProbeCheckpoint.Open(a.Checkpoint, a.Device, threads))
         {
-            int hops = a.Hops ?? Math.Min(2, ck.Run.MaxOrder);
-            if (hops == 2 && ck.Splits is null) throw new UserInputException($"--hops 2: run '{ck.RunDir}' was trained on 1-hop questions only");
+            int hops = a.Reference ? 2 : a.Hops ?? Math.Min(2, ck.Run.MaxOrder);
+            if (hops == 2 && ck.Splits is null)
+                throw new UserInputException($"{(a.Reference ? "--reference" : "--hops 2")}: run '{ck.RunDir}' was trained on 1-hop questions only");
             var spec = new CaptureSpec { Hops = hops, Mode = mode, Samples = a.Samples, EvalFraction = a.EvalFraction, Seed = a.Seed, Split = split };
             spec.Validate();
             int maxLayer = ck.Core.Model.Config.Layers;
             if (layerSpec != "all") ParseLayers(layerSpec, maxLayer); // range check now that L is known
             outDir = PathChecks.OutputFolder(a.Out != null ? "--out" : "--checkpoint",
-                a.Out ?? Path.Combine(ck.RunDir, "probes", $"step_{ck.Step}_hops{hops}_{spec.EffectiveMode.Name()}"));
+                a.Out ?? Path.Combine(ck.RunDir, "probes", $"step_{ck.Step}_hops{hops}_{spec.EffectiveMode.Name()}{(a.Reference ? "_reference" : "")}"));
             Console.WriteLine($"probing {ck.CheckpointDir} (step {ck.Step}, {maxLayer} blocks, width {ck.Core.Model.Config.Width}): " +
-                              $"{hops}-hop {spec.EffectiveMode.Name()} questions, {a.Samples} samples");
-            set = ActivationCapture.Capture(ck.Core.Model, ck.Db, ck.Tokenizer, ck.Splits, spec, description: new Dictionary<string, string>
+                              $"{hops}-hop {spec.EffectiveMode.Name()} questions, {a.Samples} samples{(a.Reference ? ", reference probes (packed sequences)" : "")}");
+            var description = new Dictionary<string, string>
             {
                 ["checkpoint"] = Path.GetFullPath(ck.CheckpointDir),
                 ["step"] = ck.Step.ToString(CultureInfo.InvariantCulture),
                 ["run"] = ck.Run.RunName,
-            });
-            title = $"step {ck.Step}, {hops}-hop {spec.EffectiveMode.Name()}";
+            };
+            set = a.Reference
+                ? ReferenceCapture.Capture(ck.Core.Model, ck.Db, ck.Tokenizer, ck.Splits, spec, ck.Run.SeqLen, ck.Run.Cot, description)
+                : ActivationCapture.Capture(ck.Core.Model, ck.Db, ck.Tokenizer, ck.Splits, spec, description: description);
+            title = $"step {ck.Step}, {hops}-hop {spec.EffectiveMode.Name()}{(a.Reference ? ", reference" : "")}";
             Console.WriteLine($"captured {set.Count} questions x {set.LayerCount} layers in {sw.Elapsed.TotalSeconds:F1}s");
         }
         using (set)
         {
             var layerList = layerSpec == "all" ? Enumerable.Range(0, set.LayerCount).ToList() : ParseLayers(layerSpec, set.LayerCount - 1);
-            positionList ??= set.Hops == 2 ? ["name", "relation", "attribute", "all"] : ["name", "attribute", "all"];
-            targetList ??= set.Hops == 2 ? ["answer", "first-hop"] : ["answer"];
+            positionList ??= a.Reference ? [.. set.Positions] : set.Hops == 2 ? ["name", "relation", "attribute", "last", "all"] : ["name", "attribute", "last", "all"];
+            targetList ??= a.Reference ? [ProbeTargets.FirstHop] : set.Hops == 2 ? ["answer", "first-hop"] : ["answer"];
             var jobs = ProbeSweep.Plan(set, layerList, positionList, targetList);
             Directory.CreateDirectory(outDir);
             var options = new ProbeSweepOptions
             {
                 Seed = a.Seed,
                 Penalties = penaltyList,
-                Fit = ProbeFitOptions.Default with { MaxIterations = a.MaxIter, Device = a.Device == "cpu" ? null : TorchSharp.torch.device(a.Device) },
+                Fit = fit with { MaxIterations = maxIter, Device = a.Device == "cpu" ? null : TorchSharp.torch.device(a.Device) },
             };
             var executor = new ActivationSetExecutor(set, options, outDir);
             Console.WriteLine($"{jobs.Count} probes on {a.Parallel} slot(s), {threads} torch thread(s) each; output {outDir}");

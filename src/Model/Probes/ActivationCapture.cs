@@ -105,11 +105,7 @@ public static class ActivationCapture
                         sel.data<float>().CopyTo(buffers[(layer, k)].AsSpan(start * d, b * d));
                     }
                 });
-                var last = logits.index(rows, posIdx[ProbePositions.Last]).to(float32);
-                var answer = tensor(batch.Select(p => p.AnswerToken).ToArray()).to(device);
-                var nll = -last.log_softmax(-1).gather(1, answer.unsqueeze(1)).squeeze(1);
-                var values = nll.to(float64).cpu().data<double>().ToArray();
-                values.CopyTo(modelLoss, start);
+                ModelLoss(logits, rows, posIdx[ProbePositions.Last], batch.Select(p => p.AnswerToken).ToArray()).CopyTo(modelLoss, start);
             }
         }
 
@@ -127,6 +123,15 @@ public static class ActivationCapture
         // Split by person: the CV folds inside the training people are split by person too.
         var groups = spec.Split == ProbeSplit.Person ? drawn.Select(q => q.Profile).ToArray() : null;
         return new ActivationSet(spec.Hops, layers, states, targets, modelLoss, isEval, desc, groups);
+    }
+
+    /// <summary>The model's -log p(token | prompt) in nats at (row, position) of each sample, from logits [B, T, V].</summary>
+    internal static double[] ModelLoss(Tensor logits, Tensor rows, Tensor positions, long[] tokens)
+    {
+        using var scope = NewDisposeScope();
+        var at = logits.index(rows, positions).to(float32);
+        var target = tensor(tokens).to(logits.device);
+        return (-at.log_softmax(-1).gather(1, target.unsqueeze(1)).squeeze(1)).to(float64).cpu().data<double>().ToArray();
     }
 
     /// <summary>

@@ -36,7 +36,8 @@ public static class ProbeTargets
 /// <summary>
 /// Hidden states of one question set, captured at every layer (0 = embeddings, l = residual stream after block l)
 /// and at each position kind, with the target tokens, the model's own loss on the first answer token, and the
-/// probe train/eval split. States are float32 CPU tensors [n, d], one per (layer, position); the set owns them.
+/// probe train/eval split. States are float32 CPU tensors [n, w], one per (layer, position), w the same at every
+/// layer of a position (d, or 2 d for the reference's two name tokens side by side); the set owns them.
 /// </summary>
 public sealed class ActivationSet : IDisposable
 {
@@ -45,12 +46,13 @@ public sealed class ActivationSet : IDisposable
     public int Hops { get; }
     /// <summary>Number of residual-stream layers captured: model blocks + 1.</summary>
     public int LayerCount { get; }
-    public int Width { get; }
     public int Count { get; }
     public IReadOnlyList<string> CapturedPositions { get; }
     public IReadOnlyDictionary<string, long[]> Targets { get; }
-    /// <summary>Per sample, the model's -log p(first answer token | prompt) in nats.</summary>
+    /// <summary>Per sample, the model's -log p(token of <see cref="ModelLossTarget"/> | prompt) at the final prompt token, in nats.</summary>
     public double[] ModelAnswerLoss { get; }
+    /// <summary>The target whose token <see cref="ModelAnswerLoss"/> scores (answer; first-hop in reference probes, as the reference).</summary>
+    public string ModelLossTarget { get; init; } = ProbeTargets.Answer;
     /// <summary>Per sample: true = probe eval split, false = probe train split.</summary>
     public bool[] IsEval { get; }
     /// <summary>Per sample, its group for cross-validation folds (the question's first person), or null.</summary>
@@ -68,15 +70,14 @@ public sealed class ActivationSet : IDisposable
         Hops = hops;
         LayerCount = layerCount;
         this.states = states;
-        var first = states.Values.First();
-        Count = (int)first.shape[0];
-        Width = (int)first.shape[1];
+        Count = (int)states.Values.First().shape[0];
         foreach (var ((layer, pos), t) in states)
         {
             if (layer < 0 || layer >= layerCount) throw new ArgumentException($"layer {layer} outside [0, {layerCount})");
             if (pos == ProbePositions.All || !ProbePositions.Known.Contains(pos)) throw new ArgumentException($"unknown captured position '{pos}'");
-            if (t.ndim != 2 || t.shape[0] != Count || t.shape[1] != Width)
-                throw new ArgumentException($"states at ({layer}, {pos}) have shape [{string.Join(", ", t.shape)}], expected [{Count}, {Width}]");
+            long width = states.First(kv => kv.Key.Position == pos).Value.shape[^1];
+            if (t.ndim != 2 || t.shape[0] != Count || t.shape[1] != width)
+                throw new ArgumentException($"states at ({layer}, {pos}) have shape [{string.Join(", ", t.shape)}], expected [{Count}, {width}]");
         }
         CapturedPositions = ProbePositions.Known.Where(p => states.Keys.Any(k => k.Position == p)).ToArray();
         foreach (var pos in CapturedPositions)

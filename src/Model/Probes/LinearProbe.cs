@@ -22,8 +22,19 @@ public sealed record ProbeFitOptions
     /// what a penalty means (by the square of the stream's scale).
     /// </summary>
     public bool Standardize { get; init; }
+    /// <summary>
+    /// Fit with <see cref="StrongWolfeLbfgs"/> (L-BFGS with a strong-Wolfe line search) instead of TorchSharp's
+    /// L-BFGS at a fixed step. The reference fits its probes this way.
+    /// </summary>
+    public bool StrongWolfe { get; init; }
 
     public static ProbeFitOptions Default { get; } = new();
+
+    /// <summary>The reference's probe fit: torch.optim.LBFGS(line_search_fn="strong_wolfe", max_iter=1000) with torch's defaults.</summary>
+    public static ProbeFitOptions Reference { get; } = new()
+    {
+        MaxIterations = 1000, HistorySize = 100, ToleranceGrad = 1e-7, ToleranceChange = 1e-9, StrongWolfe = true,
+    };
 }
 
 /// <summary>
@@ -105,6 +116,7 @@ public sealed class LinearProbe : nn.Module<Tensor, Tensor>
         using var mean = xd.mean([0L]);
         // Constant features (std 0) stay at 0 after centring; the floor only avoids dividing by zero.
         using var std = options.Standardize ? xd.std(0, unbiased: false).clamp_min(1e-6) : ones_like(mean);
+        if (options.StrongWolfe) return FitStrongWolfe(xd, yd, numClasses, penalty, mean, std, device, options);
 
         // TorchSharp's L-BFGS has no line search (libtorch's strong-Wolfe option is not exposed), so a step of
         // lr 1 can overshoot on a badly conditioned problem. Guard: if the fit ends non-finite or worse than
@@ -128,6 +140,45 @@ public sealed class LinearProbe : nn.Module<Tensor, Tensor>
         if (!double.IsFinite(probe!.TrainObjective))
             throw new InvalidOperationException($"L-BFGS failed to fit the probe (penalty {penalty}): the objective diverged at every step size down to {lr * 2}.");
         return probe;
+    }
+
+    /// <summary>One strong-Wolfe L-BFGS run from zero weights: the line search needs no step-size guard.</summary>
+    static LinearProbe FitStrongWolfe(Tensor x, Tensor y, int numClasses, double penalty, Tensor mean, Tensor std, Device device, ProbeFitOptions o)
+    {
+        var probe = new LinearProbe((int)x.shape[1], numClasses, mean, std, device) { Penalty = penalty };
+        long wn = probe.weight.numel();
+        var settings = new LbfgsSettings
+        {
+            MaxIterations = o.MaxIterations, HistorySize = o.HistorySize, ToleranceGrad = o.ToleranceGrad, ToleranceChange = o.ToleranceChange,
+        };
+        (double, double[]) ValueAndGradient(double[] flat)
+        {
+            using var scope = NewDisposeScope();
+            SetFlat(probe, flat, wn);
+            probe.weight.grad?.zero_();
+            probe.bias.grad?.zero_();
+            var loss = Objective(probe, x, y, penalty);
+            loss.backward();
+            var g = cat([probe.weight.grad!.flatten(), probe.bias.grad!.flatten()]).cpu().data<double>().ToArray();
+            return (loss.item<double>(), g);
+        }
+        var result = StrongWolfeLbfgs.Minimize(ValueAndGradient, new double[wn + probe.bias.numel()], settings);
+        SetFlat(probe, result.X, wn);
+        using (no_grad()) probe.TrainObjective = ObjectiveValue(probe, x, y, penalty);
+        if (!double.IsFinite(probe.TrainObjective))
+            throw new InvalidOperationException($"strong-Wolfe L-BFGS failed to fit the probe (penalty {penalty}): the objective is not finite.");
+        return probe;
+    }
+
+    /// <summary>Writes a flat vector (weight row-major, then bias) into the probe's parameters.</summary>
+    static void SetFlat(LinearProbe probe, double[] flat, long weightCount)
+    {
+        using var _ = no_grad();
+        using var all = tensor(flat, dtype: float64).to(probe.weight.device);
+        using var w = all.narrow(0, 0, weightCount).view(probe.weight.shape);
+        using var b = all.narrow(0, weightCount, all.shape[0] - weightCount);
+        probe.weight.copy_(w);
+        probe.bias.copy_(b);
     }
 
     static double RunLbfgs(LinearProbe probe, Tensor x, Tensor y, double penalty, double lr, ProbeFitOptions o)

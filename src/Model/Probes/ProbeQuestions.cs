@@ -6,10 +6,11 @@ namespace ActorLab.Model.Probes;
 /// <summary>
 /// One probe question as the model sees it, "BOS Question: What was {name}'s [{relation}'s] {subject}? Answer:"
 /// (the first example of a packed training sequence), with the index of each position kind and the target tokens.
-/// Relation is -1 for 1-hop questions.
+/// Relation is -1 for 1-hop questions. The *Start indices are the first token of the name, relation and subject
+/// words (what the reference's probes read); the *Pos ones their last token (what the present probes read).
 /// </summary>
 public sealed record ProbePrompt(Question Question, int[] Tokens, int NamePos, int RelationPos, int AttributePos,
-    int LastPos, long AnswerToken, long FirstHopToken)
+    int LastPos, long AnswerToken, long FirstHopToken, int NameStart, int RelationStart, int SubjectStart)
 {
     public int PositionOf(string kind) => kind switch
     {
@@ -58,13 +59,15 @@ public sealed class ProbeQuestions
     {
         var ids = new List<int> { eos };
         ids.AddRange(cache[cache.Prefix]);
+        int nameStart = ids.Count;
         AddName(q.Profile, QaTokenCache.Possessive, ids);
         int namePos = ids.Count - 1 - possessiveTokens;
-        int relationPos = -1;
+        int relationPos = -1, relationStart = -1;
         int answerProfile = q.Profile;
         long firstHop = -1;
         if (q.Relation >= 0)
         {
+            relationStart = ids.Count;
             ids.AddRange(cache[cache.RelationPossessive[q.Relation]]);
             relationPos = ids.Count - 1 - possessiveTokens;
             answerProfile = db.Related(q.Relation, q.Profile);
@@ -74,7 +77,7 @@ public sealed class ProbeQuestions
         ids.AddRange(cache[cache.SubjectAsk[q.Subject]]);
         int attributePos = subjectStart + subjectWordTokens[q.Subject] - 1;
         return new ProbePrompt(q, ids.ToArray(), namePos, relationPos, attributePos, ids.Count - 1,
-            AnswerToken(answerProfile, q.Subject), firstHop);
+            AnswerToken(answerProfile, q.Subject), firstHop, nameStart, relationStart, subjectStart);
     }
 
     void AddName(int p, int variant, List<int> ids)

@@ -50,7 +50,8 @@ public static class ProbeSweep
 
     /// <summary>
     /// Fits one probe (penalty by CV on the train split), scores it on the eval split beside the baseline and the
-    /// model's own loss (answer target only: the model never predicts the first hop's token in a plain answer),
+    /// model's own loss on the set's <see cref="ActivationSet.ModelLossTarget"/> (the answer: the model never predicts
+    /// the first hop's token in a plain answer, though reference probes report it as the reference does),
     /// and saves its weights under <paramref name="outDir"/>/weights/ when given.
     /// </summary>
     public static ProbeResult Run(ActivationSet set, ProbeJob job, ProbeSweepOptions options, string? outDir)
@@ -65,7 +66,7 @@ public static class ProbeSweep
         var eval = new ProbeSamples(features.index_select(0, tensor(evalIdx.Select(i => (long)i).ToArray())), evalIdx.Select(i => labels[i]).ToArray());
         var outcome = ProbeTrainer.Train(train, eval, options.Seed, options.Fit, options.Penalties);
         using var probe = outcome.Fit.Probe;
-        var modelLoss = job.Target == ProbeTargets.Answer ? evalIdx.Average(i => set.ModelAnswerLoss[i]) : double.NaN;
+        var modelLoss = job.Target == set.ModelLossTarget ? evalIdx.Average(i => set.ModelAnswerLoss[i]) : double.NaN;
         var result = new ProbeResult(job.Layer, job.Position, job.Target, set.Hops, train.Count, eval.Count, outcome.Fit.Penalty,
             outcome.Eval.Loss, outcome.Eval.Accuracy, outcome.Baseline.Loss, modelLoss);
         if (outDir != null)

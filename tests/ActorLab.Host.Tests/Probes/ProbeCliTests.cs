@@ -79,7 +79,44 @@ public class ProbeCliTests(ProbeRunFixture fx) : IClassFixture<ProbeRunFixture>
         Assert.All(rows, x => Assert.Equal("answer", x.Target));
     }
 
+    [Fact]
+    public void DefaultPositionsIncludeTheLastPromptToken()
+    {
+        var outDir = Path.Combine(fx.Dir, "out-defaults");
+        var r = ActorLabCli.Run("probe", "--checkpoint", fx.RunDir, "--layers", "1", "--target", "answer",
+            "--samples", "40", "--max-iter", "5", "--threads", "1", "--out", outDir);
+        Assert.True(r.Exit == 0, r.Err + r.Out);
+        var rows = ProbeResults.Read(Path.Combine(outDir, "probes.csv"));
+        Assert.Equal(["name", "relation", "attribute", "last", "all"], rows.Select(x => x.Position));
+    }
+
+    [Fact]
+    public void ReferenceProbesReadPackedSequencesForTheBridgeEntity()
+    {
+        var r = ActorLabCli.Run("probe", "--checkpoint", fx.RunDir, "--reference", "--layers", "0,2",
+            "--samples", "40", "--max-iter", "20", "--threads", "1");
+        Assert.True(r.Exit == 0, r.Err + r.Out);
+        // Its own default folder: reference numbers never overwrite the present probes'.
+        var csv = Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop_reference", "probes.csv");
+        var rows = ProbeResults.Read(csv);
+        Assert.Equal([(0, "name"), (0, "relation"), (0, "attribute"), (0, "all"), (2, "name"), (2, "relation"), (2, "attribute"), (2, "all")],
+            rows.Select(x => (x.Layer, x.Position)));
+        Assert.All(rows, x => Assert.Equal("first-hop", x.Target));
+        Assert.All(rows, x => Assert.Equal((38, 2), (x.NTrain, x.NEval))); // int(0.95 * 40) train, the rest eval
+        Assert.All(rows, x => Assert.True(double.IsFinite(x.ModelLoss) && double.IsFinite(x.ProbeLoss)));
+        var (probe, _, meta) = ProbeTrainer.LoadWeights(Path.Combine(fx.RunDir, "probes", "step_0_hops2_train_twohop_reference", "weights", "L2_name_first-hop.safetensors"));
+        using (probe) Assert.Equal(2 * 32, probe.Dim); // two name tokens side by side
+        Assert.Equal("random 95/5", meta["split"]);
+    }
+
     [Theory]
+    [InlineData("refhops", "--hops 1 does not go with --reference", "--reference", "--hops", "1")]
+    [InlineData("refsplit", "--split does not go with --reference", "--reference", "--split", "person")]
+    [InlineData("reffraction", "--eval-fraction does not go with --reference", "--reference", "--eval-fraction", "0.2")]
+    [InlineData("reftarget", "--target answer does not go with --reference", "--reference", "--target", "answer")]
+    [InlineData("reflast", "--positions last does not go with --reference", "--reference", "--positions", "last")]
+    [InlineData("refrun", "--reference goes with --checkpoint", "NO-CHECKPOINT", "--reference", "--run", "x", "--contact", "127.0.0.1:1")]
+    [InlineData("refsamples", "--samples must be at least 20 with --reference", "--reference", "--samples", "15")]
     [InlineData("nothing", "give --checkpoint DIR, or --run RUN", "NO-CHECKPOINT")]
     [InlineData("both", "either --checkpoint or --run", "--run", "x")]
     [InlineData("nocontact", "--run needs --contact", "NO-CHECKPOINT", "--run", "x")]

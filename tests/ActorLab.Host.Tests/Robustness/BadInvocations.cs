@@ -37,6 +37,7 @@ public static class BadInvocations
     static readonly string[] SolveN = ["solve-n", "--target-bits", "5000", "--relations", "2"];
     static readonly string[] Measure = ["measure", "--results", "{runs}", "--out", "{fresh:measure}"];
     static readonly string[] Probe = ["probe", "--checkpoint", "{ck}", "--samples", "40", "--layers", "0-1", "--max-iter", "5", "--threads", "1", "--out", "{fresh:probe}"];
+    static readonly string[] Generalization = ["generalization", "{run}", "--tuples", "3", "--threads", "1", "--out", "{fresh:gen}"];
     static readonly string[] SweepRun = ["sweep", "run", "{sweep}", "--data-dir", "{fresh:data}", "--slots", "1"];
     static readonly string[] Node = ["node", "--data-dir", "{fresh:node-data}", "--port", "0", "--slots", "1"];
 
@@ -298,6 +299,22 @@ public static class BadInvocations
         yield return C(probe, "--penalties -1", With(Probe, ("--penalties", "-1")), "--penalties");
         yield return C(probe, "--penalties NaN", With(Probe, ("--penalties", "NaN")), "--penalties");
         yield return C(probe, "--threads -1", With(Probe, ("--threads", "-1")), "--threads");
+        yield return C(probe, "--reference with --hops 1", With(Probe, ("--reference", ""), ("--hops", "1")), "--hops");
+        yield return C(probe, "--reference with --split question", With(Probe, ("--reference", ""), ("--split", "question")), "--split");
+        yield return C(probe, "--reference with --target answer", With(Probe, ("--reference", ""), ("--target", "answer")), "--target");
+        yield return C(probe, "--reference with --samples 10", With(Probe, ("--reference", ""), ("--samples", "10")), "--samples");
+
+        // ---- generalization
+        const string gen2 = "generalization";
+        yield return C(gen2, "missing run folder", ["generalization", "{fresh:run}", "--out", "{fresh:gen}"], "{fresh:run}");
+        yield return C(gen2, "a folder that is no run", ["generalization", "{empty}", "--out", "{fresh:gen}"], "{empty}");
+        yield return C(gen2, "a file for the run", ["generalization", "{p}", "--out", "{fresh:gen}"], "{p}");
+        yield return C(gen2, "--tuples 0", With(Generalization, ("--tuples", "0")), "--tuples");
+        yield return C(gen2, "--modes bogus", With(Generalization, ("--modes", "bogus")), "--modes");
+        yield return C(gen2, "--modes train_onehop", With(Generalization, ("--modes", "train_onehop")), "--modes");
+        yield return C(gen2, "--batch-size 0", With(Generalization, ("--batch-size", "0")), "--batch-size");
+        yield return C(gen2, "--out a device", With(Generalization, ("--out", "{dev}")), "{dev}");
+        yield return C(gen2, "--out empty", With(Generalization, ("--out", "")), "--out");
         yield return C(probe, "--mode bogus", With(Probe, ("--mode", "bogus")), "--mode");
 
         // ---- sweep check
