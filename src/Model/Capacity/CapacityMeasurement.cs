@@ -194,43 +194,29 @@ public static class CapacityMeasurement
             l[o.Subjectwise ? row.Subject : 0] = CapacityCalculator.NatsToBits(row.Loss);
             norms[key] = row.ParameterL2;
         }
-        var incomplete = losses.Where(kv => kv.Value.Any(double.IsNaN)).Select(kv => kv.Key).ToList();
-        foreach (var key in incomplete) losses.Remove(key);
-        if (incomplete.Count > 0)
-            warnings.Add($"Run '{info.Dir}': skipped {incomplete.Count} (mode, step) group(s) lacking some of the {s} subjects' losses " +
-                         $"(first: {incomplete[0].Item1.Name()} at step {incomplete[0].Item2}).");
-
+        // A group lacking a subject is normal (a held-out second attribute never appears in train_twohop): its
+        // capacity and dataset entropy sum the subjects present (NaN = absent), as the reference does.
         double baseline = e.BaselineCapacity;
-        double entropy1 = CapacityCalculator.DatasetEntropy(e, 1, o.Scheme, incremental: false);
-        double entropy2 = CapacityCalculator.DatasetEntropy(e, 2, o.Scheme, incremental: false);
-        // 2.1-hop at zero loss: incremental 1-hop entropy + 2-hop entropy (the capacity formula at zero loss).
-        double entropy21 = CapacityCalculator.DatasetEntropy(e, 1, o.Scheme, incremental: true) + entropy2;
-
         var rows = new List<CapacityRow>();
         foreach (var step in losses.Keys.Select(k => k.Item2).Distinct().Order())
         {
             losses.TryGetValue((EvalMode.TrainOnehop, step), out var one);
             losses.TryGetValue((EvalMode.TrainTwohop, step), out var two);
             if (one != null)
-                rows.Add(Row(1, o.Subjectwise
-                    ? CapacityCalculator.PerSubject(e, one, 1, o.Scheme, false)
-                    : Total(CapacityCalculator.Averaged(e, one[0], 1, o.Scheme, false)), entropy1, norms[(EvalMode.TrainOnehop, step)]));
+                rows.Add(Row(1, CapacityCalculator.Group(e, one, 1, o.Scheme, false),
+                    CapacityCalculator.GroupEntropy(e, one, 1, o.Scheme, false), norms[(EvalMode.TrainOnehop, step)]));
             if (two != null)
-                rows.Add(Row(2, o.Subjectwise
-                    ? CapacityCalculator.PerSubject(e, two, 2, o.Scheme, false)
-                    : Total(CapacityCalculator.Averaged(e, two[0], 2, o.Scheme, false)), entropy2, norms[(EvalMode.TrainTwohop, step)]));
+                rows.Add(Row(2, CapacityCalculator.Group(e, two, 2, o.Scheme, false),
+                    CapacityCalculator.GroupEntropy(e, two, 2, o.Scheme, false), norms[(EvalMode.TrainTwohop, step)]));
             if (one != null && two != null)
-                rows.Add(Row(2.1, o.Subjectwise
-                    ? CapacityCalculator.TwoPointOneHop(e, one, two, o.Scheme)
-                    : Total(CapacityCalculator.TwoPointOneHopAveraged(e, one[0], two[0], o.Scheme)), entropy21, norms[(EvalMode.TrainTwohop, step)]));
+                rows.Add(Row(2.1, CapacityCalculator.TwoPointOneHop(e, one, two, o.Scheme),
+                    CapacityCalculator.TwoPointOneHopEntropy(e, one, two, o.Scheme), norms[(EvalMode.TrainTwohop, step)]));
 
             CapacityRow Row(double hops, SubjectCapacities c, double entropy, double norm) =>
                 new(info, hops, step, norm, c.Total, baseline, entropy, o.Subjectwise ? c.PerSubject : null);
         }
         return rows;
     }
-
-    static SubjectCapacities Total(double total) => new([], total);
 
     /// <summary>
     /// The run's convergence from its overall losses (eval_results.csv; when only subject-wise losses exist, their mean

@@ -158,7 +158,7 @@ public class CapacityMeasurementTests
             lines.Add($"{Nats(oneHop[a])},500,train_onehop,0.25,{subjects[a]}");
             lines.Add($"{Nats(twoHop[a])},500,train_twohop,0.25,{subjects[a]}");
         }
-        lines.Add($"{Nats(1)},600,train_onehop,0.25,birth_date"); // an incomplete step: skipped with a warning
+        lines.Add($"{Nats(1)},600,train_onehop,0.25,birth_date"); // a step with one subject: measured over that subject
         File.WriteAllLines(Path.Combine(run, "eval_results_full.csv"), lines);
 
         var report = CapacityMeasurement.Measure(new MeasureOptions
@@ -166,8 +166,13 @@ public class CapacityMeasurementTests
             ResultsDir = Path.Combine(root, "results"), Subjectwise = true, LoadProfiles = ReadMarker,
         });
         Assert.Single(report.Runs);
-        Assert.Contains(report.Warnings, w => w.Contains("lacking some of the 6 subjects"));
-        var rows = report.AllSteps.ToDictionary(r => r.Hops);
+        Assert.Empty(report.Warnings);
+        // Step 600 has only a 1-hop birth_date loss of 1 bit: (3 - 1) 8 + Sd, entropy 3*8 + Sd.
+        var lone = Assert.Single(report.AllSteps, r => r.Step == 600);
+        Assert.Equal(1, lone.Hops);
+        Assert.Equal(16 + CapacityTestData.DateSelection8(), lone.Capacity, 6);
+        Assert.Equal(24 + CapacityTestData.DateSelection8(), lone.DatasetEntropy, 6);
+        var rows = report.AllSteps.Where(r => r.Step == 500).ToDictionary(r => r.Hops);
         Assert.Equal(3, rows.Count);
         double sn = 24, sd = CapacityTestData.DateSelection8();
         Assert.Equal([16 + sd, 12, -8, 8, 8 + sn / 2, (sn - 8) / 2], rows[1].SubjectCapacities!.ToArray(), new ToleranceComparer(1e-6));
@@ -178,6 +183,47 @@ public class CapacityMeasurementTests
         var files = CapacityTables.Write(outDir, report);
         var header = File.ReadLines(files[0]).First();
         Assert.Contains("dataset_entropy,birth_date_capacity,birth_city_capacity,university_capacity,employer_capacity,parent_capacity,child_capacity,run", header);
+    }
+
+    [Fact]
+    public void A_subject_missing_from_train_twohop_still_gives_hops_2_and_2_1_rows()
+    {
+        // The reference's headline setup (--subjectwise --scheme 2-hop-double): a held-out second attribute
+        // (university) never appears in train_twohop. Hand-worked in CapacityCalculatorTests.
+        var root = CapacityTestData.TempDir();
+        var profiles = WriteProfiles(root, "p.parquet");
+        var run = Directory.CreateDirectory(Path.Combine(root, "results", "run_h")).FullName;
+        WriteConfig(run, profiles);
+        string[] subjects = ["birth_date", "birth_city", "university", "employer", "parent", "child"];
+        double[] oneHop = [1, 0.5, 2, 0, 1, 3];
+        double[] twoHop = [0, 0, double.NaN, 5, 0, 0];
+        var lines = new List<string> { "loss,global_step,mode,parameter_l2,subject" };
+        for (int a = 0; a < 6; a++)
+        {
+            lines.Add($"{Nats(oneHop[a])},500,train_onehop,0.25,{subjects[a]}");
+            if (!double.IsNaN(twoHop[a])) lines.Add($"{Nats(twoHop[a])},500,train_twohop,0.25,{subjects[a]}");
+        }
+        File.WriteAllLines(Path.Combine(run, "eval_results_full.csv"), lines);
+
+        var report = CapacityMeasurement.Measure(new MeasureOptions
+        {
+            ResultsDir = Path.Combine(root, "results"), Subjectwise = true, Scheme = CapacityScheme.TwoHopDouble, LoadProfiles = ReadMarker,
+        });
+        var rows = report.AllSteps.ToDictionary(r => r.Hops);
+        Assert.Equal([1, 2, 2.1], rows.Keys.Order());
+        double sn = 24, sd = CapacityTestData.DateSelection8();
+        Assert.Equal(104 + sd + sn, rows[2].Capacity, 6);
+        Assert.Equal(112 + sd + sn, rows[2].DatasetEntropy, 6);
+        Assert.True(double.IsNaN(rows[2].SubjectCapacities![2]));
+        Assert.Equal(36 + 104 + sd + sn, rows[2.1].Capacity, 6);
+        Assert.Equal(88 + 112 + sd + sn, rows[2.1].DatasetEntropy, 6);
+        Assert.Equal([2, 2.1], report.Final.Select(r => r.Hops).Where(h => h > 1).Order());
+
+        // The table leaves the missing subject's cell empty.
+        var files = CapacityTables.Write(CapacityTestData.TempDir(), report);
+        var header = File.ReadLines(files[0]).First().Split(',');
+        var two = File.ReadLines(files[0]).Skip(1).Select(l => l.Split(',')).Single(f => f[6] == "2");
+        Assert.Equal("", two[Array.IndexOf(header, "university_capacity")]);
     }
 
     [Fact]
