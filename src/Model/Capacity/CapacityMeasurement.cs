@@ -14,10 +14,47 @@ public sealed record CapacityRow(
     double Capacity,
     double BaselineCapacity,
     double DatasetEntropy,
-    IReadOnlyList<double>? SubjectCapacities);
+    IReadOnlyList<double>? SubjectCapacities)
+{
+    /// <summary>Capacity per parameter (NaN when the parameter count is unknown).</summary>
+    public double BitsPerParam => Run.NParams > 0 ? Capacity / Run.NParams : double.NaN;
+
+    /// <summary>Capacity as a fraction of what the dataset holds at this hop level (NaN when that is 0).</summary>
+    public double FractionOfEntropy => DatasetEntropy != 0 ? Capacity / DatasetEntropy : double.NaN;
+}
 
 /// <summary>A run's convergence verdict and the loss derivatives behind it.</summary>
 public sealed record RunConvergence(RunInfo Run, ConvergenceResult Result);
+
+/// <summary>
+/// `measure`'s run filters, as the reference's: a run is measured when each non-empty list holds its value
+/// (n_params, N_profiles, layers, min_train_hops, max_train_hops, weight_decay of the tables).
+/// </summary>
+public sealed record RunFilter
+{
+    public IReadOnlyList<long> NParams { get; init; } = [];
+    public IReadOnlyList<int> NProfiles { get; init; } = [];
+    public IReadOnlyList<int> Layers { get; init; } = [];
+    public IReadOnlyList<int> MinTrainHops { get; init; } = [];
+    public IReadOnlyList<int> MaxTrainHops { get; init; } = [];
+    public IReadOnlyList<double> WeightDecay { get; init; } = [];
+
+    public bool Keeps(RunInfo r) =>
+        Has(NParams, r.NParams) && Has(NProfiles, r.NProfiles) && Has(Layers, r.Layers) &&
+        Has(MinTrainHops, r.MinOrder) && Has(MaxTrainHops, r.MaxOrder) &&
+        // wd comes from run names and JSON: 0.1 and 1e-1 are the same decay
+        (WeightDecay.Count == 0 || WeightDecay.Any(w => Math.Abs(w - r.WeightDecay) <= 1e-12 * Math.Max(1, Math.Abs(w))));
+
+    static bool Has<T>(IReadOnlyList<T> allowed, T value) => allowed.Count == 0 || allowed.Contains(value);
+
+    /// <summary>The filters given, in the CLI's words, e.g. "--layers 4 --weight-decay 0.1".</summary>
+    public override string ToString() => string.Join(' ', new (string Name, System.Collections.IEnumerable Values, int Count)[]
+        {
+            ("--n-params", NParams, NParams.Count), ("--n-profiles", NProfiles, NProfiles.Count), ("--layers", Layers, Layers.Count),
+            ("--min-train-hops", MinTrainHops, MinTrainHops.Count), ("--max-train-hops", MaxTrainHops, MaxTrainHops.Count),
+            ("--weight-decay", WeightDecay, WeightDecay.Count),
+        }.Where(f => f.Count > 0).Select(f => f.Name + " " + string.Join(' ', f.Values.Cast<IFormattable>().Select(v => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture)))));
+}
 
 /// <summary>`measure`'s options.</summary>
 public sealed record MeasureOptions
@@ -25,6 +62,8 @@ public sealed record MeasureOptions
     public required string ResultsDir { get; init; }
     public CapacityScheme Scheme { get; init; } = CapacityScheme.Optimal;
     public SelectionScheme Selection { get; init; } = SelectionScheme.Optimal;
+    /// <summary>ActorLab's formulas, or the reference's (to reproduce its numbers).</summary>
+    public CapacityFormulas Formulas { get; init; } = CapacityFormulas.ActorLab;
     /// <summary>Per-subject form from eval_results_full.csv (else the averaged form from eval_results.csv).</summary>
     public bool Subjectwise { get; init; }
     /// <summary>Folders searched for reference datasets profiles_dataset_{N}_{uniform|bipartite}[_r{R}][.parquet].</summary>
@@ -36,6 +75,8 @@ public sealed record MeasureOptions
     /// <summary>Final rows earlier than this step are dropped (the reference used 700000; default keeps all).</summary>
     public long MinFinalStep { get; init; }
     public ConvergenceConfig Convergence { get; init; } = ConvergenceConfig.Default;
+    /// <summary>Which runs to measure (default: all).</summary>
+    public RunFilter Filter { get; init; } = new();
     public int MaxParallelism { get; init; } = Environment.ProcessorCount;
 }
 
@@ -50,6 +91,9 @@ public sealed record MeasureReport(
     IReadOnlyList<string> Warnings)
 {
     public int MaxRelations => Runs.Count == 0 ? 0 : Runs.Max(r => r.Info.Relations);
+
+    /// <summary>Runs left out by <see cref="MeasureOptions.Filter"/> (neither measured nor skipped).</summary>
+    public int FilteredOut { get; init; }
 }
 
 /// <summary>
@@ -71,12 +115,17 @@ public static class CapacityMeasurement
 
         var entropyCache = new ConcurrentDictionary<string, Lazy<(DatasetEntropy, string?)>>();
         var results = new (RunResults? Run, List<CapacityRow>? Rows, RunConvergence? Conv, string? Error, List<string> Warnings)[dirs.Count];
+        var kept = new bool[dirs.Count];
         Parallel.For(0, dirs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.MaxParallelism) }, i =>
         {
             var warnings = new List<string>();
             try
             {
-                var run = ResultsReader.ReadRun(dirs[i], o.Subjectwise);
+                // filter on the config before reading any eval CSV
+                var info = ResultsReader.ReadInfo(dirs[i]);
+                if (!o.Filter.Keeps(info)) return;
+                kept[i] = true;
+                var run = ResultsReader.ReadRun(info, o.Subjectwise);
                 warnings.AddRange(run.Warnings);
                 var (entropy, note) = Entropy(run.Info, o, entropyCache);
                 if (note != null) warnings.Add(note);
@@ -86,10 +135,12 @@ public static class CapacityMeasurement
             }
             catch (UserInputException e)
             {
+                kept[i] = true;
                 results[i] = (null, null, null, e.Message, warnings);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
             {
+                kept[i] = true;
                 // A file that cannot be read (e.g. a corrupt profiles parquet) skips the run, not the whole measurement.
                 results[i] = (null, null, null, $"Run '{dirs[i]}': {e.Message}", warnings);
             }
@@ -102,6 +153,7 @@ public static class CapacityMeasurement
         var allWarnings = new List<string>();
         for (int i = 0; i < dirs.Count; i++)
         {
+            if (!kept[i]) continue;
             var r = results[i];
             allWarnings.AddRange(r.Warnings);
             if (r.Error != null) { skipped.Add((dirs[i], r.Error)); continue; }
@@ -120,7 +172,7 @@ public static class CapacityMeasurement
             .Where(r => r.Step >= o.MinFinalStep)
             .ToList();
         // Entropy notes are shared by runs on the same dataset: report each once.
-        return new MeasureReport(o, runs, all, final, convs, skipped, allWarnings.Distinct().ToList());
+        return new MeasureReport(o, runs, all, final, convs, skipped, allWarnings.Distinct().ToList()) { FilteredOut = kept.Count(k => !k) };
     }
 
     /// <summary>The dataset entropies of a run: its profiles file (run.json or a reference name under --profiles-dir), else estimated.</summary>
@@ -203,14 +255,14 @@ public static class CapacityMeasurement
             losses.TryGetValue((EvalMode.TrainOnehop, step), out var one);
             losses.TryGetValue((EvalMode.TrainTwohop, step), out var two);
             if (one != null)
-                rows.Add(Row(1, CapacityCalculator.Group(e, one, 1, o.Scheme, false),
-                    CapacityCalculator.GroupEntropy(e, one, 1, o.Scheme, false), norms[(EvalMode.TrainOnehop, step)]));
+                rows.Add(Row(1, CapacityCalculator.Group(e, one, 1, o.Scheme, false, o.Formulas),
+                    CapacityCalculator.GroupEntropy(e, one, 1, o.Scheme, false, o.Formulas), norms[(EvalMode.TrainOnehop, step)]));
             if (two != null)
-                rows.Add(Row(2, CapacityCalculator.Group(e, two, 2, o.Scheme, false),
-                    CapacityCalculator.GroupEntropy(e, two, 2, o.Scheme, false), norms[(EvalMode.TrainTwohop, step)]));
+                rows.Add(Row(2, CapacityCalculator.Group(e, two, 2, o.Scheme, false, o.Formulas),
+                    CapacityCalculator.GroupEntropy(e, two, 2, o.Scheme, false, o.Formulas), norms[(EvalMode.TrainTwohop, step)]));
             if (one != null && two != null)
-                rows.Add(Row(2.1, CapacityCalculator.TwoPointOneHop(e, one, two, o.Scheme),
-                    CapacityCalculator.TwoPointOneHopEntropy(e, one, two, o.Scheme), norms[(EvalMode.TrainTwohop, step)]));
+                rows.Add(Row(2.1, CapacityCalculator.TwoPointOneHop(e, one, two, o.Scheme, o.Formulas),
+                    CapacityCalculator.TwoPointOneHopEntropy(e, one, two, o.Scheme, o.Formulas), norms[(EvalMode.TrainTwohop, step)]));
 
             CapacityRow Row(double hops, SubjectCapacities c, double entropy, double norm) =>
                 new(info, hops, step, norm, c.Total, baseline, entropy, o.Subjectwise ? c.PerSubject : null);

@@ -183,7 +183,7 @@ public static class CapacityPlots
             var pts = g.OrderBy(r => r.Step).ToList();
             var run = pts[0].Run;
             var color = legend ? palette.GetColor(i++) : cmap.GetColor(hi > lo ? (Math.Log10(run.NParams) - lo) / (hi - lo) : 0.5);
-            var line = plt.Add.Scatter(pts.Select(r => Math.Log10(r.Step)).ToArray(), pts.Select(r => r.Capacity / run.NParams).ToArray(), color);
+            var line = plt.Add.Scatter(pts.Select(r => Math.Log10(r.Step)).ToArray(), pts.Select(r => r.BitsPerParam).ToArray(), color);
             line.MarkerSize = legend ? 4 : 0;
             line.LegendText = legend ? $"N={run.NProfiles}, {FormatReal(run.NParams)} params, L={run.Layers}" : "";
         }

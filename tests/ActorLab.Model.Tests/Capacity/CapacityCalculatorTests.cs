@@ -205,6 +205,45 @@ public class CapacityCalculatorTests
         Assert.Equal(88 + 112 + sd + sn, CapacityCalculator.TwoPointOneHopEntropy(e, L, twoHopDouble, CapacityScheme.TwoHopDouble), 9);
     }
 
+    [Theory]
+    [InlineData(SelectionScheme.Optimal)]
+    [InlineData(SelectionScheme.Independent)]
+    public void Reference_formulas_reproduce_the_reference_numbers(SelectionScheme sel)
+    {
+        var (e, sn, sd) = Setup(sel);
+        double s = sn + sd;
+        const CapacityFormulas Ref = CapacityFormulas.Reference;
+        // Averaged 2.1 at 1-hop mean 1, 2-hop mean 7/6: the reference's "incremental" 1-hop part keeps its selection
+        // terms ((11 - 6) 8 + S = 40 + S), so the sum counts S twice.
+        Assert.Equal(72 + s, CapacityCalculator.TwoPointOneHop(e, [1], [7.0 / 6], CapacityScheme.Optimal).Total, 6);
+        Assert.Equal(72 + 2 * s, CapacityCalculator.TwoPointOneHop(e, [1], [7.0 / 6], CapacityScheme.Optimal, Ref).Total, 6);
+        // Every loss 3 bits (above the mean entropy 11/6): ActorLab's incremental 1-hop part is 0, the reference's S - (18 - 11) 8.
+        Assert.Equal(s - 56, CapacityCalculator.TwoPointOneHop(e, [3], [3], CapacityScheme.Optimal).Total, 6);
+        Assert.Equal(2 * (s - 56), CapacityCalculator.TwoPointOneHop(e, [3], [3], CapacityScheme.Optimal, Ref).Total, 6);
+        // 2.1 entropy: ActorLab 88 (incremental 1-hop) + 88 + S (2-hop); the reference its 1-hop part alone, which
+        // the averaged form makes 88 + S and the per-subject form 88.
+        Assert.Equal(88 + 88 + s, CapacityCalculator.TwoPointOneHopEntropy(e, [1], [7.0 / 6], CapacityScheme.Optimal), 6);
+        Assert.Equal(88 + s, CapacityCalculator.TwoPointOneHopEntropy(e, [1], [7.0 / 6], CapacityScheme.Optimal, Ref), 6);
+        Assert.Equal(88, CapacityCalculator.TwoPointOneHopEntropy(e, L, [2, 1, 1, 1, 1, 1], CapacityScheme.Optimal, Ref), 6);
+        // `entropy`'s 2-hop: ActorLab incremental 88 / 176 / 120; the reference adds S (its averaged form drops incremental).
+        Assert.Equal(88 + s, CapacityCalculator.DatasetEntropy2Hop(e, CapacityScheme.Optimal, Ref), 6);
+        Assert.Equal(176 + s, CapacityCalculator.DatasetEntropy2Hop(e, CapacityScheme.TwoHopBigHash, Ref), 6);
+        Assert.Equal(120 + s, CapacityCalculator.DatasetEntropy2Hop(e, CapacityScheme.TwoHopDouble, Ref), 6);
+        // 1-hop rows do not change.
+        Assert.Equal(32 + s, CapacityCalculator.Group(e, L, 1, CapacityScheme.Optimal, false, Ref).Total, 6);
+
+        // Per subject, parent not evaluated at hops 2: R is 2 for ActorLab (child (2-1)8 + Sn/2), 1 relation present
+        // for the reference (8 + Sn). Its 2.1 keeps only the 2-hop group's subjects in the 1-hop part:
+        // [16, 12, -8, 8, -, 0] = 28 + 2-hop [8 + Sd, 8, 0, 0, -, 8 + Sn] = 52 + S; ActorLab 36 + 24 + Sd + Sn/2.
+        double[] twoHop = [2, 1, 1, 1, double.NaN, 1];
+        Assert.Equal(8 + sn / 2, CapacityCalculator.PerSubject(e, twoHop, 2, CapacityScheme.Optimal, false).PerSubject[5], 6);
+        Assert.Equal(8 + sn, CapacityCalculator.PerSubject(e, twoHop, 2, CapacityScheme.Optimal, false, Ref).PerSubject[5], 6);
+        Assert.Equal(60 + sd + sn / 2, CapacityCalculator.TwoPointOneHop(e, L, twoHop, CapacityScheme.Optimal).Total, 6);
+        Assert.Equal(52 + s, CapacityCalculator.TwoPointOneHop(e, L, twoHop, CapacityScheme.Optimal, Ref).Total, 6);
+        // and its entropy: incremental 1-hop at zero loss without parent, 88 - 2*8.
+        Assert.Equal(72, CapacityCalculator.TwoPointOneHopEntropy(e, L, twoHop, CapacityScheme.Optimal, Ref), 6);
+    }
+
     [Fact]
     public void Per_subject_needs_one_loss_per_subject()
     {

@@ -119,6 +119,48 @@ public class CapacityMeasurementTests
     }
 
     [Fact]
+    public void Reference_formulas_change_only_the_2_1_hop_rows()
+    {
+        var (results, profilesDir) = BuildTree();
+        var report = CapacityMeasurement.Measure(Options(results, profilesDir) with { Formulas = CapacityFormulas.Reference });
+        double s = CapacityTestData.NameSelection(SelectionScheme.Optimal) + CapacityTestData.DateSelection(SelectionScheme.Optimal);
+        var rows = report.AllSteps.Where(r => r.Run.Name == "run_a" && r.Step == 1000).ToDictionary(r => r.Hops);
+        // As in the averaged test above, but the reference's 1-hop part of 2.1 keeps S (40 + S + 32 + S) and its
+        // entropy is that 1-hop part at zero loss alone (88 + S).
+        Assert.Equal(40 + s, rows[1].Capacity, 6);
+        Assert.Equal(32 + s, rows[2].Capacity, 6);
+        Assert.Equal(88 + s, rows[2].DatasetEntropy, 6);
+        Assert.Equal(72 + 2 * s, rows[2.1].Capacity, 6);
+        Assert.Equal(88 + s, rows[2.1].DatasetEntropy, 6);
+        var early = report.AllSteps.Single(r => r.Run.Name == "run_a" && r.Step == 100 && r.Hops == 2.1);
+        Assert.Equal(2 * (s - 56), early.Capacity, 6);
+    }
+
+    [Fact]
+    public void Filters_keep_only_matching_runs_before_reading_their_evals()
+    {
+        var (results, profilesDir) = BuildTree();
+        // Layers 4: only the reference run (l4); run_a, run_d and run_e have 2 layers and are not read at all
+        // (run_d's malformed CSV is not reported); weird_run has no config to filter on, so it is still skipped.
+        var byLayers = CapacityMeasurement.Measure(Options(results, profilesDir) with { Filter = new RunFilter { Layers = [4] } });
+        Assert.Equal(["mup_n8_p2000_omin1_omax2_wd0.1_l4_lr0.001_beta10.99_sf_r2"], byLayers.Runs.Select(r => r.Info.Name));
+        Assert.Equal(3, byLayers.FilteredOut);
+        Assert.Contains(byLayers.Skipped, x => x.Reason.Contains("'weird_run' is not a reference run name"));
+        Assert.DoesNotContain(byLayers.Skipped, x => x.Reason.Contains("oops"));
+
+        var byParams = CapacityMeasurement.Measure(Options(results, profilesDir) with
+        {
+            Filter = new RunFilter { NParams = [1000], NProfiles = [8], MinTrainHops = [1], MaxTrainHops = [2], WeightDecay = [1e-1] },
+        });
+        Assert.Equal(["run_a"], byParams.Runs.Select(r => r.Info.Name));
+        Assert.Equal(2, byParams.FilteredOut); // the reference run (p2000) and run_e (N = 10)
+        var none = CapacityMeasurement.Measure(Options(results, profilesDir) with { Filter = new RunFilter { WeightDecay = [0.2] } });
+        Assert.Empty(none.Runs);
+        Assert.Equal(4, none.FilteredOut);
+        Assert.Equal("--weight-decay 0.2", none.Options.Filter.ToString());
+    }
+
+    [Fact]
     public void Tables_have_the_reference_columns()
     {
         var (results, profilesDir) = BuildTree();
@@ -135,8 +177,12 @@ public class CapacityMeasurementTests
         Assert.Equal(["1000", "8", "2", "2", "1", "2", "2.1", "0.1", "1000", "0.5"], row[..10]);
         Assert.Equal(72 + s, double.Parse(row[10], CultureInfo.InvariantCulture), 6);
         var final = File.ReadAllLines(files[1]);
-        Assert.EndsWith(",run,converged", final[0]);
+        Assert.EndsWith(",dataset_entropy,total_capacity,bits_per_param,fraction_of_entropy,run,converged", final[0]);
         Assert.Equal(7, final.Length);
+        // run_a at 2.1 hops: 72 + S bits, n_params 1000, entropy 88 + 88 + S.
+        var f21 = final.Select(l => l.Split(',')).Single(f => f[^2] == "run_a" && f[6] == "2.1");
+        double[] ratios = f21[13..16].Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal([72 + s, (72 + s) / 1000, (72 + s) / (176 + s)], ratios, new ToleranceComparer(1e-6));
         var never = File.ReadAllLines(files[3]);
         Assert.Equal(3, never.Length);
         Assert.Contains(never, l => l.Contains("train_onehop has 0 eval points after step 1000000"));
