@@ -48,12 +48,14 @@ public sealed record RunFilter
     static bool Has<T>(IReadOnlyList<T> allowed, T value) => allowed.Count == 0 || allowed.Contains(value);
 
     /// <summary>The filters given, in the CLI's words, e.g. "--layers 4 --weight-decay 0.1".</summary>
-    public override string ToString() => string.Join(' ', new (string Name, System.Collections.IEnumerable Values, int Count)[]
-        {
-            ("--n-params", NParams, NParams.Count), ("--n-profiles", NProfiles, NProfiles.Count), ("--layers", Layers, Layers.Count),
-            ("--min-train-hops", MinTrainHops, MinTrainHops.Count), ("--max-train-hops", MaxTrainHops, MaxTrainHops.Count),
-            ("--weight-decay", WeightDecay, WeightDecay.Count),
-        }.Where(f => f.Count > 0).Select(f => f.Name + " " + string.Join(' ', f.Values.Cast<IFormattable>().Select(v => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture)))));
+    public override string ToString() => string.Join(' ', new[]
+    {
+        Given("--n-params", NParams), Given("--n-profiles", NProfiles), Given("--layers", Layers),
+        Given("--min-train-hops", MinTrainHops), Given("--max-train-hops", MaxTrainHops), Given("--weight-decay", WeightDecay),
+    }.Where(g => g != null));
+
+    static string? Given<T>(string option, IReadOnlyList<T> values) where T : IFormattable =>
+        values.Count == 0 ? null : option + " " + string.Join(' ', values.Select(v => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture)));
 }
 
 /// <summary>`measure`'s options.</summary>
@@ -115,7 +117,7 @@ public static class CapacityMeasurement
 
         var entropyCache = new ConcurrentDictionary<string, Lazy<(DatasetEntropy, string?)>>();
         var results = new (RunResults? Run, List<CapacityRow>? Rows, RunConvergence? Conv, string? Error, List<string> Warnings)[dirs.Count];
-        var kept = new bool[dirs.Count];
+        var filteredOut = new bool[dirs.Count];
         Parallel.For(0, dirs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.MaxParallelism) }, i =>
         {
             var warnings = new List<string>();
@@ -123,8 +125,7 @@ public static class CapacityMeasurement
             {
                 // filter on the config before reading any eval CSV
                 var info = ResultsReader.ReadInfo(dirs[i]);
-                if (!o.Filter.Keeps(info)) return;
-                kept[i] = true;
+                if (!o.Filter.Keeps(info)) { filteredOut[i] = true; return; }
                 var run = ResultsReader.ReadRun(info, o.Subjectwise);
                 warnings.AddRange(run.Warnings);
                 var (entropy, note) = Entropy(run.Info, o, entropyCache);
@@ -135,12 +136,10 @@ public static class CapacityMeasurement
             }
             catch (UserInputException e)
             {
-                kept[i] = true;
                 results[i] = (null, null, null, e.Message, warnings);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or FormatException or UnauthorizedAccessException)
             {
-                kept[i] = true;
                 // A file that cannot be read (e.g. a corrupt profiles parquet) skips the run, not the whole measurement.
                 results[i] = (null, null, null, $"Run '{dirs[i]}': {e.Message}", warnings);
             }
@@ -153,7 +152,7 @@ public static class CapacityMeasurement
         var allWarnings = new List<string>();
         for (int i = 0; i < dirs.Count; i++)
         {
-            if (!kept[i]) continue;
+            if (filteredOut[i]) continue;
             var r = results[i];
             allWarnings.AddRange(r.Warnings);
             if (r.Error != null) { skipped.Add((dirs[i], r.Error)); continue; }
@@ -172,7 +171,7 @@ public static class CapacityMeasurement
             .Where(r => r.Step >= o.MinFinalStep)
             .ToList();
         // Entropy notes are shared by runs on the same dataset: report each once.
-        return new MeasureReport(o, runs, all, final, convs, skipped, allWarnings.Distinct().ToList()) { FilteredOut = kept.Count(k => !k) };
+        return new MeasureReport(o, runs, all, final, convs, skipped, allWarnings.Distinct().ToList()) { FilteredOut = filteredOut.Count(f => f) };
     }
 
     /// <summary>The dataset entropies of a run: its profiles file (run.json or a reference name under --profiles-dir), else estimated.</summary>

@@ -271,16 +271,18 @@ public static class CapacityPlots
         if (pairs.Count == 0) { Empty(plt, "no run has final 1-hop and 2-hop rows"); return plt; }
         var cmap = new ScottPlot.Colormaps.Viridis();
         double lo = pairs.Min(p => Math.Log10(p.Run.NParams)), hi = pairs.Max(p => Math.Log10(p.Run.NParams));
+        // 20 colours over log parameters, as the reference: one plottable per (trained hops, colour), not per run
+        int Bin(long nParams) => hi > lo ? (int)Math.Round((Math.Log10(nParams) - lo) / (hi - lo) * 19) : 0;
         foreach (var byOrder in pairs.GroupBy(p => p.Run.MaxOrder).OrderBy(g => g.Key))
         {
             bool first = true;
-            foreach (var p in byOrder)
+            foreach (var bin in byOrder.GroupBy(p => Bin(p.Run.NParams)).OrderBy(g => g.Key))
             {
-                var dot = plt.Add.ScatterPoints(new[] { p.One!.BitsPerParam }, new[] { p.Two!.BitsPerParam },
-                    cmap.GetColor(hi > lo ? (Math.Log10(p.Run.NParams) - lo) / (hi - lo) : 0.5));
-                dot.MarkerShape = byOrder.Key >= 2 ? MarkerShape.FilledTriangleUp : MarkerShape.FilledCircle;
-                dot.MarkerSize = 9;
-                dot.LegendText = first ? $"trained hops {p.Run.MinOrder}-{byOrder.Key} (colour = log parameters)" : "";
+                var dots = plt.Add.ScatterPoints(bin.Select(p => p.One!.BitsPerParam).ToArray(), bin.Select(p => p.Two!.BitsPerParam).ToArray(),
+                    cmap.GetColor(bin.Key / 19.0));
+                dots.MarkerShape = byOrder.Key >= 2 ? MarkerShape.FilledTriangleUp : MarkerShape.FilledCircle;
+                dots.MarkerSize = 9;
+                dots.LegendText = first ? $"trained hops {byOrder.First().Run.MinOrder}-{byOrder.Key} (colour = log parameters)" : "";
                 first = false;
             }
         }
