@@ -130,7 +130,7 @@ public static class CapacityMeasurement
                 warnings.AddRange(run.Warnings);
                 var (entropy, note) = Entropy(run.Info, o, entropyCache);
                 if (note != null) warnings.Add(note);
-                var rows = MeasureRun(run, entropy, o, warnings);
+                var rows = MeasureRun(run, entropy, o);
                 var conv = AssessConvergence(run, o);
                 results[i] = (run, rows, conv, null, warnings);
             }
@@ -225,7 +225,7 @@ public static class CapacityMeasurement
     static bool IsTraining(EvalMode m) => m is EvalMode.TrainOnehop or EvalMode.TrainTwohop;
 
     /// <summary>Capacity rows of one run at every step (hops 1, 2, 2.1).</summary>
-    public static List<CapacityRow> MeasureRun(RunResults run, DatasetEntropy e, MeasureOptions o, List<string> warnings)
+    public static List<CapacityRow> MeasureRun(RunResults run, DatasetEntropy e, MeasureOptions o)
     {
         var info = run.Info;
         int s = e.SubjectCount;
