@@ -9,12 +9,16 @@ using ActorLab.Model.Training;
 namespace ActorLab.Bench;
 
 /// <summary>
-/// `measure` over a synthetic results tree (issue 5 target: 1,000 runs x 50 checkpoints in under 5 s). The tree is
-/// written first (not timed): runs with run.json pointing at 4 real profiles parquet files (N = 2k..16k, R = 4) and
-/// eval_results.csv with all 9 eval modes at the SPEC 4 eval steps (10 log-spaced up to 1e5, then every 1e5), so
+/// `measure` over a synthetic results tree (issue 5 target: 1,000 runs x 50 checkpoints in under 5 s; issue 11:
+/// with the final table's total_capacity, bits_per_param and fraction_of_entropy and the three extra plots). The tree
+/// is written first (not timed): runs with run.json pointing at 4 real profiles parquet files (N = 2k..16k, R = 4)
+/// and eval_results.csv with all 9 eval modes at the SPEC 4 eval steps (10 log-spaced up to 1e5, then every 1e5), so
 /// the convergence rule has points after 1e6. Then `measure` runs in a fresh process, timed per phase: read + compute
-/// (CSV parsing, entropies from parquet, capacities, convergence), tables, plots (5 summary plots + 20 per-run plots,
-/// PNG + SVG each). A second row measures the subject-wise form on 100 runs (eval_results_full.csv).
+/// (CSV parsing, entropies from parquet, capacities, convergence), tables, plots (8 summary plots + 20 per-run
+/// plots, PNG + SVG each). Each form is measured `repeats` times (fresh process each): the table gives the median
+/// and the range. A second row measures the reference's headline setup on 100 runs: subject-wise
+/// (eval_results_full.csv), 2-hop-double, with university absent from every train_twohop group (a held-out second
+/// attribute).
 /// </summary>
 public static class MeasureBench
 {
@@ -24,6 +28,7 @@ public static class MeasureBench
     {
         int runs = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1000;
         int checkpoints = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
+        int repeats = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5;
         var dir = Path.Combine(Path.GetTempPath(), "actorlab-bench-measure-" + Environment.ProcessId);
         Directory.CreateDirectory(dir);
         var rows = new List<string>();
@@ -36,9 +41,12 @@ public static class MeasureBench
                 var clock = Stopwatch.StartNew();
                 long rowsWritten = Synthesise(results, profiles, n, checkpoints, subjectwise);
                 double synth = clock.Elapsed.TotalSeconds;
-                var m = Child(results, Path.Combine(dir, subjectwise ? "out-subjectwise" : "out"), subjectwise ? "subjectwise" : "averaged");
+                var m = Enumerable.Range(0, repeats)
+                    .Select(i => Child(results, Path.Combine(dir, (subjectwise ? "out-subjectwise" : "out") + i), subjectwise ? "subjectwise" : "averaged"))
+                    .ToList();
+                string Stat(string key) => Spread(m.Select(x => x[key]).ToList());
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {n:N0} | {checkpoints} | {(subjectwise ? "subject-wise" : "averaged")} | {rowsWritten:N0} | {synth:F1} | {m["read_compute_s"]:F2} ({m["read_compute_cpu_s"]:F2}) | {m["tables_s"]:F2} ({m["tables_cpu_s"]:F2}) | {m["plots_s"]:F2} ({m["plots_cpu_s"]:F2}) | **{m["total_s"]:F2}** ({m["cpu_s"]:F2}) | {m["peak_mib"]:F0} | {m["capacity_rows"]:N0} |"));
+                    $"| {n:N0} | {checkpoints} | {(subjectwise ? "subject-wise, 2-hop-double" : "averaged, optimal")} | {rowsWritten:N0} | {synth:F1} | {repeats} | {Stat("read_compute_s")} | {Stat("tables_s")} | {Stat("plots_s")} | **{Stat("total_s")}** | {Stat("cpu_s")} | {Median(m.Select(x => x["peak_mib"]).ToList()):F0} | {m[0]["capacity_rows"]:N0} |"));
                 Console.Error.WriteLine(rows[^1]);
             }
         }
@@ -49,19 +57,32 @@ public static class MeasureBench
         var md = new StringBuilder()
             .AppendLine("# Measure benchmark")
             .AppendLine()
-            .AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- measure {runs} {checkpoints}` on {BenchResults.Machine()}, {DateTime.UtcNow:yyyy-MM-dd}.")
+            .AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- measure {runs} {checkpoints} {repeats}` on {BenchResults.Machine()}, {DateTime.UtcNow:yyyy-MM-dd}.")
             .AppendLine("Synthetic runs (run.json + eval_results.csv with 9 modes per checkpoint; 4 shared profiles parquet files, R = 4);")
-            .AppendLine("`measure` (scheme optimal, selection optimal) in a fresh process: wall seconds per phase, CPU seconds of the process in parentheses,")
-            .AppendLine($"peak = peak working set. Plots: 4 summary plots + 20 per-run generalisation-gap plots, PNG + SVG. Load average at the end: {LoadAverage()}.")
+            .AppendLine("`measure` in a fresh process per repeat: wall seconds per phase as median (min-max over the repeats), CPU seconds of the process,")
+            .AppendLine("peak = median peak working set. The final table has total_capacity, bits_per_param, fraction_of_entropy. Plots: 8 summary plots")
+            .AppendLine("(capacity vs params, N, step, norm; fraction of entropy; 1-hop vs 2-hop; loss derivatives) + 20 per-run generalisation-gap plots, PNG + SVG.")
+            .AppendLine("Subject-wise row: eval_results_full.csv, scheme 2-hop-double, university absent from every train_twohop group.")
+            .AppendLine($"Load average at the end: {LoadAverage()}.")
             .AppendLine()
-            .AppendLine("| runs | checkpoints | form | CSV rows | synthesise s (not timed) | read + compute s (cpu) | tables s (cpu) | plots s (cpu) | total s (cpu) | peak MiB | capacity rows |")
-            .AppendLine("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            .AppendLine("| runs | checkpoints | form | CSV rows | synthesise s (not timed) | repeats | read + compute s | tables s | plots s | total s | cpu s | peak MiB | capacity rows |")
+            .AppendLine("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows) md.AppendLine(r);
         var text = md.ToString();
         Console.WriteLine(text);
         Console.WriteLine($"written to {BenchResults.Write("measure", text)}");
         return 0;
     }
+
+    static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    }
+
+    /// <summary>"median (min-max)".</summary>
+    static string Spread(List<double> xs) =>
+        string.Create(CultureInfo.InvariantCulture, $"{Median(xs):F2} ({xs.Min():F2}-{xs.Max():F2})");
 
     static readonly int[] Ns = [2000, 4000, 8000, 16000];
 
@@ -113,6 +134,7 @@ public static class MeasureBench
                     if (subjectwise)
                         foreach (var s in subjects)
                         {
+                            if (mode == EvalMode.TrainTwohop && s == "university") continue; // a held-out second attribute
                             sb.Append(string.Create(CultureInfo.InvariantCulture, $"{loss * (0.8 + 0.05 * s.Length % 4)},{step},{mode.Name()},{l2},{s}\n"));
                             rows++;
                         }
@@ -140,7 +162,10 @@ public static class MeasureBench
         var report = CapacityMeasurement.Measure(new MeasureOptions
         {
             ResultsDir = results, Subjectwise = subjectwise, LoadProfiles = ProfileParquet.Read,
+            Scheme = subjectwise ? CapacityScheme.TwoHopDouble : CapacityScheme.Optimal,
         });
+        if (!report.AllSteps.Any(r => r.Hops == 2) || !report.AllSteps.Any(r => r.Hops == 2.1))
+            throw new InvalidOperationException("no hops 2 or 2.1 rows");
         double measure = clock.Elapsed.TotalSeconds;
         self.Refresh();
         var cpuMeasure = self.TotalProcessorTime;

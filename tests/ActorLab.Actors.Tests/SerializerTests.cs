@@ -71,6 +71,32 @@ public class SerializerTests() : TestKit(ActorLabConfig.Build(Path.Combine(Path.
         var jobBack = (StartJob)RoundTrip(job);
         Assert.Equal("sha", jobBack.Spec.Runs.Single().ResultsSha256);
         Assert.Equal(plan.Datasets[0], jobBack.Spec.Datasets.Single().Config);
+        Assert.Null(jobBack.Spec.Measure);
+    }
+
+    [Fact]
+    public void Measure_settings_survive_the_journal_and_old_events_read_as_the_default()
+    {
+        var plan = TestSweeps.Plan();
+        var measure = new Sweeps.SweepMeasure
+        {
+            Schemes = [Model.Capacity.CapacityScheme.TwoHopDouble], SelectionSchemes = [Model.Capacity.SelectionScheme.Independent],
+            Subjectwise = true, Hops = [2.1],
+        };
+        var back = (SweepSubmitted)RoundTrip(new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, plan.Runs, measure));
+        Assert.Equal(measure, back.Measure);
+        var job = (StartJob)RoundTrip(new StartJob("measure:s", 9, [0], JobKind.Measure, new JobSpec { Sweep = "s", Measure = measure }));
+        Assert.Equal(measure, job.Spec.Measure);
+        var snapshot = ((CoordinatorSnapshot)RoundTrip(CoordinatorSnapshot.From(SweepState.Empty.Apply(back)))).ToState();
+        Assert.Equal(measure, snapshot.Sweeps[plan.Name].Measure);
+
+        // an event journalled before measure settings existed has no "measure" property
+        var serializer = (ActorLabSerializer)Sys.Serialization.FindSerializerFor(back);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(serializer.ToBinary(back))!.AsObject();
+        json.Remove("measure");
+        var old = (SweepSubmitted)serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), MessageRegistry.ManifestOf(typeof(SweepSubmitted)));
+        Assert.Null(old.Measure);
+        Assert.Equal(plan.ContentHash, old.ContentHash);
     }
 
     [Fact]

@@ -1,5 +1,8 @@
 using ActorLab.Actors.Config;
+using ActorLab.Actors.Coordinator;
 using ActorLab.Actors.Sweeps;
+using ActorLab.Actors.Training;
+using ActorLab.Model.Capacity;
 using ActorLab.Model.Common;
 
 namespace ActorLab.Actors.Tests;
@@ -86,12 +89,89 @@ public class SweepFileTests
     [InlineData("optimizer = adamw", "sweep.optimizer: expected an object")]
     [InlineData("data-parallel = 0", "sweep.data-parallel: 0 is not in 1..64")]
     [InlineData("max-steps = -1", "sweep.max-steps: -1 is not at least 1")]
+    [InlineData("measure.schemes = [optimal, fancy]", "sweep.measure.schemes[1]: Unknown scheme 'fancy': expected one of optimal, 2-hop-big-hash, 2-hop-double")]
+    [InlineData("measure.schemes = [optimal, optimal]", "sweep.measure.schemes[1]: 'optimal' is listed twice")]
+    [InlineData("measure.schemes = [2-hop-double]", "sweep.measure.schemes: 2-hop-double inverts each subject's 2-hop loss")]
+    [InlineData("measure.selection-schemes = []", "sweep.measure.selection-schemes: the list is empty")]
+    [InlineData("measure.selection-schemes = [best]", "sweep.measure.selection-schemes[0]: Unknown selection scheme 'best'")]
+    [InlineData("measure.subjectwise = maybe", "sweep.measure.subjectwise: expected true or false")]
+    [InlineData("measure.hops = [2, 3]", "sweep.measure.hops[1]: 3 is not a hop level (1, 2 or 2.1)")]
+    [InlineData("measure.hops = 2", "sweep.measure.hops: expected a list")]
+    [InlineData("measure.scheme = [optimal]", "sweep.measure.scheme: unknown key (known here: schemes, selection-schemes, subjectwise, hops)")]
+    [InlineData("lists-dir = \"/no/such/lists\"", "sweep.lists-dir: folder '/no/such/lists' does not exist")]
     public void Bad_values_are_rejected_with_the_hocon_path(string line, string expected)
     {
         var text = TestSweeps.Tiny.TrimEnd().TrimEnd('}') + "\n  " + line + "\n}\n";
         var e = Rejects(text);
         Assert.Contains(expected, e.Message);
         Assert.StartsWith("bad.conf: ", e.Message);
+    }
+
+    /// <summary>../shared/data/reference-lists (ACTORLAB_SHARED, or beside the clone); skips where absent.</summary>
+    static string ReferenceLists()
+    {
+        var env = Environment.GetEnvironmentVariable("ACTORLAB_SHARED");
+        string? root = !string.IsNullOrEmpty(env) ? env : null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); root == null && dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ActorLab.sln"))) root = Path.Combine(dir.FullName, "..", "shared");
+        var lists = Path.Combine(root ?? "", "data", "reference-lists");
+        Skip.IfNot(Directory.Exists(lists), "../shared/data/reference-lists is absent; set ACTORLAB_SHARED to run this test.");
+        return Path.GetFullPath(lists);
+    }
+
+    [SkippableFact]
+    public void A_measure_block_and_the_reference_lists_reach_the_measure_job()
+    {
+        var lists = ReferenceLists();
+        var text = TestSweeps.Tiny.TrimEnd().TrimEnd('}') + $$"""
+              lists-dir = "{{lists}}"
+              measure {
+                schemes = [optimal, 2-hop-double]
+                selection-schemes = [enumerate]
+                subjectwise = true
+                hops = [2, 2.1]
+              }
+            }
+            """;
+        var def = SweepFile.Parse(text, "m.conf");
+        Assert.Equal([CapacityScheme.Optimal, CapacityScheme.TwoHopDouble], def.Measure.Schemes.ToArray());
+        Assert.Equal([SelectionScheme.Enumerate], def.Measure.SelectionSchemes.ToArray());
+        Assert.True(def.Measure.Subjectwise);
+        Assert.Equal([2, 2.1], def.Measure.Hops.ToArray());
+        Assert.Equal(lists, def.ListsDir);
+
+        // Journalled with the sweep and handed to its measure job.
+        var plan = SweepPlanner.Plan(def);
+        Assert.Equal(def.Measure, plan.Measure);
+        var s = SweepState.Empty.ApplyAll(SweepState.Empty.Decide(new SubmitSweep(plan)).Events);
+        var spec = s.MeasureSpec("tiny");
+        Assert.Equal(def.Measure, spec.Measure);
+        Assert.All(spec.Datasets, d => Assert.Equal(lists, d.Config.ListsDir));
+
+        // The measure job's options: one per scheme x selection scheme; entropies estimated from the reference's
+        // list sizes (223 cities, 100 universities, 73 employers, 5163 first and 88799 last names), as the reference.
+        var options = PipelineBackend.MeasureOptionsOf("/results", ["/profiles"], spec.Datasets, spec.Measure!);
+        Assert.Equal([(CapacityScheme.Optimal, SelectionScheme.Enumerate), (CapacityScheme.TwoHopDouble, SelectionScheme.Enumerate)],
+            options.Select(o => (o.Scheme, o.Selection)));
+        Assert.All(options, o => Assert.True(o.Subjectwise));
+        Assert.All(options, o => Assert.Equal(ValueListSizes.Reference, o.Lists));
+        Assert.All(options, o => Assert.Equal(["/profiles"], o.ProfilesDirs));
+    }
+
+    [Fact]
+    public void Without_a_measure_block_a_sweep_measures_as_before_and_keeps_its_content_hash()
+    {
+        var plan = TestSweeps.Plan();
+        Assert.True(plan.Measure.IsDefault);
+        var s = SweepState.Empty.ApplyAll(SweepState.Empty.Decide(new SubmitSweep(plan)).Events);
+        Assert.Null(s.MeasureSpec("tiny").Measure); // the job worker reads null as the default
+        var options = PipelineBackend.MeasureOptionsOf("/results", [], s.MeasureSpec("tiny").Datasets, SweepMeasure.Default);
+        var o = Assert.Single(options);
+        Assert.Equal((CapacityScheme.Optimal, SelectionScheme.Optimal, false), (o.Scheme, o.Selection, o.Subjectwise));
+        // an explicit default block is the same sweep; any other setting is a different one
+        var explicitDefault = TestSweeps.Tiny.TrimEnd().TrimEnd('}') + "\n  measure {\n    schemes = [optimal]\n    hops = []\n  }\n}\n";
+        Assert.Equal(plan.ContentHash, TestSweeps.Plan(explicitDefault).ContentHash);
+        Assert.NotEqual(plan.ContentHash, TestSweeps.Plan(explicitDefault.Replace("hops = []", "hops = [1]")).ContentHash);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public sealed record CoordinatorSnapshot(
     public sealed record LeaseRecord(long Epoch, string NodeId, ImmutableArray<int> Slots);
 
     public sealed record Sweep(string Name, string ContentHash, ImmutableArray<string> RunIds, ImmutableArray<string> DatasetIds, int Order,
-        bool Paused, bool Stopped, bool Cancelled);
+        bool Paused, bool Stopped, bool Cancelled, Sweeps.SweepMeasure? Measure = null); // Measure: absent from older snapshots
 
     public sealed record Run(RunConfig Config, string Status, LeaseRecord? Lease, long Step, long? CheckpointStep, long? CheckpointEpoch,
         string? CheckpointSha256, double? TrainLoss, int FailedAttempts, DateTimeOffset? RetryAt, string? StopRequested, string? Error,
@@ -39,7 +39,7 @@ public sealed record CoordinatorSnapshot(
     static T Parse<T>(string s) where T : struct, Enum => Enum.Parse<T>(s);
 
     public static CoordinatorSnapshot From(SweepState s) => new(
-        [.. s.Sweeps.Values.Select(x => new Sweep(x.Name, x.ContentHash, x.RunIds, x.DatasetIds, x.Order, x.Paused, x.Stopped, x.Cancelled))],
+        [.. s.Sweeps.Values.Select(x => new Sweep(x.Name, x.ContentHash, x.RunIds, x.DatasetIds, x.Order, x.Paused, x.Stopped, x.Cancelled, x.Measure))],
         [.. s.Runs.Values.Select(r => new Run(r.Config, r.Status.ToString(), From(r.Lease), r.Step, r.Checkpoint?.Step, r.Checkpoint?.Epoch,
             r.Checkpoint?.Sha256, r.TrainLoss, r.FailedAttempts, r.RetryAt, r.StopRequested?.ToString(), r.Error, r.CompletedReason,
             r.ResultsEpoch, r.ResultsSha256, r.FinishAfterStop))],
@@ -64,7 +64,7 @@ public sealed record CoordinatorSnapshot(
             Sweeps = SweepState.Empty.Sweeps.SetItems(Sweeps.Select(x => KeyValuePair.Create(x.Name, new SweepInfo
             {
                 Name = x.Name, ContentHash = x.ContentHash, RunIds = x.RunIds, DatasetIds = x.DatasetIds, Order = x.Order,
-                Paused = x.Paused, Stopped = x.Stopped, Cancelled = x.Cancelled, EndedRuns = x.RunIds.Count(id => runs[id].IsTerminal),
+                Paused = x.Paused, Stopped = x.Stopped, Cancelled = x.Cancelled, Measure = x.Measure, EndedRuns = x.RunIds.Count(id => runs[id].IsTerminal),
             }))),
             Runs = SweepState.Empty.Runs.SetItems(runs),
             Datasets = SweepState.Empty.Datasets.SetItems(Datasets.Select(d => KeyValuePair.Create(d.Config.Id,

@@ -434,13 +434,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     JobSpec JobSpecOf(JobInfo job) => job.Kind switch
     {
         JobKind.PrepareDataset => new JobSpec { Dataset = _state.Datasets[job.Target].Config, Expected = _state.Datasets[job.Target].Fingerprint },
-        JobKind.Measure => new JobSpec
-        {
-            Sweep = job.Target,
-            Runs = [.. _state.RunsOf(job.Target).Where(r => r.Status == RunStatus.Completed)
-                .Select(r => new MeasuredRun(r.RunId, r.Config, r.ResultsEpoch!.Value, r.ResultsSha256))],
-            Datasets = [.. _state.Sweeps[job.Target].DatasetIds.Select(d => new PreparedDatasetRecord(_state.Datasets[d].Config, _state.Datasets[d].Fingerprint))],
-        },
+        JobKind.Measure => _state.MeasureSpec(job.Target),
         JobKind.Probe => ProbeSpec(job),
         _ => throw new ArgumentOutOfRangeException(nameof(job), job.Kind.ToString()),
     };

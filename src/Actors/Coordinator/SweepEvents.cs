@@ -13,7 +13,9 @@ namespace ActorLab.Actors.Coordinator;
 public interface ISweepEvent : IActorLabMessage;
 
 /// <summary>A sweep was accepted: its datasets and runs, in full (recovery never needs the sweep file).</summary>
-public sealed record SweepSubmitted(string Sweep, string ContentHash, ImmutableArray<DatasetConfig> Datasets, ImmutableArray<RunConfig> Runs) : ISweepEvent;
+/// <remarks><see cref="Measure"/> is optional: events journalled before it existed read as null, the default measure.</remarks>
+public sealed record SweepSubmitted(string Sweep, string ContentHash, ImmutableArray<DatasetConfig> Datasets, ImmutableArray<RunConfig> Runs,
+    Sweeps.SweepMeasure? Measure = null) : ISweepEvent;
 
 /// <summary>A dataset was built for the first time; every node that rebuilds it must arrive at these hashes.</summary>
 public sealed record DatasetPrepared(string DatasetId, string ProfilesSha256, string TokenizerSha256) : ISweepEvent;

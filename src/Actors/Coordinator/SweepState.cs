@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using ActorLab.Actors.Node;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Storage;
 using ActorLab.Model.Training;
@@ -70,6 +71,8 @@ public sealed record SweepInfo
     public required ImmutableArray<string> RunIds { get; init; }
     public required ImmutableArray<string> DatasetIds { get; init; }
     public required int Order { get; init; }
+    /// <summary>How the sweep is measured once all its runs ended (null: the default).</summary>
+    public Sweeps.SweepMeasure? Measure { get; init; }
     /// <summary>Runs that reached a terminal state (kept by Apply, so "all ended" is O(1)).</summary>
     public int EndedRuns { get; init; }
     public bool Paused { get; init; }
@@ -120,6 +123,16 @@ public sealed record SweepState
     /// <summary>Every sweep in submission order.</summary>
     public IEnumerable<SweepInfo> SweepsInOrder => Sweeps.Values.OrderBy(s => s.Order);
 
+    /// <summary>What a sweep's measure job needs: its completed runs with their accepted results, its datasets, how to measure.</summary>
+    public JobSpec MeasureSpec(string sweep) => new()
+    {
+        Sweep = sweep,
+        Runs = [.. RunsOf(sweep).Where(r => r.Status == RunStatus.Completed)
+            .Select(r => new MeasuredRun(r.RunId, r.Config, r.ResultsEpoch!.Value, r.ResultsSha256))],
+        Datasets = [.. Sweeps[sweep].DatasetIds.Select(d => new PreparedDatasetRecord(Datasets[d].Config, Datasets[d].Fingerprint))],
+        Measure = Sweeps[sweep].Measure,
+    };
+
     public bool AllRunsEnded(string sweep) => Sweeps.TryGetValue(sweep, out var s) && s.AllRunsEnded;
 
     /// <summary>The sweep's measurement job, once all its runs ended.</summary>
@@ -154,7 +167,7 @@ public sealed record SweepState
             Sweeps = Sweeps.SetItem(x.Sweep, new SweepInfo
             {
                 Name = x.Sweep, ContentHash = x.ContentHash, Order = Sweeps.Count,
-                RunIds = [.. x.Runs.Select(r => r.RunId)], DatasetIds = [.. x.Datasets.Select(d => d.Id)],
+                RunIds = [.. x.Runs.Select(r => r.RunId)], DatasetIds = [.. x.Datasets.Select(d => d.Id)], Measure = x.Measure,
             }),
             Runs = Runs.SetItems(x.Runs.Select(r => KeyValuePair.Create(r.RunId, new RunInfo { Config = r }))),
             Datasets = Datasets.SetItems(x.Datasets.Where(d => !Datasets.ContainsKey(d.Id)).Select(d => KeyValuePair.Create(d.Id, new DatasetInfo(d)))),
@@ -306,7 +319,8 @@ public sealed record SweepState
                 : Decision.Reject($"a different sweep named '{plan.Name}' was already submitted (content {existing.ContentHash}, this one {plan.ContentHash}); rename it");
         var clash = plan.Runs.FirstOrDefault(r => Runs.ContainsKey(r.RunId));
         if (clash != null) return Decision.Reject($"run id '{clash.RunId}' already exists");
-        var events = new List<ISweepEvent> { new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, plan.Runs) };
+        var events = new List<ISweepEvent> { new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, plan.Runs,
+            plan.Measure.IsDefault ? null : plan.Measure) };
         events.AddRange(plan.Datasets.Where(d => !Jobs.ContainsKey(DatasetJobId(d.Id)) || Jobs[DatasetJobId(d.Id)].Status == JobStatus.Failed)
             .Select(d => new JobQueued(DatasetJobId(d.Id), JobKind.PrepareDataset, d.Id)));
         return Decision.Of(events);

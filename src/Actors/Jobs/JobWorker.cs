@@ -41,7 +41,7 @@ public sealed class JobWorker : ReceiveActor
                 case JobKind.Measure:
                     try
                     {
-                        backend.MeasureCapacity(job.Spec.Sweep!, job.Spec.Runs, job.Spec.Datasets, token);
+                        backend.MeasureCapacity(job.Spec.Sweep!, job.Spec.Runs, job.Spec.Datasets, job.Spec.Measure ?? Sweeps.SweepMeasure.Default, token);
                         return new Finished(null, null, null);
                     }
                     catch (UserInputException e)

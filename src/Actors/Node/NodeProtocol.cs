@@ -126,6 +126,8 @@ public sealed record JobSpec
     public string? Sweep { get; init; }
     public ImmutableArray<MeasuredRun> Runs { get; init; } = [];
     public ImmutableArray<PreparedDatasetRecord> Datasets { get; init; } = [];
+    /// <summary>Measure: how (null: the default, as for sweeps journalled before measure settings existed).</summary>
+    public Sweeps.SweepMeasure? Measure { get; init; }
     /// <summary>Probe: the run, its final checkpoint, what to probe.</summary>
     public string? RunId { get; init; }
     public RunConfig? Config { get; init; }

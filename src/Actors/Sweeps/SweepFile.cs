@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Akka.Configuration.Hocon;
 using ActorLab.Actors.Config;
+using ActorLab.Model.Capacity;
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Training;
@@ -103,6 +104,15 @@ public static class SweepFile
             DataParallel = r.Int("data-parallel", min: 1, max: 64),
         };
         var listsDir = r.String("lists-dir");
+        var measure = new SweepMeasure
+        {
+            Schemes = r.NamesList("measure.schemes", Schemes.ParseScheme),
+            SelectionSchemes = r.NamesList("measure.selection-schemes", Schemes.ParseSelection),
+            Subjectwise = r.Bool("measure.subjectwise"),
+            Hops = r.HopsList("measure.hops"),
+        };
+        if (measure.Schemes.Contains(CapacityScheme.TwoHopDouble) && !measure.Subjectwise)
+            throw r.Error("measure.schemes", "2-hop-double inverts each subject's 2-hop loss, so it needs per-subject losses: set sweep.measure.subjectwise = true");
 
         return new SweepDefinition
         {
@@ -119,6 +129,7 @@ public static class SweepFile
             VocabSize = r.Int("vocab-size", min: 300, max: Model.Qa.QaTokenizer.MaxVocabSize),
             ListsDir = listsDir.Length == 0 ? null : CheckListsDir(listsDir, source),
             Template = template,
+            Measure = measure,
         };
     }
 
@@ -137,7 +148,8 @@ public static class SweepFile
             if (!defaults.Items.TryGetValue(key, out var def))
                 throw new UserInputException(
                     $"{source}: {keyPath}: unknown key (known here: {string.Join(", ", defaults.Items.Keys)}).");
-            if (value.Values.Count == 0 || value.ToString() == "<<unknown value>>")
+            // `[]` is a value (an empty list), though Akka prints it as unknown
+            if (!Config.ConfigValues.IsEmptyList(value) && (value.Values.Count == 0 || value.ToString() == "<<unknown value>>"))
                 throw new UserInputException($"{source}: {keyPath}: missing value.");
             if (def.IsObject())
             {
@@ -253,6 +265,31 @@ public static class SweepFile
         public ImmutableArray<double> DoubleList(string path, double min, bool allowEmpty) =>
             List(path, allowEmpty).Select((v, i) => CheckDouble($"{path}[{i}]", ParseNumber($"{path}[{i}]", Item(path, i, v)), min, null, null, null))
                 .ToImmutableArray();
+
+        /// <summary>A non-empty list of names, each parsed by <paramref name="parse"/> (whose message names the allowed ones), no repeats.</summary>
+        public ImmutableArray<T> NamesList<T>(string path, Func<string, T> parse)
+        {
+            var items = List(path, allowEmpty: false);
+            var result = new List<T>();
+            for (var i = 0; i < items.Count; i++)
+            {
+                T value;
+                try { value = parse(Item(path, i, items[i])); }
+                catch (UserInputException e) { throw Error($"{path}[{i}]", e.Message.TrimEnd('.')); }
+                if (result.Contains(value)) throw Error($"{path}[{i}]", $"'{Item(path, i, items[i])}' is listed twice");
+                result.Add(value);
+            }
+            return [.. result];
+        }
+
+        /// <summary>Hop levels 1, 2 or 2.1; [] allowed.</summary>
+        public ImmutableArray<double> HopsList(string path) =>
+            List(path, allowEmpty: true).Select((v, i) =>
+            {
+                var p = $"{path}[{i}]";
+                var h = ParseNumber(p, Item(path, i, v));
+                return h is 1 or 2 or 2.1 ? h : throw Error(p, $"{Item(path, i, v)} is not a hop level (1, 2 or 2.1)");
+            }).Distinct().ToImmutableArray();
 
         public ImmutableArray<ImmutableArray<int>> OrdersList(string path)
         {

@@ -17,7 +17,11 @@ namespace ActorLab.Actors.Sweeps;
 /// content. <see cref="ContentHash"/> identifies the whole plan: submitting the same sweep twice is a no-op, a
 /// different sweep under a taken name is refused.
 /// </summary>
-public sealed record SweepPlan(string Name, string ContentHash, ImmutableArray<DatasetConfig> Datasets, ImmutableArray<RunConfig> Runs);
+public sealed record SweepPlan(string Name, string ContentHash, ImmutableArray<DatasetConfig> Datasets, ImmutableArray<RunConfig> Runs)
+{
+    /// <summary>How the finished sweep is measured.</summary>
+    public SweepMeasure Measure { get; init; } = SweepMeasure.Default;
+}
 
 /// <summary>Expands a <see cref="SweepDefinition"/> into datasets and runs.</summary>
 public static class SweepPlanner
@@ -85,8 +89,10 @@ public static class SweepPlanner
             throw new UserInputException($"sweep.grid: two grid points give the same run '{dup.Key}' (e.g. budgets that round to the same width).");
 
         var body = new SweepPlan(def.Name, "", [.. datasets.Values.OrderBy(d => d.Id, StringComparer.Ordinal)], [.. runs]);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(body, RunConfig.Json))))[..16];
-        return body with { ContentHash = hash };
+        // the measure settings count only when set, so a sweep without a measure block keeps the hash it always had
+        var json = JsonSerializer.Serialize(body, RunConfig.Json) + (def.Measure.IsDefault ? "" : "\nmeasure " + def.Measure);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)))[..16];
+        return body with { ContentHash = hash, Measure = def.Measure };
     }
 
     /// <summary>Peak memory of one replica of a run (the model its budget and layers build at the sweep's vocabulary).</summary>

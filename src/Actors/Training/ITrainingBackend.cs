@@ -1,3 +1,4 @@
+using ActorLab.Actors.Sweeps;
 using ActorLab.Actors.Node;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
@@ -25,7 +26,7 @@ public interface ITrainingBackend
     IRunReplica OpenReplica(StartRun run, int rank, IReplicaGroup group, string device);
 
     /// <summary>Measures capacity over a sweep's completed runs; writes tables and plots to the sweep's folder.</summary>
-    void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, CancellationToken cancel);
+    void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, SweepMeasure measure, CancellationToken cancel);
 
     /// <summary>The probe sweep of a completed run's final checkpoint; results in its folder's probes/.</summary>
     void Probe(JobSpec probe, int parallel, CancellationToken cancel);

@@ -1,3 +1,4 @@
+using ActorLab.Actors.Sweeps;
 using ActorLab.Actors.Node;
 using ActorLab.Model.Capacity;
 using ActorLab.Model.Common;
@@ -58,7 +59,7 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
 
     // ------------------------------------------------------------------ capacity
 
-    public void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, CancellationToken cancel)
+    public void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, SweepMeasure measure, CancellationToken cancel)
     {
         if (runs.Count == 0) throw new UserInputException($"sweep {sweep}: no run completed, nothing to measure");
         var outputDir = storage.SweepDir(sweep);
@@ -75,24 +76,52 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
             folder.PublishResults(run.ResultsSha256);
             Directory.CreateSymbolicLink(Path.Combine(resultsDir, run.Config.RunName), folder.Dir);
         }
-        var options = new MeasureOptions
+        var options = MeasureOptionsOf(resultsDir,
+            datasets.Select(d => storage.ProfilesDir(DatasetStore.Ensure(storage, d.Config, d.Fingerprint, cancel).Config)).Distinct().ToList(),
+            datasets, measure);
+        var hops = !measure.Hops.IsEmpty ? [.. measure.Hops] : runs.Any(r => r.Config.MaxOrder >= 2) ? new[] { 1.0, 2.0 } : [1.0];
+        bool runPlotsDone = false;
+        // one measurement, tables and capacity plots per scheme x selection scheme (their file names say which)
+        foreach (var o in options)
         {
-            ResultsDir = resultsDir,
-            ProfilesDirs = datasets.Select(d => storage.ProfilesDir(DatasetStore.Ensure(storage, d.Config, d.Fingerprint, cancel).Config)).Distinct().ToList(),
-            LoadProfiles = ProfileParquet.Read,
-            Lists = ValueListSizes.Of(datasets.Count > 0 ? datasets[0].Config.LoadLists() : ValueLists.Default),
-            MaxParallelism = 2,
-        };
-        var report = CapacityMeasurement.Measure(options);
-        foreach (var w in report.Warnings) _warn(w);
-        foreach (var (run, reason) in report.Skipped) _warn($"skipped run {run}: {reason}");
-        if (report.Runs.Count == 0) throw new UserInputException($"sweep {sweep}: all {report.Skipped.Count} runs were skipped");
-        CapacityTables.Write(outputDir, report);
-        var warnings = new List<string>();
-        var hops = runs.Any(r => r.Config.MaxOrder >= 2) ? new[] { 1.0, 2.0 } : [1.0];
-        // generalisation-gap plots per run once (with the hops-1 set), the capacity plots per hop level
-        foreach (var h in hops) CapacityPlots.Write(outputDir, report, h, maxRunPlots: h == 1.0 ? 20 : 0, h == 1.0 ? warnings : []);
-        foreach (var w in warnings) _warn(w);
+            cancel.ThrowIfCancellationRequested();
+            var report = CapacityMeasurement.Measure(o);
+            foreach (var w in report.Warnings) _warn(w);
+            foreach (var (run, reason) in report.Skipped) _warn($"skipped run {run}: {reason}");
+            if (report.Runs.Count == 0) throw new UserInputException($"sweep {sweep}: all {report.Skipped.Count} runs were skipped");
+            CapacityTables.Write(outputDir, report);
+            var warnings = new List<string>();
+            // generalisation-gap plots per run once, the capacity plots per hop level
+            foreach (var h in hops)
+            {
+                CapacityPlots.Write(outputDir, report, h, maxRunPlots: runPlotsDone ? 0 : 20, runPlotsDone ? [] : warnings);
+                runPlotsDone = true;
+            }
+            foreach (var w in warnings) _warn(w);
+        }
+    }
+
+    /// <summary>
+    /// The `measure` options of a sweep's measure job, one per scheme x selection scheme: entropies from the sweep's
+    /// own profiles files (made from its value lists), estimates from those lists' sizes.
+    /// </summary>
+    public static IReadOnlyList<MeasureOptions> MeasureOptionsOf(string resultsDir, IReadOnlyList<string> profilesDirs,
+        IReadOnlyList<PreparedDatasetRecord> datasets, SweepMeasure measure)
+    {
+        var lists = ValueListSizes.Of(datasets.Count > 0 ? datasets[0].Config.LoadLists() : ValueLists.Default);
+        return [.. from scheme in measure.Schemes
+                   from selection in measure.SelectionSchemes
+                   select new MeasureOptions
+                   {
+                       ResultsDir = resultsDir,
+                       Scheme = scheme,
+                       Selection = selection,
+                       Subjectwise = measure.Subjectwise,
+                       ProfilesDirs = profilesDirs,
+                       LoadProfiles = ProfileParquet.Read,
+                       Lists = lists,
+                       MaxParallelism = 2,
+                   }];
     }
 
     // ------------------------------------------------------------------ probes

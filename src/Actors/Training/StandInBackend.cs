@@ -1,3 +1,4 @@
+using ActorLab.Actors.Sweeps;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
@@ -27,6 +28,8 @@ public sealed class StandInBackend(RunStorage storage) : ITrainingBackend
     /// <summary>Every step trained: (run, epoch, rank, step).</summary>
     public ConcurrentQueue<(string RunId, long Epoch, int Rank, long Step)> Trained { get; } = new();
     public ConcurrentQueue<string> Measured { get; } = new();
+    /// <summary>The measure settings each sweep's measure job received.</summary>
+    public ConcurrentDictionary<string, SweepMeasure> MeasuredWith { get; } = new();
     /// <summary>Replicas agree to stop as converged from this step on (0: never).</summary>
     public long ConvergeAt { get; init; }
     public int BatchesMade;
@@ -45,7 +48,7 @@ public sealed class StandInBackend(RunStorage storage) : ITrainingBackend
     public IRunReplica OpenReplica(StartRun run, int rank, IReplicaGroup group, string device) =>
         new Replica(this, run, rank, group, storage.Run(run.RunId, run.Epoch));
 
-    public void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, CancellationToken cancel)
+    public void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, SweepMeasure measure, CancellationToken cancel)
     {
         var dir = storage.SweepDir(sweep);
         Directory.CreateDirectory(dir);
@@ -56,6 +59,7 @@ public sealed class StandInBackend(RunStorage storage) : ITrainingBackend
             return $"{r.RunId},{File.ReadAllLines(f.PublishedEvalResults).Length - 1}";
         }).ToList();
         AtomicFile.WriteAllText(Path.Combine(dir, "capacity_final_standin.csv"), "run,evals\n" + string.Join("\n", lines) + "\n");
+        MeasuredWith[sweep] = measure;
         Measured.Enqueue(sweep);
     }
 

@@ -1,3 +1,4 @@
+using ActorLab.Actors.Sweeps;
 using ActorLab.Actors.Node;
 using ActorLab.Model.Profiles;
 using ActorLab.Model.Storage;
@@ -20,8 +21,8 @@ public sealed class SwitchingBackend(ITrainingBackend real, ITrainingBackend sta
     public IRunReplica OpenReplica(StartRun run, int rank, IReplicaGroup group, string device) =>
         For(run.Config.Sweep).OpenReplica(run, rank, group, device);
 
-    public void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, CancellationToken cancel) =>
-        For(sweep).MeasureCapacity(sweep, runs, datasets, cancel);
+    public void MeasureCapacity(string sweep, IReadOnlyList<MeasuredRun> runs, IReadOnlyList<PreparedDatasetRecord> datasets, SweepMeasure measure, CancellationToken cancel) =>
+        For(sweep).MeasureCapacity(sweep, runs, datasets, measure, cancel);
 
     public void Probe(JobSpec probe, int parallel, CancellationToken cancel) => For(probe.Config?.Sweep).Probe(probe, parallel, cancel);
 }

@@ -25,6 +25,12 @@ public static class CapacityCommands
         DefaultValueFactory = _ => "optimal",
     };
 
+    static Option<string> FormulasOption() => new("--formulas")
+    {
+        Description = "Dataset-entropy and averaged formulas: actorlab (SPEC 5), or reference (the reference code's numbers; docs/capacity.md).",
+        DefaultValueFactory = _ => "actorlab",
+    };
+
     static Option<bool> JsonOption() => new("--json") { Description = "Print one JSON object instead of text." };
 
     static string F(double v) => v.ToString("R", CultureInfo.InvariantCulture);
@@ -36,18 +42,20 @@ public static class CapacityCommands
         var profiles = new Option<string>("--profiles") { Description = "Profiles parquet file.", Required = true };
         var scheme = SchemeOption();
         var selection = SelectionOption();
+        var formulas = FormulasOption();
         var json = JsonOption();
         var cmd = new Command("entropy", "Per-subject entropies, selection entropies and dataset entropy (bits) of a profiles file.")
         {
-            profiles, scheme, selection, json,
+            profiles, scheme, selection, formulas, json,
         };
         cmd.SetAction(pr =>
         {
             var s = Schemes.ParseScheme(pr.GetValue(scheme)!);
             var sel = Schemes.ParseSelection(pr.GetValue(selection)!);
+            var f = Schemes.ParseFormulas(pr.GetValue(formulas)!);
             var db = ReadProfiles(pr.GetValue(profiles)!);
             var e = EntropyCalculator.Compute(db, sel);
-            double one = CapacityCalculator.DatasetEntropy1Hop(e, s), two = CapacityCalculator.DatasetEntropy2Hop(e, s);
+            double one = CapacityCalculator.DatasetEntropy1Hop(e, s), two = CapacityCalculator.DatasetEntropy2Hop(e, s, f);
             if (pr.GetValue(json))
             {
                 var entropies = new JsonObject();
@@ -73,7 +81,7 @@ public static class CapacityCommands
             Console.WriteLine($"name selection entropy       {e.NameSelectionEntropy,16:F1} bits");
             Console.WriteLine($"birth-date selection entropy {e.BirthDateSelectionEntropy,16:F1} bits");
             Console.WriteLine($"dataset entropy, 1-hop       {one,16:F1} bits");
-            Console.WriteLine($"dataset entropy, 2-hop       {two,16:F1} bits (incremental)");
+            Console.WriteLine($"dataset entropy, 2-hop       {two,16:F1} bits ({(f == CapacityFormulas.ActorLab ? "incremental" : "not incremental, as the reference")})");
             return 0;
         });
         return cmd;
@@ -143,9 +151,22 @@ public static class CapacityCommands
         var listsDir = new Option<string?>("--lists-dir") { Description = "Value lists used to estimate entropies when a run's profiles file is missing (default: reference sizes)." };
         var minFinal = new Option<long>("--min-final-step") { Description = "Drop final rows before this step (the reference used 700000).", DefaultValueFactory = _ => 0 };
         var runPlots = new Option<int>("--run-plots") { Description = "Plot the generalisation gap of at most this many runs.", DefaultValueFactory = _ => 20 };
+        var formulas = FormulasOption();
+        // The reference's filters: measure only runs whose config has one of the values given.
+        Option<T[]> Filter<T>(string name, string what) => new(name)
+        {
+            Description = $"Measure only runs with one of these {what}.", AllowMultipleArgumentsPerToken = true,
+        };
+        var nParams = Filter<long>("--n-params", "parameter counts (n_params)");
+        var nProfiles = Filter<int>("--n-profiles", "profile counts N (N_profiles)");
+        var layers = Filter<int>("--layers", "layer counts");
+        var minHops = Filter<int>("--min-train-hops", "minimum trained hops (1 or 2)");
+        var maxHops = Filter<int>("--max-train-hops", "maximum trained hops (1 or 2)");
+        var weightDecay = Filter<double>("--weight-decay", "weight decays");
         var cmd = new Command("measure", "Capacity of every run under a results folder: tables (CSV) and plots (PNG, SVG).")
         {
-            results, output, scheme, selection, subjectwise, hops, profilesDir, listsDir, minFinal, runPlots,
+            results, output, scheme, selection, subjectwise, hops, profilesDir, listsDir, minFinal, runPlots, formulas,
+            nParams, nProfiles, layers, minHops, maxHops, weightDecay,
         };
         cmd.SetAction(pr =>
         {
@@ -153,6 +174,12 @@ public static class CapacityCommands
             if (!double.TryParse(hopsText, NumberStyles.Float, CultureInfo.InvariantCulture, out var h) || h is not (1 or 2 or 2.1))
                 throw new UserInputException($"--hops must be 1, 2 or 2.1, got '{hopsText}'.");
             if (pr.GetValue(runPlots) < 0) throw new UserInputException("--run-plots must be 0 or more.");
+            CheckFilter("--n-params", pr.GetValue(nParams)?.Select(v => (double)v), v => v >= 1, "positive");
+            CheckFilter("--n-profiles", pr.GetValue(nProfiles)?.Select(v => (double)v), v => v >= 1, "positive");
+            CheckFilter("--layers", pr.GetValue(layers)?.Select(v => (double)v), v => v >= 1, "positive");
+            CheckFilter("--min-train-hops", pr.GetValue(minHops)?.Select(v => (double)v), v => v is 1 or 2, "1 or 2");
+            CheckFilter("--max-train-hops", pr.GetValue(maxHops)?.Select(v => (double)v), v => v is 1 or 2, "1 or 2");
+            CheckFilter("--weight-decay", pr.GetValue(weightDecay), v => v >= 0, "0 or more");
             var outDir = PathChecks.OutputFolder("--out", pr.GetValue(output));
             PathChecks.InputFolder("--results", pr.GetValue(results), "results folder");
             var listDir = pr.GetValue(listsDir);
@@ -166,6 +193,12 @@ public static class CapacityCommands
                 LoadProfiles = ReadProfiles,
                 Lists = listDir == null ? ValueListSizes.Reference : ValueListSizes.Of(ValueLists.FromDirectory(listDir)),
                 MinFinalStep = pr.GetValue(minFinal),
+                Formulas = Schemes.ParseFormulas(pr.GetValue(formulas)!),
+                Filter = new RunFilter
+                {
+                    NParams = pr.GetValue(nParams) ?? [], NProfiles = pr.GetValue(nProfiles) ?? [], Layers = pr.GetValue(layers) ?? [],
+                    MinTrainHops = pr.GetValue(minHops) ?? [], MaxTrainHops = pr.GetValue(maxHops) ?? [], WeightDecay = pr.GetValue(weightDecay) ?? [],
+                },
             };
             foreach (var d in options.ProfilesDirs)
                 if (!Directory.Exists(d)) throw new UserInputException($"--profiles-dir '{d}' does not exist.");
@@ -174,12 +207,20 @@ public static class CapacityCommands
         return cmd;
     }
 
+    static void CheckFilter(string name, IEnumerable<double>? values, Func<double, bool> ok, string what)
+    {
+        foreach (var v in values ?? [])
+            if (!ok(v)) throw new UserInputException($"{name} values must be {what}, got {F(v)}.");
+    }
+
     /// <summary>Measures, writes tables and plots, prints a summary; exit 0 when at least one run was measured.</summary>
     public static int RunMeasure(MeasureOptions options, string outDir, double hops, int runPlots)
     {
         var report = CapacityMeasurement.Measure(options);
         foreach (var w in report.Warnings) Console.Error.WriteLine($"warning: {w}");
         foreach (var (run, reason) in report.Skipped) Console.Error.WriteLine($"warning: skipped run: {reason}");
+        if (report.Runs.Count == 0 && report.Skipped.Count == 0)
+            throw new UserInputException($"No run under '{options.ResultsDir}' matches {options.Filter} ({report.FilteredOut} run(s) filtered out).");
         if (report.Runs.Count == 0)
             throw new UserInputException($"Nothing could be measured: all {report.Skipped.Count} run(s) under '{options.ResultsDir}' were skipped (see the warnings above).");
         try { Directory.CreateDirectory(outDir); }
@@ -192,7 +233,7 @@ public static class CapacityCommands
         files.AddRange(CapacityPlots.Write(outDir, report, hops, runPlots, plotWarnings));
         foreach (var w in plotWarnings) Console.Error.WriteLine($"warning: {w}");
         int converged = report.Convergence.Count(c => c.Result.Converged);
-        Console.WriteLine($"measured {report.Runs.Count} run(s) ({report.Skipped.Count} skipped), {report.AllSteps.Count} capacity rows; " +
+        Console.WriteLine($"measured {report.Runs.Count} run(s) ({report.Skipped.Count} skipped{(report.FilteredOut > 0 ? $", {report.FilteredOut} filtered out" : "")}), {report.AllSteps.Count} capacity rows; " +
                           $"{converged} converged, {report.Convergence.Count - converged} never converged");
         Console.WriteLine($"wrote {files.Count} files to {Path.GetFullPath(outDir)}");
         return 0;

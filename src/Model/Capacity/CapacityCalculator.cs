@@ -40,22 +40,29 @@ public static class CapacityCalculator
     /// relation: H_a &gt; l_a ? (H_a - l_a) k N + sel_name/R : (incremental ? 0 : (sel_name - (l_a - H_a) N)/R);
     /// birth_date: the same with sel_date, not divided by R; other attributes: (H_a - l_a) k N (may go negative).
     /// Under 2-hop-double at hops 2 each loss is first inverted to a per-hop loss with n = 2^H_a.
+    /// A NaN loss means the subject was not evaluated in that group (e.g. a held-out second attribute is absent from
+    /// train_twohop): its capacity is NaN and the total sums the subjects present, as the reference does.
+    /// R is the dataset's relation count; the reference's formulas count only the relations present in the group.
     /// </summary>
     public static SubjectCapacities PerSubject(
-        DatasetEntropy e, IReadOnlyList<double> lossesBits, int hops, CapacityScheme scheme, bool incremental)
+        DatasetEntropy e, IReadOnlyList<double> lossesBits, int hops, CapacityScheme scheme, bool incremental,
+        CapacityFormulas formulas = CapacityFormulas.ActorLab)
     {
         CheckHops(hops);
         if (lossesBits.Count != e.SubjectCount)
             throw new ArgumentException($"need {e.SubjectCount} per-subject losses (4 attributes + {e.Relations} relations), got {lossesBits.Count}");
         double selName = incremental ? 0 : e.NameSelectionEntropy;
         double selDate = incremental ? 0 : e.BirthDateSelectionEntropy;
-        int r = e.Relations;
+        int r = formulas == CapacityFormulas.Reference
+            ? Enumerable.Range(0, e.SubjectCount).Count(a => Subjects.IsRelation(a) && !double.IsNaN(lossesBits[a]))
+            : e.Relations;
         double n = e.N;
         var caps = new double[e.SubjectCount];
         for (int a = 0; a < caps.Length; a++)
         {
             double h = e.SubjectEntropies[a];
             double l = lossesBits[a];
+            if (double.IsNaN(l)) { caps[a] = double.NaN; continue; }
             bool isRelation = Subjects.IsRelation(a);
             if (scheme == CapacityScheme.TwoHopDouble && hops == 2)
                 l = InvertTwoHopLoss(l, Math.Pow(2, h));
@@ -69,7 +76,7 @@ public static class CapacityCalculator
             else
                 caps[a] = (h - l) * k * n;
         }
-        return new SubjectCapacities(caps, caps.Sum());
+        return new SubjectCapacities(caps, caps.Where(c => !double.IsNaN(c)).Sum());
     }
 
     /// <summary>
@@ -97,22 +104,59 @@ public static class CapacityCalculator
     /// <summary>What a dataset holds in 1-hop form: zero loss, hops 1, not incremental.</summary>
     public static double DatasetEntropy1Hop(DatasetEntropy e, CapacityScheme scheme) => DatasetEntropy(e, 1, scheme, incremental: false);
 
-    /// <summary>What its 2-hop answers add: zero loss, hops 2, incremental (names and dates already paid for).</summary>
-    public static double DatasetEntropy2Hop(DatasetEntropy e, CapacityScheme scheme) => DatasetEntropy(e, 2, scheme, incremental: true);
+    /// <summary>
+    /// What its 2-hop answers add: zero loss, hops 2, incremental (names and dates already paid for). The reference's
+    /// `dataset_entropy` asks for incremental but its averaged form drops the flag, so there it is not incremental.
+    /// </summary>
+    public static double DatasetEntropy2Hop(DatasetEntropy e, CapacityScheme scheme, CapacityFormulas formulas = CapacityFormulas.ActorLab) =>
+        DatasetEntropy(e, 2, scheme, incremental: formulas == CapacityFormulas.ActorLab);
 
-    /// <summary>"2.1-hop", per subject: incremental 1-hop capacity (1-hop losses) + 2-hop capacity (2-hop losses).</summary>
+    /// <summary>
+    /// One (mode, step) group's capacity: per subject when it has a loss per subject (NaN = not evaluated), else the
+    /// averaged form of its one mean loss. The reference's averaged form never sees `incremental` (its
+    /// calculate_capacities does not pass it on); <see cref="CapacityFormulas.Reference"/> keeps that.
+    /// </summary>
+    public static SubjectCapacities Group(DatasetEntropy e, IReadOnlyList<double> lossesBits, int hops, CapacityScheme scheme, bool incremental,
+        CapacityFormulas formulas = CapacityFormulas.ActorLab) =>
+        lossesBits.Count == 1
+            ? new([], Averaged(e, lossesBits[0], hops, scheme, incremental && formulas == CapacityFormulas.ActorLab))
+            : PerSubject(e, lossesBits, hops, scheme, incremental, formulas);
+
+    /// <summary>A group's dataset entropy: its capacity formula at zero loss, over the subjects it has.</summary>
+    public static double GroupEntropy(DatasetEntropy e, IReadOnlyList<double> lossesBits, int hops, CapacityScheme scheme, bool incremental,
+        CapacityFormulas formulas = CapacityFormulas.ActorLab) =>
+        Group(e, ZeroLoss(lossesBits), hops, scheme, incremental, formulas).Total;
+
+    static double[] ZeroLoss(IReadOnlyList<double> lossesBits) => lossesBits.Select(l => double.IsNaN(l) ? double.NaN : 0).ToArray();
+
+    /// <summary>The 1-hop losses 2.1-hop uses: all of them; the reference keeps only the subjects of the 2-hop group.</summary>
+    static IReadOnlyList<double> OneHopPart(IReadOnlyList<double> oneHop, IReadOnlyList<double> twoHop, CapacityFormulas formulas) =>
+        formulas == CapacityFormulas.Reference && oneHop.Count == twoHop.Count
+            ? oneHop.Select((l, a) => double.IsNaN(twoHop[a]) ? double.NaN : l).ToArray()
+            : oneHop;
+
+    /// <summary>"2.1-hop": incremental 1-hop capacity (1-hop losses) + 2-hop capacity (2-hop losses), per subject and in total.</summary>
     public static SubjectCapacities TwoPointOneHop(
-        DatasetEntropy e, IReadOnlyList<double> oneHopLossesBits, IReadOnlyList<double> twoHopLossesBits, CapacityScheme scheme)
+        DatasetEntropy e, IReadOnlyList<double> oneHopLossesBits, IReadOnlyList<double> twoHopLossesBits, CapacityScheme scheme,
+        CapacityFormulas formulas = CapacityFormulas.ActorLab)
     {
-        var one = PerSubject(e, oneHopLossesBits, 1, scheme, incremental: true);
-        var two = PerSubject(e, twoHopLossesBits, 2, scheme, incremental: false);
-        var sum = one.PerSubject.Zip(two.PerSubject, (a, b) => a + b).ToArray();
+        var one = Group(e, OneHopPart(oneHopLossesBits, twoHopLossesBits, formulas), 1, scheme, incremental: true, formulas);
+        var two = Group(e, twoHopLossesBits, 2, scheme, incremental: false, formulas);
+        // A subject absent from one hop level still counts its other part; absent from both, it stays NaN.
+        var sum = one.PerSubject.Zip(two.PerSubject, (a, b) => double.IsNaN(a) ? b : double.IsNaN(b) ? a : a + b).ToArray();
         return new SubjectCapacities(sum, one.Total + two.Total);
     }
 
-    /// <summary>"2.1-hop", averaged form.</summary>
-    public static double TwoPointOneHopAveraged(DatasetEntropy e, double oneHopMeanLossBits, double twoHopMeanLossBits, CapacityScheme scheme) =>
-        Averaged(e, oneHopMeanLossBits, 1, scheme, incremental: true) + Averaged(e, twoHopMeanLossBits, 2, scheme, incremental: false);
+    /// <summary>
+    /// "2.1-hop" dataset entropy: the same sum at zero loss. The reference's is its incremental 1-hop part alone
+    /// (so its 2.1-hop capacity can exceed its "entropy").
+    /// </summary>
+    public static double TwoPointOneHopEntropy(
+        DatasetEntropy e, IReadOnlyList<double> oneHopLossesBits, IReadOnlyList<double> twoHopLossesBits, CapacityScheme scheme,
+        CapacityFormulas formulas = CapacityFormulas.ActorLab) =>
+        formulas == CapacityFormulas.Reference
+            ? GroupEntropy(e, OneHopPart(oneHopLossesBits, twoHopLossesBits, formulas), 1, scheme, incremental: true, formulas)
+            : TwoPointOneHop(e, ZeroLoss(oneHopLossesBits), ZeroLoss(twoHopLossesBits), scheme).Total;
 
     static void CheckHops(int hops)
     {

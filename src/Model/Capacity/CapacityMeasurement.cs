@@ -14,10 +14,49 @@ public sealed record CapacityRow(
     double Capacity,
     double BaselineCapacity,
     double DatasetEntropy,
-    IReadOnlyList<double>? SubjectCapacities);
+    IReadOnlyList<double>? SubjectCapacities)
+{
+    /// <summary>Capacity per parameter (NaN when the parameter count is unknown).</summary>
+    public double BitsPerParam => Run.NParams > 0 ? Capacity / Run.NParams : double.NaN;
+
+    /// <summary>Capacity as a fraction of what the dataset holds at this hop level (NaN when that is 0).</summary>
+    public double FractionOfEntropy => DatasetEntropy != 0 ? Capacity / DatasetEntropy : double.NaN;
+}
 
 /// <summary>A run's convergence verdict and the loss derivatives behind it.</summary>
 public sealed record RunConvergence(RunInfo Run, ConvergenceResult Result);
+
+/// <summary>
+/// `measure`'s run filters, as the reference's: a run is measured when each non-empty list holds its value
+/// (n_params, N_profiles, layers, min_train_hops, max_train_hops, weight_decay of the tables).
+/// </summary>
+public sealed record RunFilter
+{
+    public IReadOnlyList<long> NParams { get; init; } = [];
+    public IReadOnlyList<int> NProfiles { get; init; } = [];
+    public IReadOnlyList<int> Layers { get; init; } = [];
+    public IReadOnlyList<int> MinTrainHops { get; init; } = [];
+    public IReadOnlyList<int> MaxTrainHops { get; init; } = [];
+    public IReadOnlyList<double> WeightDecay { get; init; } = [];
+
+    public bool Keeps(RunInfo r) =>
+        Has(NParams, r.NParams) && Has(NProfiles, r.NProfiles) && Has(Layers, r.Layers) &&
+        Has(MinTrainHops, r.MinOrder) && Has(MaxTrainHops, r.MaxOrder) &&
+        // wd comes from run names and JSON: 0.1 and 1e-1 are the same decay
+        (WeightDecay.Count == 0 || WeightDecay.Any(w => Math.Abs(w - r.WeightDecay) <= 1e-12 * Math.Max(1, Math.Abs(w))));
+
+    static bool Has<T>(IReadOnlyList<T> allowed, T value) => allowed.Count == 0 || allowed.Contains(value);
+
+    /// <summary>The filters given, in the CLI's words, e.g. "--layers 4 --weight-decay 0.1".</summary>
+    public override string ToString() => string.Join(' ', new[]
+    {
+        Given("--n-params", NParams), Given("--n-profiles", NProfiles), Given("--layers", Layers),
+        Given("--min-train-hops", MinTrainHops), Given("--max-train-hops", MaxTrainHops), Given("--weight-decay", WeightDecay),
+    }.Where(g => g != null));
+
+    static string? Given<T>(string option, IReadOnlyList<T> values) where T : IFormattable =>
+        values.Count == 0 ? null : option + " " + string.Join(' ', values.Select(v => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture)));
+}
 
 /// <summary>`measure`'s options.</summary>
 public sealed record MeasureOptions
@@ -25,6 +64,8 @@ public sealed record MeasureOptions
     public required string ResultsDir { get; init; }
     public CapacityScheme Scheme { get; init; } = CapacityScheme.Optimal;
     public SelectionScheme Selection { get; init; } = SelectionScheme.Optimal;
+    /// <summary>ActorLab's formulas, or the reference's (to reproduce its numbers).</summary>
+    public CapacityFormulas Formulas { get; init; } = CapacityFormulas.ActorLab;
     /// <summary>Per-subject form from eval_results_full.csv (else the averaged form from eval_results.csv).</summary>
     public bool Subjectwise { get; init; }
     /// <summary>Folders searched for reference datasets profiles_dataset_{N}_{uniform|bipartite}[_r{R}][.parquet].</summary>
@@ -36,6 +77,8 @@ public sealed record MeasureOptions
     /// <summary>Final rows earlier than this step are dropped (the reference used 700000; default keeps all).</summary>
     public long MinFinalStep { get; init; }
     public ConvergenceConfig Convergence { get; init; } = ConvergenceConfig.Default;
+    /// <summary>Which runs to measure (default: all).</summary>
+    public RunFilter Filter { get; init; } = new();
     public int MaxParallelism { get; init; } = Environment.ProcessorCount;
 }
 
@@ -50,6 +93,9 @@ public sealed record MeasureReport(
     IReadOnlyList<string> Warnings)
 {
     public int MaxRelations => Runs.Count == 0 ? 0 : Runs.Max(r => r.Info.Relations);
+
+    /// <summary>Runs left out by <see cref="MeasureOptions.Filter"/> (neither measured nor skipped).</summary>
+    public int FilteredOut { get; init; }
 }
 
 /// <summary>
@@ -71,16 +117,20 @@ public static class CapacityMeasurement
 
         var entropyCache = new ConcurrentDictionary<string, Lazy<(DatasetEntropy, string?)>>();
         var results = new (RunResults? Run, List<CapacityRow>? Rows, RunConvergence? Conv, string? Error, List<string> Warnings)[dirs.Count];
+        var filteredOut = new bool[dirs.Count];
         Parallel.For(0, dirs.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, o.MaxParallelism) }, i =>
         {
             var warnings = new List<string>();
             try
             {
-                var run = ResultsReader.ReadRun(dirs[i], o.Subjectwise);
+                // filter on the config before reading any eval CSV
+                var info = ResultsReader.ReadInfo(dirs[i]);
+                if (!o.Filter.Keeps(info)) { filteredOut[i] = true; return; }
+                var run = ResultsReader.ReadRun(info, o.Subjectwise);
                 warnings.AddRange(run.Warnings);
                 var (entropy, note) = Entropy(run.Info, o, entropyCache);
                 if (note != null) warnings.Add(note);
-                var rows = MeasureRun(run, entropy, o, warnings);
+                var rows = MeasureRun(run, entropy, o);
                 var conv = AssessConvergence(run, o);
                 results[i] = (run, rows, conv, null, warnings);
             }
@@ -102,6 +152,7 @@ public static class CapacityMeasurement
         var allWarnings = new List<string>();
         for (int i = 0; i < dirs.Count; i++)
         {
+            if (filteredOut[i]) continue;
             var r = results[i];
             allWarnings.AddRange(r.Warnings);
             if (r.Error != null) { skipped.Add((dirs[i], r.Error)); continue; }
@@ -120,7 +171,7 @@ public static class CapacityMeasurement
             .Where(r => r.Step >= o.MinFinalStep)
             .ToList();
         // Entropy notes are shared by runs on the same dataset: report each once.
-        return new MeasureReport(o, runs, all, final, convs, skipped, allWarnings.Distinct().ToList());
+        return new MeasureReport(o, runs, all, final, convs, skipped, allWarnings.Distinct().ToList()) { FilteredOut = filteredOut.Count(f => f) };
     }
 
     /// <summary>The dataset entropies of a run: its profiles file (run.json or a reference name under --profiles-dir), else estimated.</summary>
@@ -174,7 +225,7 @@ public static class CapacityMeasurement
     static bool IsTraining(EvalMode m) => m is EvalMode.TrainOnehop or EvalMode.TrainTwohop;
 
     /// <summary>Capacity rows of one run at every step (hops 1, 2, 2.1).</summary>
-    public static List<CapacityRow> MeasureRun(RunResults run, DatasetEntropy e, MeasureOptions o, List<string> warnings)
+    public static List<CapacityRow> MeasureRun(RunResults run, DatasetEntropy e, MeasureOptions o)
     {
         var info = run.Info;
         int s = e.SubjectCount;
@@ -194,43 +245,29 @@ public static class CapacityMeasurement
             l[o.Subjectwise ? row.Subject : 0] = CapacityCalculator.NatsToBits(row.Loss);
             norms[key] = row.ParameterL2;
         }
-        var incomplete = losses.Where(kv => kv.Value.Any(double.IsNaN)).Select(kv => kv.Key).ToList();
-        foreach (var key in incomplete) losses.Remove(key);
-        if (incomplete.Count > 0)
-            warnings.Add($"Run '{info.Dir}': skipped {incomplete.Count} (mode, step) group(s) lacking some of the {s} subjects' losses " +
-                         $"(first: {incomplete[0].Item1.Name()} at step {incomplete[0].Item2}).");
-
+        // A group lacking a subject is normal (a held-out second attribute never appears in train_twohop): its
+        // capacity and dataset entropy sum the subjects present (NaN = absent), as the reference does.
         double baseline = e.BaselineCapacity;
-        double entropy1 = CapacityCalculator.DatasetEntropy(e, 1, o.Scheme, incremental: false);
-        double entropy2 = CapacityCalculator.DatasetEntropy(e, 2, o.Scheme, incremental: false);
-        // 2.1-hop at zero loss: incremental 1-hop entropy + 2-hop entropy (the capacity formula at zero loss).
-        double entropy21 = CapacityCalculator.DatasetEntropy(e, 1, o.Scheme, incremental: true) + entropy2;
-
         var rows = new List<CapacityRow>();
         foreach (var step in losses.Keys.Select(k => k.Item2).Distinct().Order())
         {
             losses.TryGetValue((EvalMode.TrainOnehop, step), out var one);
             losses.TryGetValue((EvalMode.TrainTwohop, step), out var two);
             if (one != null)
-                rows.Add(Row(1, o.Subjectwise
-                    ? CapacityCalculator.PerSubject(e, one, 1, o.Scheme, false)
-                    : Total(CapacityCalculator.Averaged(e, one[0], 1, o.Scheme, false)), entropy1, norms[(EvalMode.TrainOnehop, step)]));
+                rows.Add(Row(1, CapacityCalculator.Group(e, one, 1, o.Scheme, false, o.Formulas),
+                    CapacityCalculator.GroupEntropy(e, one, 1, o.Scheme, false, o.Formulas), norms[(EvalMode.TrainOnehop, step)]));
             if (two != null)
-                rows.Add(Row(2, o.Subjectwise
-                    ? CapacityCalculator.PerSubject(e, two, 2, o.Scheme, false)
-                    : Total(CapacityCalculator.Averaged(e, two[0], 2, o.Scheme, false)), entropy2, norms[(EvalMode.TrainTwohop, step)]));
+                rows.Add(Row(2, CapacityCalculator.Group(e, two, 2, o.Scheme, false, o.Formulas),
+                    CapacityCalculator.GroupEntropy(e, two, 2, o.Scheme, false, o.Formulas), norms[(EvalMode.TrainTwohop, step)]));
             if (one != null && two != null)
-                rows.Add(Row(2.1, o.Subjectwise
-                    ? CapacityCalculator.TwoPointOneHop(e, one, two, o.Scheme)
-                    : Total(CapacityCalculator.TwoPointOneHopAveraged(e, one[0], two[0], o.Scheme)), entropy21, norms[(EvalMode.TrainTwohop, step)]));
+                rows.Add(Row(2.1, CapacityCalculator.TwoPointOneHop(e, one, two, o.Scheme, o.Formulas),
+                    CapacityCalculator.TwoPointOneHopEntropy(e, one, two, o.Scheme, o.Formulas), norms[(EvalMode.TrainTwohop, step)]));
 
             CapacityRow Row(double hops, SubjectCapacities c, double entropy, double norm) =>
                 new(info, hops, step, norm, c.Total, baseline, entropy, o.Subjectwise ? c.PerSubject : null);
         }
         return rows;
     }
-
-    static SubjectCapacities Total(double total) => new([], total);
 
     /// <summary>
     /// The run's convergence from its overall losses (eval_results.csv; when only subject-wise losses exist, their mean

@@ -8,8 +8,9 @@ namespace ActorLab.Model.Capacity;
 /// <summary>
 /// The plots of `measure` (ScottPlot, each written as PNG and SVG): capacity vs parameters (one line per N, with
 /// 1 and 2 bits/parameter guide lines and each N's dataset entropy, log-log), capacity vs N, capacity per parameter
-/// vs step, the smoothed loss derivatives of the convergence rule, and per run the generalisation gap (loss of every
-/// eval mode over steps). Log axes are drawn as log10 of the data with ticks labelled in real units.
+/// vs step, capacity vs parameter norm, capacity as a fraction of the dataset entropy vs parameters, final 1-hop vs
+/// 2-hop capacity per parameter, the smoothed loss derivatives of the convergence rule, and per run the
+/// generalisation gap (loss of every eval mode over steps). Log axes are drawn as log10 of the data with ticks labelled in real units.
 /// Lines are told apart by colour, width and marker, never by dash pattern: Skia's SVG backend drops dash path
 /// effects (printing "Unsupported path effect" to stderr for each), so SVG and PNG would differ.
 /// </summary>
@@ -38,6 +39,10 @@ public static class CapacityPlots
             (() => CapacityVsParams(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_params_{tag}")),
             (() => CapacityVsN(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_N_{tag}")),
             (() => CapacityVsStep(report.AllSteps, hops, schemeText), Path.Combine(outDir, $"capacity_vs_step_{tag}")),
+            (() => CapacityVsNorm(report.AllSteps, hops, schemeText), Path.Combine(outDir, $"capacity_vs_norm_{tag}")),
+            (() => NormalisedCapacity(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_fraction_of_entropy_{tag}")),
+            // not per hop level: the same file whichever --hops
+            (() => OneHopVsTwoHop(report.Final, schemeText), Path.Combine(outDir, $"capacity_1hop_vs_2hop_{o.Scheme.Name()}_{o.Selection.Name()}")),
             (() => LossDerivatives(report.Convergence, o.Convergence), Path.Combine(outDir, "loss_derivatives")),
         };
         foreach (var run in selected)
@@ -183,7 +188,7 @@ public static class CapacityPlots
             var pts = g.OrderBy(r => r.Step).ToList();
             var run = pts[0].Run;
             var color = legend ? palette.GetColor(i++) : cmap.GetColor(hi > lo ? (Math.Log10(run.NParams) - lo) / (hi - lo) : 0.5);
-            var line = plt.Add.Scatter(pts.Select(r => Math.Log10(r.Step)).ToArray(), pts.Select(r => r.Capacity / run.NParams).ToArray(), color);
+            var line = plt.Add.Scatter(pts.Select(r => Math.Log10(r.Step)).ToArray(), pts.Select(r => r.BitsPerParam).ToArray(), color);
             line.MarkerSize = legend ? 4 : 0;
             line.LegendText = legend ? $"N={run.NProfiles}, {FormatReal(run.NParams)} params, L={run.Layers}" : "";
         }
@@ -195,6 +200,96 @@ public static class CapacityPlots
         if (!legend) plt.Title($"{HopsText(hops)}-hop capacity over training ({schemeText}; {runs.Count} runs, colour = log parameters)");
         LogAxis(plt.Axes.Bottom);
         plt.ShowLegend(Alignment.UpperLeft);
+        return plt;
+    }
+
+    /// <summary>The reference's cap_vs_norm: capacity at every eval step against the parameter norm, with a least-squares line.</summary>
+    public static Plot CapacityVsNorm(IReadOnlyList<CapacityRow> all, double hops, string schemeText)
+    {
+        var plt = NewPlot($"{HopsText(hops)}-hop capacity vs parameter norm, every eval step ({schemeText})", "parameter L2 norm / sqrt(#params)", "capacity (bits)");
+        var rows = all.Where(r => r.Hops == hops && double.IsFinite(r.ParameterNorm)).ToList();
+        if (rows.Count == 0) { Empty(plt, $"no {HopsText(hops)}-hop rows with a parameter norm"); return plt; }
+        var groups = rows.GroupBy(r => (r.Run.NProfiles, r.Run.MaxOrder)).OrderBy(g => g.Key).ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < groups.Count; i++)
+        {
+            var g = groups[i].ToList();
+            var dots = plt.Add.ScatterPoints(g.Select(r => r.ParameterNorm).ToArray(), g.Select(r => r.Capacity).ToArray(), palette.GetColor(i).WithAlpha(0.6));
+            dots.MarkerShape = g[0].Run.MaxOrder >= 2 ? MarkerShape.FilledTriangleUp : MarkerShape.FilledCircle;
+            dots.LegendText = groups.Count <= MaxLegendEntries ? $"N={g[0].Run.NProfiles}, trained hops {g[0].Run.MinOrder}-{g[0].Run.MaxOrder}" : "";
+        }
+        // least squares over all points, as the reference's regplot
+        double mx = rows.Average(r => r.ParameterNorm), my = rows.Average(r => r.Capacity);
+        double sxx = rows.Sum(r => (r.ParameterNorm - mx) * (r.ParameterNorm - mx));
+        if (sxx > 0)
+        {
+            double slope = rows.Sum(r => (r.ParameterNorm - mx) * (r.Capacity - my)) / sxx;
+            double x0 = rows.Min(r => r.ParameterNorm), x1 = rows.Max(r => r.ParameterNorm);
+            var fit = plt.Add.Line(x0, my + slope * (x0 - mx), x1, my + slope * (x1 - mx));
+            fit.Color = Colors.Gray;
+            fit.LineWidth = 2;
+            fit.LegendText = "least-squares fit";
+        }
+        plt.ShowLegend(Alignment.UpperLeft);
+        return plt;
+    }
+
+    /// <summary>Final capacity as a fraction of the dataset entropy (fraction_of_entropy) against parameters, one line per N.</summary>
+    public static Plot NormalisedCapacity(IReadOnlyList<CapacityRow> final, double hops, string schemeText)
+    {
+        var plt = NewPlot($"{HopsText(hops)}-hop capacity / dataset entropy vs parameters ({schemeText})", "parameters (log scale)", "capacity / dataset entropy");
+        var rows = final.Where(r => r.Hops == hops && double.IsFinite(r.FractionOfEntropy) && r.Run.NParams > 0).ToList();
+        if (rows.Count == 0) { Empty(plt, $"no final {HopsText(hops)}-hop rows with a dataset entropy"); return plt; }
+        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
+        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
+        var groups = rows.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < groups.Count; i++)
+        {
+            var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
+            var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NParams)).ToArray(), g.Select(r => r.FractionOfEntropy).ToArray(), palette.GetColor(i));
+            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"N={g[0].Run.NProfiles}") : "";
+            line.MarkerSize = 7;
+        }
+        var all = plt.Add.HorizontalLine(1, 1, Colors.Black);
+        all.LegendText = "all of the dataset";
+        LogAxis(plt.Axes.Bottom);
+        plt.ShowLegend(Alignment.UpperLeft);
+        return plt;
+    }
+
+    /// <summary>
+    /// The reference's normalized_capacity_plot: per run, final 1-hop against final 2-hop capacity per parameter,
+    /// marker by trained hops, colour by log parameters, with the line y = 2 - x (2 bits/parameter shared).
+    /// </summary>
+    public static Plot OneHopVsTwoHop(IReadOnlyList<CapacityRow> final, string schemeText)
+    {
+        var plt = NewPlot($"1-hop vs 2-hop capacity per parameter, final ({schemeText})", "1-hop capacity / parameters (bits)", "2-hop capacity / parameters (bits)");
+        var pairs = final.Where(r => r.Hops is 1 or 2).GroupBy(r => r.Run.Dir)
+            .Select(g => (Run: g.First().Run, One: g.FirstOrDefault(r => r.Hops == 1), Two: g.FirstOrDefault(r => r.Hops == 2)))
+            .Where(p => p.One != null && p.Two != null && p.Run.NParams > 0).ToList();
+        if (pairs.Count == 0) { Empty(plt, "no run has final 1-hop and 2-hop rows"); return plt; }
+        var cmap = new ScottPlot.Colormaps.Viridis();
+        double lo = pairs.Min(p => Math.Log10(p.Run.NParams)), hi = pairs.Max(p => Math.Log10(p.Run.NParams));
+        // 20 colours over log parameters, as the reference: one plottable per (trained hops, colour), not per run
+        int Bin(long nParams) => hi > lo ? (int)Math.Round((Math.Log10(nParams) - lo) / (hi - lo) * 19) : 0;
+        foreach (var byOrder in pairs.GroupBy(p => p.Run.MaxOrder).OrderBy(g => g.Key))
+        {
+            bool first = true;
+            foreach (var bin in byOrder.GroupBy(p => Bin(p.Run.NParams)).OrderBy(g => g.Key))
+            {
+                var dots = plt.Add.ScatterPoints(bin.Select(p => p.One!.BitsPerParam).ToArray(), bin.Select(p => p.Two!.BitsPerParam).ToArray(),
+                    cmap.GetColor(bin.Key / 19.0));
+                dots.MarkerShape = byOrder.Key >= 2 ? MarkerShape.FilledTriangleUp : MarkerShape.FilledCircle;
+                dots.MarkerSize = 9;
+                dots.LegendText = first ? $"trained hops {byOrder.First().Run.MinOrder}-{byOrder.Key} (colour = log parameters)" : "";
+                first = false;
+            }
+        }
+        var guide = plt.Add.Line(0, 2, 2, 0);
+        guide.Color = Colors.Gray;
+        guide.LegendText = "y = 2 - x";
+        plt.ShowLegend(Alignment.UpperRight);
         return plt;
     }
 

@@ -24,6 +24,17 @@ public enum SelectionScheme
     Independent,
 }
 
+/// <summary>
+/// Which dataset-entropy and averaged formulas: ActorLab's (SPEC 5), or the reference code's as it runs, for
+/// reproducing its numbers (docs/capacity.md, "ActorLab vs reference formulas").
+/// </summary>
+public enum CapacityFormulas
+{
+    ActorLab,
+    /// <summary>The averaged form drops `incremental`; 2.1-hop entropy is the incremental 1-hop part only; 2-hop entropy is not incremental.</summary>
+    Reference,
+}
+
 /// <summary>CLI / file names of the schemes, exactly as the reference code spells them.</summary>
 public static class Schemes
 {
@@ -43,6 +54,8 @@ public static class Schemes
         _ => throw new ArgumentOutOfRangeException(nameof(s)),
     };
 
+    public static string Name(this CapacityFormulas f) => f == CapacityFormulas.Reference ? "reference" : "actorlab";
+
     public static readonly IReadOnlyList<string> SchemeNames = Enum.GetValues<CapacityScheme>().Select(Name).ToArray();
     public static readonly IReadOnlyList<string> SelectionNames = Enum.GetValues<SelectionScheme>().Select(Name).ToArray();
 
@@ -53,4 +66,10 @@ public static class Schemes
     public static SelectionScheme ParseSelection(string text) =>
         Enum.GetValues<SelectionScheme>().Cast<SelectionScheme?>().FirstOrDefault(s => s!.Value.Name() == text)
         ?? throw new UserInputException($"Unknown selection scheme '{text}': expected one of {string.Join(", ", SelectionNames)}.");
+
+    public static readonly IReadOnlyList<string> FormulasNames = Enum.GetValues<CapacityFormulas>().Select(Name).ToArray();
+
+    public static CapacityFormulas ParseFormulas(string text) =>
+        Enum.GetValues<CapacityFormulas>().Cast<CapacityFormulas?>().FirstOrDefault(f => f!.Value.Name() == text)
+        ?? throw new UserInputException($"Unknown formulas '{text}': expected one of {string.Join(", ", FormulasNames)}.");
 }

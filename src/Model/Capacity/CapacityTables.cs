@@ -9,8 +9,9 @@ namespace ActorLab.Model.Capacity;
 /// The CSV outputs of `measure`, with the reference's column names and order:
 /// capacity_all_steps_{scheme}_{selection}.csv, capacity_final_{scheme}_{selection}.csv (columns n_params,
 /// N_profiles, layers, relations, min_train_hops, max_train_hops, hops, weight_decay, global_step, parameter_norm,
-/// capacity, baseline_capacity, dataset_entropy, then {subject}_capacity when subject-wise, then run; the final
-/// table adds converged), loss_derivatives.csv and never_converged.csv. Written atomically.
+/// capacity, baseline_capacity, dataset_entropy, then {subject}_capacity when subject-wise; the final table then adds
+/// total_capacity, bits_per_param and fraction_of_entropy; then run; the final table ends with converged),
+/// loss_derivatives.csv and never_converged.csv. Written atomically.
 /// </summary>
 public static class CapacityTables
 {
@@ -57,6 +58,7 @@ public static class CapacityTables
         var sb = new StringBuilder(rows.Count * 160);
         sb.AppendJoin(',', ReferenceColumns);
         foreach (var s in subjects) sb.Append(',').Append(s).Append("_capacity");
+        if (converged != null) sb.Append(",total_capacity,bits_per_param,fraction_of_entropy");
         sb.Append(",run");
         if (converged != null) sb.Append(",converged");
         sb.Append('\n');
@@ -84,6 +86,9 @@ public static class CapacityTables
               .Append(F(r.DatasetEntropy));
             for (int i = 0; i < subjects.Count; i++)
                 sb.Append(',').Append(r.SubjectCapacities != null && i < r.SubjectCapacities.Count ? F(r.SubjectCapacities[i]) : "");
+            // total_capacity is the reference's name for capacity; the ratios are what the scaling plots read
+            if (converged != null)
+                sb.Append(',').Append(F(r.Capacity)).Append(',').Append(F(r.BitsPerParam)).Append(',').Append(F(r.FractionOfEntropy));
             sb.Append(',').Append(Quote(run.Name));
             if (converged != null) sb.Append(',').Append(converged.GetValueOrDefault(run.Dir) ? "true" : "false");
             sb.Append('\n');

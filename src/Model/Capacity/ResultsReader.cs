@@ -117,9 +117,12 @@ public static partial class ResultsReader
     }
 
     /// <summary>Reads a run: config, eval_results.csv and (when <paramref name="subjectwise"/>) eval_results_full.csv.</summary>
-    public static RunResults ReadRun(string dir, bool subjectwise)
+    public static RunResults ReadRun(string dir, bool subjectwise) => ReadRun(ReadInfo(dir), subjectwise);
+
+    /// <summary>Reads a run whose config is already known (<see cref="ReadInfo"/>).</summary>
+    public static RunResults ReadRun(RunInfo info, bool subjectwise)
     {
-        var info = ReadInfo(dir);
+        var dir = info.Dir;
         var warnings = new List<string>();
         var overallPath = Path.Combine(dir, EvalFile);
         var fullPath = Path.Combine(dir, EvalFullFile);

@@ -23,7 +23,7 @@ public class DataParallelTests
     sealed class HalvesBackend(PipelineBackend inner) : ITrainingBackend
     {
         public DatasetFingerprint PrepareDataset(DatasetConfig d, DatasetFingerprint? e, CancellationToken c) => inner.PrepareDataset(d, e, c);
-        public void MeasureCapacity(string s, IReadOnlyList<MeasuredRun> r, IReadOnlyList<PreparedDatasetRecord> d, CancellationToken c) => inner.MeasureCapacity(s, r, d, c);
+        public void MeasureCapacity(string s, IReadOnlyList<MeasuredRun> r, IReadOnlyList<PreparedDatasetRecord> d, ActorLab.Actors.Sweeps.SweepMeasure m, CancellationToken c) => inner.MeasureCapacity(s, r, d, m, c);
         public void Probe(JobSpec p, int parallel, CancellationToken c) { }
 
         public IRunReplica OpenReplica(StartRun run, int rank, IReplicaGroup group, string device)

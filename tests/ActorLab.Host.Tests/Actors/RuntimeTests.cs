@@ -41,6 +41,30 @@ public class RuntimeTests
 
     public static readonly TheoryData<string> Journals = new() { "sqlite", "postgresql" };
 
+    [Fact]
+    public async Task The_sweep_files_measure_block_reaches_the_measure_job_on_the_node()
+    {
+        using var dir = new TempDir();
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"));
+        var text = Sweep("measured", maxSteps: 20).TrimEnd().TrimEnd('}') + """
+              measure {
+                schemes = [optimal, 2-hop-double]
+                selection-schemes = [independent]
+                subjectwise = true
+                hops = [2.1]
+              }
+            }
+            """;
+        var reply = await Submit(n, text);
+        Assert.True(reply.Ok, reply.Message);
+        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        var measure = n.StandIn!.MeasuredWith["measured"];
+        Assert.Equal([Model.Capacity.CapacityScheme.Optimal, Model.Capacity.CapacityScheme.TwoHopDouble], measure.Schemes.ToArray());
+        Assert.Equal([Model.Capacity.SelectionScheme.Independent], measure.SelectionSchemes.ToArray());
+        Assert.True(measure.Subjectwise);
+        Assert.Equal([2.1], measure.Hops.ToArray());
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Journals))]
     public async Task A_sweep_runs_to_the_end_on_two_slots_and_measures_capacity(string journal)

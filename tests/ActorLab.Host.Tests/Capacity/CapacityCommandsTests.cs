@@ -160,6 +160,45 @@ public class CapacityCommandsTests
     }
 
     [Fact]
+    public void Measure_filters_runs_and_takes_the_reference_formulas()
+    {
+        var root = ActorLabCli.TempDir();
+        var profiles = WriteHandProfiles(root);
+        var results = Directory.CreateDirectory(Path.Combine(root, "results")).FullName;
+        WriteRun(results, "good", null, profiles, 8, Csv());
+        var outDir = Path.Combine(root, "out");
+        double s = 24 + DateSelection8();
+
+        var r = ActorLabCli.Run("measure", "--results", results, "--out", outDir, "--formulas", "reference", "--layers", "2", "4",
+            "--weight-decay", "0.1", "--n-profiles", "8");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var final = File.ReadAllLines(Path.Combine(outDir, "capacity_final_optimal_optimal.csv"));
+        var header = final[0].Split(',');
+        Assert.Contains("total_capacity,bits_per_param,fraction_of_entropy,run,converged", final[0]);
+        var f21 = final.Skip(1).Select(l => l.Split(',')).Single(f => f[6] == "2.1");
+        // The reference's 2.1-hop entropy: its 1-hop part alone at zero loss, averaged form: 11*8 + S.
+        Assert.Equal(88 + s, double.Parse(f21[Array.IndexOf(header, "dataset_entropy")], CultureInfo.InvariantCulture), 6);
+        double cap = double.Parse(f21[Array.IndexOf(header, "capacity")], CultureInfo.InvariantCulture);
+        Assert.Equal(cap / 5000, double.Parse(f21[Array.IndexOf(header, "bits_per_param")], CultureInfo.InvariantCulture), 9);
+
+        var none = ActorLabCli.Run("measure", "--results", results, "--out", outDir, "--n-params", "7");
+        Assert.Equal(2, none.ExitCode);
+        Assert.Contains("matches --n-params 7 (1 run(s) filtered out)", none.Stderr);
+        var badHops = ActorLabCli.Run("measure", "--results", results, "--out", outDir, "--min-train-hops", "3");
+        Assert.Equal(2, badHops.ExitCode);
+        Assert.Contains("--min-train-hops values must be 1 or 2, got 3", badHops.Stderr);
+        var badFormulas = ActorLabCli.Run("measure", "--results", results, "--out", outDir, "--formulas", "python");
+        Assert.Equal(2, badFormulas.ExitCode);
+        Assert.Contains("Unknown formulas 'python': expected one of actorlab, reference", badFormulas.Stderr);
+
+        // entropy: the reference's 2-hop dataset entropy is not incremental (88 + S); ActorLab's is (88).
+        var e = ActorLabCli.Run("entropy", "--profiles", profiles, "--formulas", "reference", "--json");
+        Assert.True(e.ExitCode == 0, e.Stderr);
+        using var doc = JsonDocument.Parse(e.Stdout);
+        Assert.Equal(88 + s, doc.RootElement.GetProperty("dataset_entropy_2hop").GetDouble(), 6);
+    }
+
+    [Fact]
     public void Measure_exits_non_zero_only_when_nothing_was_measured()
     {
         var root = ActorLabCli.TempDir();

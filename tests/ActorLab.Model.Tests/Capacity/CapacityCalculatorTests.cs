@@ -172,7 +172,76 @@ public class CapacityCalculatorTests
         Assert.Equal(expected, c.PerSubject.ToArray(), new ToleranceComparer(1e-9));
         Assert.Equal(68 + sd + sn, c.Total, 9);
         // Averaged: incremental 1-hop at mean 1 (40) + 2-hop at mean 7/6: (11 - 7) 8 + Sn + Sd.
-        Assert.Equal(40 + 32 + sn + sd, CapacityCalculator.TwoPointOneHopAveraged(e, 1, 7.0 / 6, CapacityScheme.Optimal), 9);
+        Assert.Equal(40 + 32 + sn + sd, CapacityCalculator.TwoPointOneHop(e, [1], [7.0 / 6], CapacityScheme.Optimal).Total, 9);
+    }
+
+    [Theory]
+    [InlineData(SelectionScheme.Optimal)]
+    [InlineData(SelectionScheme.Independent)]
+    public void A_missing_subject_is_left_out_of_capacity_and_entropy(SelectionScheme sel)
+    {
+        var (e, sn, sd) = Setup(sel);
+        double nan = double.NaN;
+        // 2-hop, university not evaluated: bd (3-2)8 + Sd; city (2-1)8; univ absent; emp 0; parent, child (2-1)8 + Sn/2.
+        double[] twoHop = [2, 1, nan, 1, 1, 1];
+        var c = CapacityCalculator.Group(e, twoHop, 2, CapacityScheme.Optimal, incremental: false);
+        Assert.Equal([8 + sd, 8, nan, 0, 8 + sn / 2, 8 + sn / 2], c.PerSubject.ToArray(), new ToleranceComparer(1e-9));
+        Assert.Equal(32 + sd + sn, c.Total, 9);
+        // Entropy of the subjects present: (3 + 2 + 1 + 2 + 2) 8 + Sd + Sn = 80 + ... (the full 88 less university's 8).
+        Assert.Equal(80 + sd + sn, CapacityCalculator.GroupEntropy(e, twoHop, 2, CapacityScheme.Optimal, incremental: false), 9);
+
+        // 2-hop-double, university missing, employer's loss 5 clamped to its entropy 1, the rest 0 (inverts to 0):
+        // bd 3*8 + Sd; city 2*8; emp 0; parent, child 2*2*8 + Sn/2. Entropy adds employer's 1*8.
+        double[] twoHopDouble = [0, 0, nan, 5, 0, 0];
+        var d = CapacityCalculator.Group(e, twoHopDouble, 2, CapacityScheme.TwoHopDouble, incremental: false);
+        Assert.Equal(24 + 16 + 0 + 32 + 32 + sd + sn, d.Total, 9);
+        Assert.Equal(24 + 16 + 8 + 32 + 32 + sd + sn, CapacityCalculator.GroupEntropy(e, twoHopDouble, 2, CapacityScheme.TwoHopDouble, false), 9);
+
+        // 2.1: incremental 1-hop over all six [16, 12, -8, 8, 8, 0] + that 2-hop-double part; university keeps its 1-hop -8.
+        var t = CapacityCalculator.TwoPointOneHop(e, L, twoHopDouble, CapacityScheme.TwoHopDouble);
+        Assert.Equal([40 + sd, 28, -8, 8, 40 + sn / 2, 32 + sn / 2], t.PerSubject.ToArray(), new ToleranceComparer(1e-9));
+        Assert.Equal(36 + 104 + sd + sn, t.Total, 9);
+        // Its entropy: incremental 1-hop 88 + 2-hop-double 112 + Sd + Sn.
+        Assert.Equal(88 + 112 + sd + sn, CapacityCalculator.TwoPointOneHopEntropy(e, L, twoHopDouble, CapacityScheme.TwoHopDouble), 9);
+    }
+
+    [Theory]
+    [InlineData(SelectionScheme.Optimal)]
+    [InlineData(SelectionScheme.Independent)]
+    public void Reference_formulas_reproduce_the_reference_numbers(SelectionScheme sel)
+    {
+        var (e, sn, sd) = Setup(sel);
+        double s = sn + sd;
+        const CapacityFormulas Ref = CapacityFormulas.Reference;
+        // Averaged 2.1 at 1-hop mean 1, 2-hop mean 7/6: the reference's "incremental" 1-hop part keeps its selection
+        // terms ((11 - 6) 8 + S = 40 + S), so the sum counts S twice.
+        Assert.Equal(72 + s, CapacityCalculator.TwoPointOneHop(e, [1], [7.0 / 6], CapacityScheme.Optimal).Total, 6);
+        Assert.Equal(72 + 2 * s, CapacityCalculator.TwoPointOneHop(e, [1], [7.0 / 6], CapacityScheme.Optimal, Ref).Total, 6);
+        // Every loss 3 bits (above the mean entropy 11/6): ActorLab's incremental 1-hop part is 0, the reference's S - (18 - 11) 8.
+        Assert.Equal(s - 56, CapacityCalculator.TwoPointOneHop(e, [3], [3], CapacityScheme.Optimal).Total, 6);
+        Assert.Equal(2 * (s - 56), CapacityCalculator.TwoPointOneHop(e, [3], [3], CapacityScheme.Optimal, Ref).Total, 6);
+        // 2.1 entropy: ActorLab 88 (incremental 1-hop) + 88 + S (2-hop); the reference its 1-hop part alone, which
+        // the averaged form makes 88 + S and the per-subject form 88.
+        Assert.Equal(88 + 88 + s, CapacityCalculator.TwoPointOneHopEntropy(e, [1], [7.0 / 6], CapacityScheme.Optimal), 6);
+        Assert.Equal(88 + s, CapacityCalculator.TwoPointOneHopEntropy(e, [1], [7.0 / 6], CapacityScheme.Optimal, Ref), 6);
+        Assert.Equal(88, CapacityCalculator.TwoPointOneHopEntropy(e, L, [2, 1, 1, 1, 1, 1], CapacityScheme.Optimal, Ref), 6);
+        // `entropy`'s 2-hop: ActorLab incremental 88 / 176 / 120; the reference adds S (its averaged form drops incremental).
+        Assert.Equal(88 + s, CapacityCalculator.DatasetEntropy2Hop(e, CapacityScheme.Optimal, Ref), 6);
+        Assert.Equal(176 + s, CapacityCalculator.DatasetEntropy2Hop(e, CapacityScheme.TwoHopBigHash, Ref), 6);
+        Assert.Equal(120 + s, CapacityCalculator.DatasetEntropy2Hop(e, CapacityScheme.TwoHopDouble, Ref), 6);
+        // 1-hop rows do not change.
+        Assert.Equal(32 + s, CapacityCalculator.Group(e, L, 1, CapacityScheme.Optimal, false, Ref).Total, 6);
+
+        // Per subject, parent not evaluated at hops 2: R is 2 for ActorLab (child (2-1)8 + Sn/2), 1 relation present
+        // for the reference (8 + Sn). Its 2.1 keeps only the 2-hop group's subjects in the 1-hop part:
+        // [16, 12, -8, 8, -, 0] = 28 + 2-hop [8 + Sd, 8, 0, 0, -, 8 + Sn] = 52 + S; ActorLab 36 + 24 + Sd + Sn/2.
+        double[] twoHop = [2, 1, 1, 1, double.NaN, 1];
+        Assert.Equal(8 + sn / 2, CapacityCalculator.PerSubject(e, twoHop, 2, CapacityScheme.Optimal, false).PerSubject[5], 6);
+        Assert.Equal(8 + sn, CapacityCalculator.PerSubject(e, twoHop, 2, CapacityScheme.Optimal, false, Ref).PerSubject[5], 6);
+        Assert.Equal(60 + sd + sn / 2, CapacityCalculator.TwoPointOneHop(e, L, twoHop, CapacityScheme.Optimal).Total, 6);
+        Assert.Equal(52 + s, CapacityCalculator.TwoPointOneHop(e, L, twoHop, CapacityScheme.Optimal, Ref).Total, 6);
+        // and its entropy: incremental 1-hop at zero loss without parent, 88 - 2*8.
+        Assert.Equal(72, CapacityCalculator.TwoPointOneHopEntropy(e, L, twoHop, CapacityScheme.Optimal, Ref), 6);
     }
 
     [Fact]

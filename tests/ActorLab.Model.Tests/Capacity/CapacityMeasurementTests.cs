@@ -119,6 +119,48 @@ public class CapacityMeasurementTests
     }
 
     [Fact]
+    public void Reference_formulas_change_only_the_2_1_hop_rows()
+    {
+        var (results, profilesDir) = BuildTree();
+        var report = CapacityMeasurement.Measure(Options(results, profilesDir) with { Formulas = CapacityFormulas.Reference });
+        double s = CapacityTestData.NameSelection(SelectionScheme.Optimal) + CapacityTestData.DateSelection(SelectionScheme.Optimal);
+        var rows = report.AllSteps.Where(r => r.Run.Name == "run_a" && r.Step == 1000).ToDictionary(r => r.Hops);
+        // As in the averaged test above, but the reference's 1-hop part of 2.1 keeps S (40 + S + 32 + S) and its
+        // entropy is that 1-hop part at zero loss alone (88 + S).
+        Assert.Equal(40 + s, rows[1].Capacity, 6);
+        Assert.Equal(32 + s, rows[2].Capacity, 6);
+        Assert.Equal(88 + s, rows[2].DatasetEntropy, 6);
+        Assert.Equal(72 + 2 * s, rows[2.1].Capacity, 6);
+        Assert.Equal(88 + s, rows[2.1].DatasetEntropy, 6);
+        var early = report.AllSteps.Single(r => r.Run.Name == "run_a" && r.Step == 100 && r.Hops == 2.1);
+        Assert.Equal(2 * (s - 56), early.Capacity, 6);
+    }
+
+    [Fact]
+    public void Filters_keep_only_matching_runs_before_reading_their_evals()
+    {
+        var (results, profilesDir) = BuildTree();
+        // Layers 4: only the reference run (l4); run_a, run_d and run_e have 2 layers and are not read at all
+        // (run_d's malformed CSV is not reported); weird_run has no config to filter on, so it is still skipped.
+        var byLayers = CapacityMeasurement.Measure(Options(results, profilesDir) with { Filter = new RunFilter { Layers = [4] } });
+        Assert.Equal(["mup_n8_p2000_omin1_omax2_wd0.1_l4_lr0.001_beta10.99_sf_r2"], byLayers.Runs.Select(r => r.Info.Name));
+        Assert.Equal(3, byLayers.FilteredOut);
+        Assert.Contains(byLayers.Skipped, x => x.Reason.Contains("'weird_run' is not a reference run name"));
+        Assert.DoesNotContain(byLayers.Skipped, x => x.Reason.Contains("oops"));
+
+        var byParams = CapacityMeasurement.Measure(Options(results, profilesDir) with
+        {
+            Filter = new RunFilter { NParams = [1000], NProfiles = [8], MinTrainHops = [1], MaxTrainHops = [2], WeightDecay = [1e-1] },
+        });
+        Assert.Equal(["run_a"], byParams.Runs.Select(r => r.Info.Name));
+        Assert.Equal(2, byParams.FilteredOut); // the reference run (p2000) and run_e (N = 10)
+        var none = CapacityMeasurement.Measure(Options(results, profilesDir) with { Filter = new RunFilter { WeightDecay = [0.2] } });
+        Assert.Empty(none.Runs);
+        Assert.Equal(4, none.FilteredOut);
+        Assert.Equal("--weight-decay 0.2", none.Options.Filter.ToString());
+    }
+
+    [Fact]
     public void Tables_have_the_reference_columns()
     {
         var (results, profilesDir) = BuildTree();
@@ -135,8 +177,12 @@ public class CapacityMeasurementTests
         Assert.Equal(["1000", "8", "2", "2", "1", "2", "2.1", "0.1", "1000", "0.5"], row[..10]);
         Assert.Equal(72 + s, double.Parse(row[10], CultureInfo.InvariantCulture), 6);
         var final = File.ReadAllLines(files[1]);
-        Assert.EndsWith(",run,converged", final[0]);
+        Assert.EndsWith(",dataset_entropy,total_capacity,bits_per_param,fraction_of_entropy,run,converged", final[0]);
         Assert.Equal(7, final.Length);
+        // run_a at 2.1 hops: 72 + S bits, n_params 1000, entropy 88 + 88 + S.
+        var f21 = final.Select(l => l.Split(',')).Single(f => f[^2] == "run_a" && f[6] == "2.1");
+        double[] ratios = f21[13..16].Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal([72 + s, (72 + s) / 1000, (72 + s) / (176 + s)], ratios, new ToleranceComparer(1e-6));
         var never = File.ReadAllLines(files[3]);
         Assert.Equal(3, never.Length);
         Assert.Contains(never, l => l.Contains("train_onehop has 0 eval points after step 1000000"));
@@ -158,7 +204,7 @@ public class CapacityMeasurementTests
             lines.Add($"{Nats(oneHop[a])},500,train_onehop,0.25,{subjects[a]}");
             lines.Add($"{Nats(twoHop[a])},500,train_twohop,0.25,{subjects[a]}");
         }
-        lines.Add($"{Nats(1)},600,train_onehop,0.25,birth_date"); // an incomplete step: skipped with a warning
+        lines.Add($"{Nats(1)},600,train_onehop,0.25,birth_date"); // a step with one subject: measured over that subject
         File.WriteAllLines(Path.Combine(run, "eval_results_full.csv"), lines);
 
         var report = CapacityMeasurement.Measure(new MeasureOptions
@@ -166,8 +212,13 @@ public class CapacityMeasurementTests
             ResultsDir = Path.Combine(root, "results"), Subjectwise = true, LoadProfiles = ReadMarker,
         });
         Assert.Single(report.Runs);
-        Assert.Contains(report.Warnings, w => w.Contains("lacking some of the 6 subjects"));
-        var rows = report.AllSteps.ToDictionary(r => r.Hops);
+        Assert.Empty(report.Warnings);
+        // Step 600 has only a 1-hop birth_date loss of 1 bit: (3 - 1) 8 + Sd, entropy 3*8 + Sd.
+        var lone = Assert.Single(report.AllSteps, r => r.Step == 600);
+        Assert.Equal(1, lone.Hops);
+        Assert.Equal(16 + CapacityTestData.DateSelection8(), lone.Capacity, 6);
+        Assert.Equal(24 + CapacityTestData.DateSelection8(), lone.DatasetEntropy, 6);
+        var rows = report.AllSteps.Where(r => r.Step == 500).ToDictionary(r => r.Hops);
         Assert.Equal(3, rows.Count);
         double sn = 24, sd = CapacityTestData.DateSelection8();
         Assert.Equal([16 + sd, 12, -8, 8, 8 + sn / 2, (sn - 8) / 2], rows[1].SubjectCapacities!.ToArray(), new ToleranceComparer(1e-6));
@@ -178,6 +229,47 @@ public class CapacityMeasurementTests
         var files = CapacityTables.Write(outDir, report);
         var header = File.ReadLines(files[0]).First();
         Assert.Contains("dataset_entropy,birth_date_capacity,birth_city_capacity,university_capacity,employer_capacity,parent_capacity,child_capacity,run", header);
+    }
+
+    [Fact]
+    public void A_subject_missing_from_train_twohop_still_gives_hops_2_and_2_1_rows()
+    {
+        // The reference's headline setup (--subjectwise --scheme 2-hop-double): a held-out second attribute
+        // (university) never appears in train_twohop. Hand-worked in CapacityCalculatorTests.
+        var root = CapacityTestData.TempDir();
+        var profiles = WriteProfiles(root, "p.parquet");
+        var run = Directory.CreateDirectory(Path.Combine(root, "results", "run_h")).FullName;
+        WriteConfig(run, profiles);
+        string[] subjects = ["birth_date", "birth_city", "university", "employer", "parent", "child"];
+        double[] oneHop = [1, 0.5, 2, 0, 1, 3];
+        double[] twoHop = [0, 0, double.NaN, 5, 0, 0];
+        var lines = new List<string> { "loss,global_step,mode,parameter_l2,subject" };
+        for (int a = 0; a < 6; a++)
+        {
+            lines.Add($"{Nats(oneHop[a])},500,train_onehop,0.25,{subjects[a]}");
+            if (!double.IsNaN(twoHop[a])) lines.Add($"{Nats(twoHop[a])},500,train_twohop,0.25,{subjects[a]}");
+        }
+        File.WriteAllLines(Path.Combine(run, "eval_results_full.csv"), lines);
+
+        var report = CapacityMeasurement.Measure(new MeasureOptions
+        {
+            ResultsDir = Path.Combine(root, "results"), Subjectwise = true, Scheme = CapacityScheme.TwoHopDouble, LoadProfiles = ReadMarker,
+        });
+        var rows = report.AllSteps.ToDictionary(r => r.Hops);
+        Assert.Equal([1, 2, 2.1], rows.Keys.Order());
+        double sn = 24, sd = CapacityTestData.DateSelection8();
+        Assert.Equal(104 + sd + sn, rows[2].Capacity, 6);
+        Assert.Equal(112 + sd + sn, rows[2].DatasetEntropy, 6);
+        Assert.True(double.IsNaN(rows[2].SubjectCapacities![2]));
+        Assert.Equal(36 + 104 + sd + sn, rows[2.1].Capacity, 6);
+        Assert.Equal(88 + 112 + sd + sn, rows[2.1].DatasetEntropy, 6);
+        Assert.Equal([2, 2.1], report.Final.Select(r => r.Hops).Where(h => h > 1).Order());
+
+        // The table leaves the missing subject's cell empty.
+        var files = CapacityTables.Write(CapacityTestData.TempDir(), report);
+        var header = File.ReadLines(files[0]).First().Split(',');
+        var two = File.ReadLines(files[0]).Skip(1).Select(l => l.Split(',')).Single(f => f[6] == "2");
+        Assert.Equal("", two[Array.IndexOf(header, "university_capacity")]);
     }
 
     [Fact]

@@ -44,7 +44,8 @@ public class CapacityPlotsTests
         string[] expected =
         [
             "capacity_vs_params_optimal_optimal_hops2", "capacity_vs_N_optimal_optimal_hops2",
-            "capacity_vs_step_optimal_optimal_hops2", "loss_derivatives",
+            "capacity_vs_step_optimal_optimal_hops2", "capacity_vs_norm_optimal_optimal_hops2",
+            "capacity_fraction_of_entropy_optimal_optimal_hops2", "capacity_1hop_vs_2hop_optimal_optimal", "loss_derivatives",
         ];
         foreach (var name in expected)
         {
@@ -62,7 +63,10 @@ public class CapacityPlotsTests
         Assert.Contains("eval_complete_two_hop_questions", File.ReadAllText(Path.ChangeExtension(runPlots[0], ".svg")));
         Assert.Single(warnings);
         Assert.Contains("2 of 4 runs", warnings[0]);
-        Assert.Equal(4 * 2 + 2 * 2, files.Count);
+        Assert.Equal(7 * 2 + 2 * 2, files.Count);
+        Assert.Contains("least-squares fit", File.ReadAllText(Path.Combine(outDir, "capacity_vs_norm_optimal_optimal_hops2.svg")));
+        Assert.Contains("y = 2 - x", File.ReadAllText(Path.Combine(outDir, "capacity_1hop_vs_2hop_optimal_optimal.svg")));
+        Assert.Contains("capacity / dataset entropy", File.ReadAllText(Path.Combine(outDir, "capacity_fraction_of_entropy_optimal_optimal_hops2.svg")));
     }
 
     [Fact]

@@ -54,6 +54,6 @@ public class EntropyCalculatorTests
 /// <summary>Element-wise comparison within an absolute tolerance.</summary>
 public sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
 {
-    public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+    public bool Equals(double x, double y) => (double.IsNaN(x) && double.IsNaN(y)) || Math.Abs(x - y) <= tolerance;
     public int GetHashCode(double obj) => 0;
 }
