@@ -17,7 +17,7 @@ public static class CommandReplies
         var first = events.FirstOrDefault();
         return first switch
         {
-            SweepSubmitted s => $"sweep {s.Sweep} submitted: {Plural(s.Runs.Length, "run")} queued on {Plural(s.Datasets.Length, "dataset")}; `console status` shows its progress",
+            SweepSubmitted s => $"sweep {s.Sweep} submitted: {Plural(s.Runs.Length + events.OfType<SweepRunsAdded>().Sum(a => a.Runs.Length), "run")} queued on {Plural(s.Datasets.Length, "dataset")}; `console status` shows its progress",
             SweepPaused s => $"sweep {s.Sweep} paused: running runs go on, no new runs start (`resume {s.Sweep}` to go on)",
             SweepResumed s => $"sweep {s.Sweep} resumed: queued runs start as slots free up",
             SweepStopped s => $"sweep {s.Sweep} stopping: running runs finish, {Plural(Count<RunCancelled>(), "queued run")} will not start",

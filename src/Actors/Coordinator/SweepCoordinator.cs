@@ -357,7 +357,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     void MaybeSnapshot(int events)
     {
         _sinceSnapshot += events;
-        if (_sinceSnapshot < _settings.SnapshotEvery) return;
+        // a snapshot costs as much as the state is large: at least one event per run between two keeps the
+        // writing per event bounded on a 100,000-run sweep (and recovery replays at most that many events)
+        if (_sinceSnapshot < Math.Max(_settings.SnapshotEvery, _state.Runs.Count)) return;
         _sinceSnapshot = 0;
         SaveSnapshot(CoordinatorSnapshot.From(_state));
     }
@@ -469,6 +471,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     static (string? Id, long? Step, string Text) Describe(ISweepEvent e) => e switch
     {
         SweepSubmitted x => (null, null, $"sweep={x.Sweep} runs={x.Runs.Length} datasets={x.Datasets.Length} hash={x.ContentHash}"),
+        SweepRunsAdded x => (null, null, $"sweep={x.Sweep} runs={x.Runs.Length}"),
         DatasetPrepared x => (null, null, $"dataset={x.DatasetId}"),
         JobQueued x => (x.JobId, null, $"kind={x.Kind} target={x.Target}"),
         JobLeased x => (x.JobId, null, $"epoch={x.Epoch} node={x.NodeId} slots={string.Join('+', x.Slots)}"),

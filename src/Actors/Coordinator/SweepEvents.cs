@@ -12,10 +12,17 @@ namespace ActorLab.Actors.Coordinator;
 /// </summary>
 public interface ISweepEvent : IActorLabMessage;
 
-/// <summary>A sweep was accepted: its datasets and runs, in full (recovery never needs the sweep file).</summary>
+/// <summary>
+/// A sweep was accepted: its datasets and runs, in full (recovery never needs the sweep file). A large grid's runs
+/// come in chunks: the first <see cref="SweepState.RunsPerEvent"/> here, the rest in <see cref="SweepRunsAdded"/>
+/// events of the same atomic write, so no journal row grows with the grid.
+/// </summary>
 /// <remarks><see cref="Measure"/> is optional: events journalled before it existed read as null, the default measure.</remarks>
 public sealed record SweepSubmitted(string Sweep, string ContentHash, ImmutableArray<DatasetConfig> Datasets, ImmutableArray<RunConfig> Runs,
     Sweeps.SweepMeasure? Measure = null) : ISweepEvent;
+
+/// <summary>More runs of a sweep just submitted (the chunks after the first, in the same write).</summary>
+public sealed record SweepRunsAdded(string Sweep, ImmutableArray<RunConfig> Runs) : ISweepEvent;
 
 /// <summary>A dataset was built for the first time; every node that rebuilds it must arrive at these hashes.</summary>
 public sealed record DatasetPrepared(string DatasetId, string ProfilesSha256, string TokenizerSha256) : ISweepEvent;

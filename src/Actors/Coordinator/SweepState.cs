@@ -113,6 +113,9 @@ public sealed record SweepState
     public long LastEpoch { get; init; }
 
     public static string DatasetJobId(string datasetId) => $"dataset:{datasetId}";
+
+    /// <summary>Runs per journal event of a submitted sweep (about 1 KB each: a row stays around 1 MB).</summary>
+    public const int RunsPerEvent = 1000;
     public static string MeasureJobId(string sweep) => $"measure:{sweep}";
 
     // ---------------------------------------------------------------- queries
@@ -172,6 +175,9 @@ public sealed record SweepState
             Runs = Runs.SetItems(x.Runs.Select(r => KeyValuePair.Create(r.RunId, new RunInfo { Config = r }))),
             Datasets = Datasets.SetItems(x.Datasets.Where(d => !Datasets.ContainsKey(d.Id)).Select(d => KeyValuePair.Create(d.Id, new DatasetInfo(d)))),
         },
+        SweepRunsAdded x => Sweep(x.Sweep, s => s with { RunIds = s.RunIds.AddRange(x.Runs.Select(r => r.RunId)) }) is var st
+            ? st with { Runs = st.Runs.SetItems(x.Runs.Select(r => KeyValuePair.Create(r.RunId, new RunInfo { Config = r }))) }
+            : this,
         DatasetPrepared x => this with
         {
             Datasets = Datasets.SetItem(x.DatasetId, Datasets[x.DatasetId] with { Fingerprint = new DatasetFingerprint(x.ProfilesSha256, x.TokenizerSha256) }),
@@ -319,8 +325,10 @@ public sealed record SweepState
                 : Decision.Reject($"a different sweep named '{plan.Name}' was already submitted (content {existing.ContentHash}, this one {plan.ContentHash}); rename it");
         var clash = plan.Runs.FirstOrDefault(r => Runs.ContainsKey(r.RunId));
         if (clash != null) return Decision.Reject($"run id '{clash.RunId}' already exists");
-        var events = new List<ISweepEvent> { new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, plan.Runs,
+        var chunks = plan.Runs.Chunk(RunsPerEvent).Select(c => c.ToImmutableArray()).ToList();
+        var events = new List<ISweepEvent> { new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, chunks.FirstOrDefault(ImmutableArray<RunConfig>.Empty),
             plan.Measure.IsDefault ? null : plan.Measure) };
+        events.AddRange(chunks.Skip(1).Select(c => new SweepRunsAdded(plan.Name, c)));
         events.AddRange(plan.Datasets.Where(d => !Jobs.ContainsKey(DatasetJobId(d.Id)) || Jobs[DatasetJobId(d.Id)].Status == JobStatus.Failed)
             .Select(d => new JobQueued(DatasetJobId(d.Id), JobKind.PrepareDataset, d.Id)));
         return Decision.Of(events);

@@ -17,6 +17,7 @@ public static class MessageRegistry
     [
         // journal events (format 2)
         (typeof(SweepSubmitted), "sweep-submitted", 2),
+        (typeof(SweepRunsAdded), "sweep-runs-added", 2),
         (typeof(DatasetPrepared), "dataset-prepared", 2),
         (typeof(JobQueued), "job-queued", 2),
         (typeof(JobLeased), "job-leased", 2),
