@@ -39,8 +39,11 @@ public static class SweepCommands
             var plan = SweepPlanner.Plan(def);
             Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs on {plan.Datasets.Length} datasets (content {plan.ContentHash})");
             foreach (var d in plan.Datasets) Console.WriteLine($"  dataset {d.Name} ({d.Id}): N={d.NProfiles}, R={d.Relations}");
-            foreach (var r in plan.Runs)
+            // every run of a small sweep; a big grid's first ones (the largest is named below either way)
+            const int shown = 50;
+            foreach (var r in plan.Runs.Take(shown))
                 Console.WriteLine($"  run {r.RunId}: {r.NParams:N0} params, about {MemoryEstimate.Format(SweepPlanner.Memory(r, def.VocabSize).TotalBytes)} per replica");
+            if (plan.Runs.Length > shown) Console.WriteLine($"  ... and {plan.Runs.Length - shown} more runs");
             var largest = plan.Runs.MaxBy(r => SweepPlanner.Memory(r, def.VocabSize).TotalBytes);
             if (largest != null)
             {
