@@ -27,9 +27,10 @@ public static class NodeCommands
         var seeds = new Option<string[]>("--seed") { Description = "HOST:PORT of a seed node to join (repeatable; the same list on every node). None: start a cluster.", AllowMultipleArgumentsPerToken = false };
         var roles = new Option<string?>("--roles") { Description = "coordinator, trainer or both, comma-separated (default actorlab.node.roles: both)." };
         var logFile = new Option<string?>("--log-file") { Description = "Also log here (default <data-dir>/logs/node.log)." };
+        var insecure = new Option<bool>("--insecure") { Description = "Allow a --hostname other machines can reach without TLS (only on a network you trust entirely)." };
         var cmd = new Command("node", "Start a cluster node that runs submitted sweeps; control the cluster with `actorlab console --contact HOST:PORT`.")
         {
-            port, host, publicHost, seeds, roles, logFile,
+            port, host, publicHost, seeds, roles, logFile, insecure,
         };
         node.AddTo(cmd);
         cmd.SetAction(pr =>
@@ -44,6 +45,7 @@ public static class NodeCommands
             var extra = NodeOptions.Logging(log, stdout: true) + "\n";
             if (pr.GetValue(roles) is { } r)
                 extra += $"actorlab.node.roles = [{string.Join(", ", Roles.Parse(r.Split(','), "--roles").Select(HoconText.Quote))}]\n";
+            if (pr.GetValue(insecure)) extra += "actorlab.node.insecure = on\n";
             var config = node.Build(pr, extra);
             var endpoint = NodeEndpoint.From(config, pr.GetValue(host), pr.GetValue(publicHost), pr.GetValue(port), pr.GetValue(seeds));
             var rt = ActorLabNode.Start(config, endpoint, warn: w => Console.Error.WriteLine($"warning: {w}"));

@@ -119,6 +119,7 @@ public sealed class ActorLabNode : IAsyncDisposable
         if (node.IsCoordinator && JournalInspector.Check(journal) is { Healthy: false } damaged)
             throw new UserInputException($"the coordinator journal is damaged: {damaged.Summary()}. `actorlab db check` lists every problem; " +
                                          "`actorlab db repair` drops them (after a backup), keeping every readable event.");
+        RefuseExposedWithoutTls(endpoint, config);
         RefuseTakenAddress(endpoint);
         var seeds = string.Join(", ", endpoint.Seeds.Select(s => HoconText.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
         var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(HoconText.Quote));
@@ -178,6 +179,23 @@ public sealed class ActorLabNode : IAsyncDisposable
     }
 
     public const string SingletonName = "coordinator-singleton";
+
+    /// <summary>
+    /// Loopback by default: a node other machines can reach must speak TLS, or be told `--insecure` on purpose.
+    /// </summary>
+    static void RefuseExposedWithoutTls(NodeEndpoint endpoint, Akka.Configuration.Config config)
+    {
+        if (IsLoopback(endpoint.Hostname)) return;
+        var v = new ConfigValues(config);
+        if (config.GetBoolean("actorlab.tls.enabled", false) || v.Bool("actorlab.node.insecure")) return;
+        throw new UserInputException(
+            $"--hostname {endpoint.Hostname} can be reached from other machines, and remoting without TLS lets anyone there send this node " +
+            "commands: enable TLS (actorlab.tls, see docs/cluster.md) or pass --insecure on a network you trust entirely.");
+    }
+
+    public static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (global::System.Net.IPAddress.TryParse(host, out var ip) && global::System.Net.IPAddress.IsLoopback(ip));
 
     /// <summary>
     /// Refuses an address another process listens on. Remoting binds with address reuse (so a restarted node
