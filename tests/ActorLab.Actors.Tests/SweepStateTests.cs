@@ -408,6 +408,34 @@ public class SweepStateTests
         Assert.Contains("cancelled", cancelled.Decide(new RetryFailed("a")).Rejection);
     }
 
+    /// <summary>
+    /// A plan that arrives as a message (not from a checked sweep file) is checked before anything is journalled: a
+    /// sweep name with '..' or a path, a run of another sweep, a run id that is a path, a run pointing at its own
+    /// profiles or tokenizer files.
+    /// </summary>
+    [Fact]
+    public void A_forged_plan_with_paths_in_its_names_or_files_of_its_own_is_refused()
+    {
+        var plan = TestSweeps.Named("ok");
+        var run = plan.Runs[0];
+        (string Why, Sweeps.SweepPlan Plan)[] forged =
+        [
+            ("not a valid name", plan with { Name = "../../etc", Runs = [.. plan.Runs.Select(r => r with { Sweep = "../../etc" })] }),
+            ("not a valid name", plan with { Name = "/abs", Runs = [.. plan.Runs.Select(r => r with { Sweep = "/abs" })] }),
+            ("belongs to sweep 'other'", plan with { Runs = plan.Runs.SetItem(0, run with { Sweep = "other" }) }),
+            ("not a valid name", plan with { Runs = plan.Runs.SetItem(0, run with { RunName = ".." }) }),
+            ("its own profiles or tokenizer", plan with { Runs = plan.Runs.SetItem(0, run with { Profiles = "/etc/passwd" }) }),
+            ("no dataset of this sweep", plan with { Runs = plan.Runs.SetItem(0, run with { Dataset = run.Dataset! with { Seed = 999 } }) }),
+        ];
+        foreach (var (why, p) in forged)
+        {
+            var d = SweepState.Empty.Decide(new SubmitSweep(p));
+            Assert.True(d.Rejected, why);
+            Assert.Contains(why, d.Rejection);
+        }
+        Assert.False(SweepState.Empty.Decide(new SubmitSweep(plan)).Rejected);
+    }
+
     [Fact]
     public void Only_a_completed_run_is_probed_and_its_probes_are_numbered()
     {

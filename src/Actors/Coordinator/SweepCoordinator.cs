@@ -79,22 +79,22 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         Command<ClusterEvent.ReachableMember>(r => SetReachable(r.Member, true));
 
         // nodes
-        Command<RegisterNode>(OnRegister);
-        Command<LeaseAccepted>(a => _outgoing.Remove((a.Id, a.Epoch)));
-        Command<INodeReport>(OnReport);
-        Command<RunProgress>(OnProgress);
-        Command<RunEvaluated>(OnEvaluated);
+        Member<RegisterNode>(OnRegister);
+        Member<LeaseAccepted>(a => _outgoing.Remove((a.Id, a.Epoch)));
+        Member<INodeReport>(OnReport);
+        Member<RunProgress>(OnProgress);
+        Member<RunEvaluated>(OnEvaluated);
 
         // consoles (through a gateway)
-        Command<SubmitSweepFile>(OnSubmitFile);
+        Member<SubmitSweepFile>(OnSubmitFile);
         Command<Planned>(p =>
         {
             if (p.Plan is null) p.ReplyTo.Tell(new CommandReply(false, p.Error!));
             else Execute(new SubmitSweep(p.Plan), r => p.ReplyTo.Tell(r));
         });
-        Command<GetStatus>(_ => Sender.Tell(Status()));
-        Command<GetRuns>(g => Sender.Tell(Runs(g)));
-        Command<ISweepCommand>(c =>
+        Member<GetStatus>(_ => Sender.Tell(Status()));
+        Member<GetRuns>(g => Sender.Tell(Runs(g)));
+        Member<ISweepCommand>(c =>
         {
             var sender = Sender;
             Execute(c, r => sender.Tell(r));
@@ -106,6 +106,18 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         Command<DeleteSnapshotsSuccess>(_ => { });
         Command<DeleteSnapshotsFailure>(f => _log.Warning("deleting old snapshots failed: {0}", f.Cause.Message));
     }
+
+    /// <summary>
+    /// Commands and reports are taken only from this node's own actors or from actors on cluster members: a process
+    /// that merely reached the port (not a member) changes nothing, whatever message it sends.
+    /// </summary>
+    void Member<T>(Action<T> handle) => Command<T>(m =>
+    {
+        var from = Sender.Path.Address;
+        if (from.HasLocalScope || from == _cluster.SelfAddress || _members.Values.Any(x => x.Address.Address == from)) { handle(m); return; }
+        _log.Warning("command={0} sender={1} event=refused reason=\"not a cluster member\"", typeof(T).Name, from);
+        Sender.Tell(new CommandReply(false, "refused: the sender is not a member of this cluster"));
+    });
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {

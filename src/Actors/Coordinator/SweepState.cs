@@ -323,6 +323,7 @@ public sealed record SweepState
             return existing.ContentHash == plan.ContentHash
                 ? Decision.None
                 : Decision.Reject($"a different sweep named '{plan.Name}' was already submitted (content {existing.ContentHash}, this one {plan.ContentHash}); rename it");
+        if (Confinement(plan) is { } escape) return Decision.Reject(escape);
         var clash = plan.Runs.FirstOrDefault(r => Runs.ContainsKey(r.RunId));
         if (clash != null) return Decision.Reject($"run id '{clash.RunId}' already exists");
         var chunks = plan.Runs.Chunk(RunsPerEvent).Select(c => c.ToImmutableArray()).ToList();
@@ -332,6 +333,31 @@ public sealed record SweepState
         events.AddRange(plan.Datasets.Where(d => !Jobs.ContainsKey(DatasetJobId(d.Id)) || Jobs[DatasetJobId(d.Id)].Status == JobStatus.Failed)
             .Select(d => new JobQueued(DatasetJobId(d.Id), JobKind.PrepareDataset, d.Id)));
         return Decision.Of(events);
+    }
+
+    /// <summary>
+    /// A plan builds paths from its names: every name must be one safe path segment and every run the sweep's own,
+    /// with no file paths of its own (sweep runs get their data by content id). Checked here, before anything is
+    /// journalled, because a plan can also arrive as a message that never went through the sweep-file checks.
+    /// </summary>
+    static string? Confinement(Sweeps.SweepPlan plan)
+    {
+        try
+        {
+            RunStorage.CheckName(plan.Name, "sweep");
+            foreach (var r in plan.Runs)
+            {
+                if (r.Sweep != plan.Name) return $"run {r.RunName} says it belongs to sweep '{r.Sweep}', not '{plan.Name}'";
+                RunStorage.ParseRunId(r.RunId);
+                if (r.Profiles != null || r.Tokenizer != null) return $"run {r.RunId} names its own profiles or tokenizer files; sweep runs use their dataset by content id";
+                if (r.Dataset is null || !plan.Datasets.Any(d => d.Id == r.Dataset.Id)) return $"run {r.RunId} has no dataset of this sweep";
+            }
+            return null;
+        }
+        catch (Model.Common.UserInputException e)
+        {
+            return e.Message;
+        }
     }
 
     Decision Schedule(ScheduleLeases c)
