@@ -27,14 +27,14 @@ public sealed record QaStreamOptions(
 }
 
 /// <summary>A question the stream generated, with its row and its index in <see cref="TokenBatch.Questions"/>
-/// (-1 when truncation cut it off before its answer, so it carries no label).</summary>
+/// (-1 when truncation cut it off before its answer).</summary>
 public readonly record struct GeneratedQuestion(int Sequence, Question Question, int InfoIndex);
 
 /// <summary>
 /// The deterministic, packed, labelled Q&amp;A token stream. A sequence is BOS + examples joined by EOS
 /// ("Question: {q} Answer: {a}"), SeqLen // 15 of them, truncated to SeqLen; a sequence that comes out shorter
-/// is padded with EOS (label -100). Labels are the answer tokens (after "Answer:", up to but excluding the EOS;
-/// to the end for a truncated final example). Batch k's randomness is a hash of (seed, rank, worker, epoch, k,
+/// is padded with EOS (label -100). Labels are the answer tokens (after "Answer:", up to but excluding the EOS);
+/// a truncated final answer (no EOS after it in the sequence) carries none, as in the reference. Batch k's randomness is a hash of (seed, rank, worker, epoch, k,
 /// mode), so <see cref="Seek"/> is O(1), a resumed run continues the same stream, and replicas and workers
 /// never repeat each other. Sequences are assembled from <see cref="QaTokenCache"/> pieces: no BPE per question.
 /// </summary>
@@ -224,9 +224,12 @@ public sealed class QaStream
             int info = -1;
             if (answerStart < t)
             {
+                // No EOS after the answer inside the sequence: the reference drops that last answer start, so
+                // a truncated final answer carries no labels at all.
+                bool truncated = answerEnd >= t;
+                if (truncated) labels[answerStart..].Fill(TokenBatch.Ignore);
                 info = _infos.Count;
-                _infos.Add(new QuestionInfo(row, answerStart, Math.Min(answerEnd, t), (byte)q.Order, (byte)q.Subject, q.Mode,
-                    Truncated: answerEnd > t || (answerEnd == t && e + 1 < examples)));
+                _infos.Add(new QuestionInfo(row, answerStart, Math.Min(answerEnd, t), (byte)q.Order, (byte)q.Subject, q.Mode, truncated));
             }
             _generated.Add(new GeneratedQuestion(row, q, info));
         }

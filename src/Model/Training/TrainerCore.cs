@@ -194,7 +194,7 @@ public sealed class TrainerCore : IDisposable
 
     /// <summary>
     /// Evaluates each mode at the eval point (schedule-free: x) per SPEC 4: draws batches from
-    /// <paramref name="batchesFor"/>(mode), keeps sequences whose last label is ignored (no answer cut off), sums
+    /// <paramref name="batchesFor"/>(mode), keeps sequences with no truncated answer (no answer cut off), sums
     /// each question's token losses over its answer and averages over questions, stopping once
     /// <see cref="RunConfig.EvalQuestions"/> questions are seen. Also reports loss per subject. Cancellation is
     /// checked between batches.
@@ -233,11 +233,13 @@ public sealed class TrainerCore : IDisposable
                 losses = LlamaMup.TokenLosses(Model.forward(ids), labels).cpu().data<float>().ToArray();
             }
             int t = batch.SeqLen;
+            // SPEC 4: only sequences where no answer runs into the end (a truncated final answer has no labels,
+            // so the question's flag says it, not the last label)
+            var cut = new bool[batch.BatchSize];
+            foreach (var q in batch.Questions) if (q.Truncated) cut[q.Sequence] = true;
             foreach (var q in batch.Questions)
             {
-                if (q.AnswerEnd <= q.AnswerStart || q.Truncated) continue;
-                // SPEC 4: only sequences whose final label is ignored, i.e. no answer runs into the end.
-                if (batch.Labels[q.Sequence * t + t - 1] != TokenBatch.Ignore) continue;
+                if (q.AnswerEnd <= q.AnswerStart || cut[q.Sequence]) continue;
                 double l = 0;
                 for (int p = q.AnswerStart; p < q.AnswerEnd; p++) l += losses[q.Sequence * t + p];
                 sum += l;
