@@ -212,7 +212,7 @@ public sealed class QaStream
             }
             Put(c[c.SubjectAsk[q.Subject]], ids, labels, false);
             int answerStart = _virt;
-            if (cot && q.Relation >= 0)
+            if (Questions.HasCotAnswer(q, cot))
             {
                 PutName(q.Profile, QaTokenCache.Possessive, ids, labels, true);
                 Put(c[c.RelationIs[q.Relation]], ids, labels, true);

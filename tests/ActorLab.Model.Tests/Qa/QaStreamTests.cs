@@ -99,6 +99,31 @@ public class QaStreamTests
     }
 
     [Fact]
+    public void Eval_first_people_with_cot_answers_plainly_other_two_hop_modes_spell_out_the_first_hop()
+    {
+        var f = Shared.Value;
+        foreach (var mode in new[] { EvalMode.EvalFirstPeople, EvalMode.EvalRelations })
+        {
+            var o = Options(mode.Name(), cot: true, seqLen: 512, batch: 4);
+            var stream = Stream(o);
+            var batch = stream.Next();
+            int checkedAnswers = 0;
+            foreach (var g in stream.LastQuestions.Where(g => g.InfoIndex >= 0 && !batch.Questions[g.InfoIndex].Truncated))
+            {
+                var info = batch.Questions[g.InfoIndex];
+                var ids = batch.InputIds.AsSpan(info.Sequence * o.SeqLen + info.AnswerStart, info.AnswerEnd - info.AnswerStart);
+                var answer = f.Tok.Decode(ids.ToArray().Select(x => (int)x).ToArray());
+                var plain = " " + f.Db.AnswerText(Questions.AnswerProfile(f.Db, g.Question), g.Question.Subject);
+                var middle = f.Db.Names[f.Db.Related(g.Question.Relation, g.Question.Profile)];
+                if (mode == EvalMode.EvalFirstPeople) Assert.Equal(plain, answer);
+                else Assert.Equal($" {f.Db.Names[g.Question.Profile]}'s {Questions.RelationText(g.Question.Relation)} is {middle}, their {Questions.SubjectText(g.Question.Subject)} is{plain}", answer);
+                checkedAnswers++;
+            }
+            Assert.True(checkedAnswers > 20);
+        }
+    }
+
+    [Fact]
     public void A_truncated_final_answer_carries_no_labels()
     {
         // 160-token sequences hold ~7 of the 10 packed examples, so nearly every row ends inside an example;
