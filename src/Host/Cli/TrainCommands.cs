@@ -230,7 +230,7 @@ public static class TrainCommands
     static Command Eval()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N).", Required = true };
-        var subjectwise = new Option<bool>("--subjectwise") { Description = "Also write per-subject rows to eval_results_full.csv." };
+        var subjectwise = new Option<bool>("--subjectwise") { Description = "Also evaluate every subject of every mode (at least --eval-questions each) into eval_results_full.csv." };
         var profiles = new Option<string?>("--profiles") { Description = "Profiles parquet (default: the run's)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (default: the run's)." };
         var dev = new DeviceOptions();
@@ -256,10 +256,11 @@ public static class TrainCommands
             var report = session.Evaluate();
             var folder = new RunFolder(session.Core.RunDir, epoch: null);
             EvalResultsCsv.Append(folder.EvalResults, report);
-            if (pr.GetValue(subjectwise)) EvalResultsCsv.AppendSubjectwise(folder.EvalResultsFull, report);
+            var full = pr.GetValue(subjectwise) ? session.EvaluateSubjectwise() : null;
+            if (full != null) EvalResultsCsv.AppendSubjectwise(folder.EvalResultsFull, full);
             PrintReport(report, dir);
-            if (pr.GetValue(subjectwise))
-                foreach (var m in report.Modes)
+            if (full != null)
+                foreach (var m in full.Modes)
                 foreach (var (s, l) in m.Subjects.OrderBy(x => x.Key))
                     Console.WriteLine(string.Create(Inv, $"  {m.Mode.Name(),-36} {Subjects.Name(s),-18} {l.Loss,10:F4} ({l.Questions})"));
             return 0;

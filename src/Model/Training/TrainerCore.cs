@@ -206,7 +206,7 @@ public sealed class TrainerCore : IDisposable
         try
         {
             using var _ = no_grad();
-            var results = modes.Select(m => EvaluateMode(m, batchesFor(m), cancel)).ToList();
+            var results = modes.Select(m => EvaluateMode(m, batchesFor(m), cancel) ?? throw NoCompleteQuestion(m)).ToList();
             return new EvalReport(Step, ParameterL2(), results);
         }
         finally
@@ -215,7 +215,51 @@ public sealed class TrainerCore : IDisposable
         }
     }
 
-    ModeEval EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel)
+    /// <summary>
+    /// Subject-wise evaluation (the reference's loss_over_time): for each mode and each of <paramref name="subjects"/>,
+    /// batches from <paramref name="batchesFor"/>(mode, subject) until at least <see cref="RunConfig.EvalQuestions"/>
+    /// questions of that subject are seen. A mode's loss is then the mean over all its questions.
+    /// </summary>
+    public EvalReport EvaluateSubjectwise(Func<EvalMode, int, Func<TokenBatch>> batchesFor, IEnumerable<EvalMode> modes,
+        IReadOnlyList<int> subjects, CancellationToken cancel = default)
+    {
+        Optimizer.Eval();
+        Model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var results = new List<ModeEval>();
+            foreach (var mode in modes)
+            {
+                var perSubject = new Dictionary<int, SubjectLoss>();
+                foreach (var subject in subjects)
+                {
+                    // a tiny held-out set can ask one question over and over, and its fixed-subject sequences may
+                    // all end in a cut answer: leave that subject out rather than fail the run
+                    if (EvaluateMode(mode, batchesFor(mode, subject), cancel) is not { } e)
+                    {
+                        Options.Warn($"subject-wise eval: {mode.Name()} / {Profiles.Subjects.Name(subject)}: 100 batches of {Run.SeqLen}-token sequences held no complete question (a tiny held-out set asks the same few questions); left out");
+                        continue;
+                    }
+                    perSubject[subject] = new SubjectLoss(e.Loss * e.Questions, e.Questions);
+                }
+                int n = perSubject.Values.Sum(x => x.Questions);
+                if (n == 0) throw NoCompleteQuestion(mode);
+                results.Add(new ModeEval(mode, perSubject.Values.Sum(x => x.LossSum) / n, n, perSubject));
+            }
+            return new EvalReport(Step, ParameterL2(), results);
+        }
+        finally
+        {
+            Optimizer.Train();
+        }
+    }
+
+    UserInputException NoCompleteQuestion(EvalMode mode) =>
+        new($"eval mode {mode.Name()}: 100 batches of {Run.SeqLen}-token sequences held no complete question; use a longer --seq-len");
+
+    /// <summary>One mode's eval from <paramref name="next"/>; null when 100 batches held no complete question.</summary>
+    ModeEval? EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel)
     {
         var subjects = new Dictionary<int, SubjectLoss>();
         double sum = 0;
@@ -247,8 +291,7 @@ public sealed class TrainerCore : IDisposable
                 var s = subjects.GetValueOrDefault(q.Subject);
                 subjects[q.Subject] = new SubjectLoss(s.LossSum + l, s.Questions + 1);
             }
-            if (questions == before && ++emptyBatches > 100)
-                throw new UserInputException($"eval mode {mode.Name()}: 100 batches of {batch.SeqLen}-token sequences held no complete question; use a longer --seq-len");
+            if (questions == before && ++emptyBatches > 100) return null;
         }
         return new ModeEval(mode, sum / questions, questions, subjects);
     }

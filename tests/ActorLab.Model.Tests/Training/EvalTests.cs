@@ -4,6 +4,7 @@ using ActorLab.Model.Training;
 namespace ActorLab.Model.Tests.Training;
 
 /// <summary>What one eval mode counts (SPEC 4): questions of sequences with no truncated answer.</summary>
+[Collection(TorchGlobalRng.Name)] // TrainerCore seeds torch's process-wide generator
 public class EvalTests
 {
     [Fact]
@@ -36,6 +37,41 @@ public class EvalTests
             Assert.Equal(6, eval.Questions);
             Assert.Equal(3, index);
             Assert.Equal(6, eval.Subjects.Values.Sum(s => s.Questions));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Subjectwise_eval_leaves_out_a_subject_whose_sequences_are_all_cut_and_fails_when_none_is_left()
+    {
+        // Subject 1's batches hold only truncated questions (a tiny held-out set can do that): it is left out with a
+        // warning, subjects 0 and 2 get >= 5 questions each; a mode with no subject left is a clear error.
+        var facts = new SyntheticFacts(facts: 8, answerVocab: 4, answerLen: 2, seed: 1);
+        var dir = Directory.CreateTempSubdirectory("actorlab-eval-").FullName;
+        var warnings = new List<string>();
+        try
+        {
+            using var core = TrainerCore.Create(SyntheticFacts.Run(width: 16, layers: 1, seqLen: 14, batchSize: 2, evalQuestions: 5), dir,
+                new TrainerOptions { VocabSize = facts.VocabSize, Threads = 1, Warn = warnings.Add });
+            Func<TokenBatch> Stream(int subject)
+            {
+                long index = 0;
+                return () =>
+                {
+                    var b = facts.Batch(2, 14, seed: 3, index++);
+                    var qs = b.Questions.Select(q => q with { Subject = (byte)subject, Truncated = subject == 1 }).ToArray();
+                    return new TokenBatch(2, 14, b.InputIds, b.Labels, qs);
+                };
+            }
+            var m = core.EvaluateSubjectwise((_, s) => Stream(s), [EvalMode.TrainOnehop], [0, 1, 2])[EvalMode.TrainOnehop]!;
+            Assert.Equal([0, 2], m.Subjects.Keys.Order());
+            Assert.All(m.Subjects.Values, x => Assert.True(x.Questions >= 5));
+            Assert.Equal(m.Subjects.Values.Sum(x => x.Questions), m.Questions);
+            Assert.Contains(warnings, w => w.Contains("train_onehop / birth_city") && w.Contains("left out"));
+
+            var e = Assert.Throws<ActorLab.Model.Common.UserInputException>(() => core.EvaluateSubjectwise((_, _) => Stream(1), [EvalMode.TrainOnehop], [1]));
+            Assert.Contains("train_onehop", e.Message);
+            Assert.Contains("--seq-len", e.Message);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -76,8 +76,10 @@ public class RunSessionTests : IDisposable
     {
         var runDir = Path.Combine(dir, "run");
         var recorder = new Recorder();
+        string heldOut;
         using (var s = Open(runDir, Every(Run(), 3)))
         {
+            heldOut = Subjects.Name(s.Splits!.SecondAttributes[0]);
             Assert.Equal(9, s.EvalModes.Count);
             var outcome = Train(s, recorder);
             Assert.Equal((RunEnd.Completed, 6L, "step cap"), (outcome.End, outcome.Step, outcome.Reason));
@@ -95,6 +97,9 @@ public class RunSessionTests : IDisposable
         var full = File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.FullFileName));
         Assert.Equal("loss,global_step,mode,subject,parameter_l2", full[0]);
         Assert.Contains(full, l => l.Contains(",3,train_onehop,birth_date,"));
+        // subject-wise: every mode asks every subject, train_twohop the held-out second attribute too
+        Assert.Equal(2 * 9 * Subjects.Count(4), full.Length - 1);
+        Assert.Contains(full, l => l.Contains($",6,train_twohop,{heldOut},"));
 
         // Per-question loss: the mean over subjects weighted by question counts is the mode's loss.
         var m0 = reports[1][EvalMode.TrainOnehop]!;
@@ -108,6 +113,38 @@ public class RunSessionTests : IDisposable
         }
         var run = RunConfig.Load(runDir);
         Assert.Equal(new LlamaMup(TrainerCore.PlanModel(run, Data.Value.Tok.VocabSize)).ParameterCount, run.NParams);
+    }
+
+    [Fact]
+    public void Subjectwise_eval_asks_every_subject_of_every_mode_at_least_the_eval_question_count()
+    {
+        using var s = Open(Path.Combine(dir, "subjectwise"), Run());
+        var splits = s.Splits!;
+        int subjects = Subjects.Count(4), heldOut = splits.SecondAttributes[0];
+        var report = s.EvaluateSubjectwise();
+        Assert.Equal(s.EvalModes, report.Modes.Select(m => m.Mode));
+        foreach (var m in report.Modes)
+        {
+            Assert.Equal(Enumerable.Range(0, subjects), m.Subjects.Keys.Order());
+            // >= 40 per subject, not 40 per mode split over the subjects
+            Assert.All(m.Subjects.Values, x => Assert.True(x.Questions >= 40 && double.IsFinite(x.Loss) && x.Loss > 0));
+            Assert.Equal(m.Subjects.Values.Sum(x => x.Questions), m.Questions);
+        }
+
+        // train_twohop asking the held-out second attribute: (p, r) of training tuples with the subject replaced, as
+        // the reference does; such a question is a second_attribute tuple.
+        var stream = new QaStream(Data.Value.Db, Data.Value.Tok, splits,
+            new QaStreamOptions([1, 2], SeqLen: 96, BatchSize: 4, Seed: 7, Mode: EvalMode.TrainTwohop, Subject: heldOut), Loaded.Value.Cache);
+        stream.Next();
+        Assert.NotEmpty(stream.LastQuestions);
+        Assert.All(stream.LastQuestions, g =>
+        {
+            Assert.Equal(heldOut, g.Question.Subject);
+            Assert.Equal(HeldOutSplits.TupleClass.SecondAttributes, splits.ClassOf(g.Question.Profile, g.Question.Relation, heldOut));
+        });
+        var bad = Assert.Throws<UserInputException>(() => new QaStream(Data.Value.Db, Data.Value.Tok, splits,
+            new QaStreamOptions([1, 2], SeqLen: 96, BatchSize: 4, Mode: EvalMode.TrainTwohop, Subject: subjects), Loaded.Value.Cache));
+        Assert.Contains($"subject {subjects}", bad.Message);
     }
 
     /// <summary>
