@@ -148,12 +148,12 @@ public sealed class RunSession : IDisposable
     /// (p, r) from their tuples and replace the subject, as the reference, so train_twohop asks the held-out second
     /// attribute too. Fixed streams per (mode, subject): every evaluation asks the same questions.
     /// </summary>
-    public EvalReport EvaluateSubjectwise(IReadOnlyList<EvalMode>? modes = null, CancellationToken cancel = default) =>
+    public EvalReport EvaluateSubjectwise(IReadOnlyList<EvalMode>? modes = null, CancellationToken cancel = default, bool histograms = false) =>
         Core.EvaluateSubjectwise((mode, subject) =>
         {
             var s = new QaStream(Data.Db, Data.Tokenizer, Splits, _stream with { Mode = mode, Curriculum = false, Rank = 0, Subject = subject }, Data.Cache);
             return s.Next;
-        }, modes ?? EvalModes, Enumerable.Range(0, Subjects.Count(Data.Db.RelationCount)).ToArray(), cancel);
+        }, modes ?? EvalModes, Enumerable.Range(0, Subjects.Count(Data.Db.RelationCount)).ToArray(), cancel, histograms);
 
     /// <summary>
     /// Trains until the step cap, an agreed stop or convergence, evaluating and checkpointing on the run's schedule

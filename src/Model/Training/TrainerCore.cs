@@ -221,7 +221,7 @@ public sealed class TrainerCore : IDisposable
     /// questions of that subject are seen. A mode's loss is then the mean over all its questions.
     /// </summary>
     public EvalReport EvaluateSubjectwise(Func<EvalMode, int, Func<TokenBatch>> batchesFor, IEnumerable<EvalMode> modes,
-        IReadOnlyList<int> subjects, CancellationToken cancel = default)
+        IReadOnlyList<int> subjects, CancellationToken cancel = default, bool histograms = false)
     {
         Optimizer.Eval();
         Model.eval();
@@ -232,20 +232,23 @@ public sealed class TrainerCore : IDisposable
             foreach (var mode in modes)
             {
                 var perSubject = new Dictionary<int, SubjectLoss>();
+                var hist = histograms ? new Dictionary<int, LossHistogram>() : null;
                 foreach (var subject in subjects)
                 {
+                    var h = histograms ? new LossHistogram() : null;
                     // a tiny held-out set can ask one question over and over, and its fixed-subject sequences may
                     // all end in a cut answer: leave that subject out rather than fail the run
-                    if (EvaluateMode(mode, batchesFor(mode, subject), cancel) is not { } e)
+                    if (EvaluateMode(mode, batchesFor(mode, subject), cancel, h) is not { } e)
                     {
                         Options.Warn($"subject-wise eval: {mode.Name()} / {Profiles.Subjects.Name(subject)}: 100 batches of {Run.SeqLen}-token sequences held no complete question (a tiny held-out set asks the same few questions); left out");
                         continue;
                     }
                     perSubject[subject] = new SubjectLoss(e.Loss * e.Questions, e.Questions);
+                    if (h != null) hist![subject] = h;
                 }
                 int n = perSubject.Values.Sum(x => x.Questions);
                 if (n == 0) throw NoCompleteQuestion(mode);
-                results.Add(new ModeEval(mode, perSubject.Values.Sum(x => x.LossSum) / n, n, perSubject));
+                results.Add(new ModeEval(mode, perSubject.Values.Sum(x => x.LossSum) / n, n, perSubject, hist));
             }
             return new EvalReport(Step, ParameterL2(), results);
         }
@@ -259,7 +262,7 @@ public sealed class TrainerCore : IDisposable
         new($"eval mode {mode.Name()}: 100 batches of {Run.SeqLen}-token sequences held no complete question; use a longer --seq-len");
 
     /// <summary>One mode's eval from <paramref name="next"/>; null when 100 batches held no complete question.</summary>
-    ModeEval? EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel)
+    ModeEval? EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel, LossHistogram? histogram = null)
     {
         var subjects = new Dictionary<int, SubjectLoss>();
         double sum = 0;
@@ -288,6 +291,7 @@ public sealed class TrainerCore : IDisposable
                 for (int p = q.AnswerStart; p < q.AnswerEnd; p++) l += losses[q.Sequence * t + p];
                 sum += l;
                 questions++;
+                histogram?.Add(l);
                 var s = subjects.GetValueOrDefault(q.Subject);
                 subjects[q.Subject] = new SubjectLoss(s.LossSum + l, s.Questions + 1);
             }

@@ -147,6 +147,50 @@ public class RunSessionTests : IDisposable
         Assert.Contains($"subject {subjects}", bad.Message);
     }
 
+    [Fact]
+    public void Reevaluation_picks_evenly_spaced_checkpoints_writes_subjectwise_rows_and_histograms_and_resumes()
+    {
+        // np.linspace(0, n-1, k, dtype=int), as the reference's get_checkpoint_paths
+        Assert.Equal([0, 3, 6, 9], Reevaluation.Pick(Enumerable.Range(0, 10).ToArray(), 4));
+        Assert.Equal([0, 4, 9], Reevaluation.Pick(Enumerable.Range(0, 10).ToArray(), 3));
+        Assert.Equal([0, 1], Reevaluation.Pick([0, 1], 5));
+        Assert.Contains("--checkpoints", Assert.Throws<UserInputException>(() => Reevaluation.Pick([1], 0)).Message);
+
+        var results = Path.Combine(dir, "results");
+        var runDir = Path.Combine(results, "run");
+        string heldOut;
+        using (var s = Open(runDir, Every(Run(maxSteps: 6), 2, 4, 6)))
+        {
+            heldOut = Subjects.Name(s.Splits!.SecondAttributes[0]);
+            Train(s);
+        }
+        Assert.Equal([2L, 4, 6], Reevaluation.CheckpointsOf(runDir).Select(c => c.Step));
+        var log = new List<string>();
+        var first = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add);
+        Assert.Equal((runDir, 2, 0, (string?)null), (first.Single().RunDir, first.Single().Evaluated, first.Single().AlreadyDone, first.Single().Error));
+
+        int subjects = Subjects.Count(4);
+        var full = File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.FullFileName));
+        foreach (var step in new[] { 2, 6 })
+            Assert.Equal(9 * subjects, full.Count(l => l.Split(',')[1] == $"{step}"));
+        // histograms: per (step, mode, subject) the counts add up to the questions asked, >= 30 each
+        var hist = File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName));
+        Assert.Equal("global_step,mode,subject,loss_from,loss_to,questions", hist[0]);
+        var groups = hist.Skip(1).Select(l => l.Split(',')).GroupBy(c => (c[0], c[1], c[2])).ToArray();
+        Assert.Equal(2 * 9 * subjects, groups.Length);
+        Assert.Equal(["2", "6"], groups.Select(g => g.Key.Item1).Distinct().Order());
+        Assert.All(groups, g => Assert.True(g.Sum(c => long.Parse(c[5])) >= 30));
+        Assert.Contains(groups, g => g.Key.Item2 == "train_twohop" && g.Key.Item3 == heldOut);
+
+        // done checkpoints are skipped; one whose histograms are missing (interrupted) is evaluated again
+        var again = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add).Single();
+        Assert.Equal((0, 2), (again.Evaluated, again.AlreadyDone));
+        File.WriteAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName), hist.Where(l => !l.StartsWith("6,")));
+        var resumed = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add).Single();
+        Assert.Equal((1, 1), (resumed.Evaluated, resumed.AlreadyDone));
+        Assert.Equal(hist.Length, File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName)).Length);
+    }
+
     /// <summary>
     /// Curriculum: 1-hop only until train_onehop is below the threshold at an eval, then the 2-hop phase; the phase is
     /// checkpointed and a resumed run stays in it. (Threshold raised so the switch happens at the first eval.)
