@@ -38,9 +38,9 @@ public readonly record struct GeneratedQuestion(int Sequence, Question Question,
 /// The deterministic, packed, labelled Q&amp;A token stream. A sequence is BOS + examples joined by EOS
 /// ("Question: {q} Answer: {a}"), SeqLen // 15 of them, truncated to SeqLen; a sequence that comes out shorter
 /// is padded with EOS (label -100). Labels are the answer tokens (after "Answer:", up to but excluding the EOS);
-/// a truncated final answer (no EOS after it in the sequence) carries none, as in the reference. Batch k's randomness is a hash of (seed, rank, worker, epoch, k,
-/// mode), so <see cref="Seek"/> is O(1), a resumed run continues the same stream, and replicas and workers
-/// never repeat each other. Sequences are assembled from <see cref="QaTokenCache"/> pieces: no BPE per question.
+/// a truncated final answer (no EOS after it in the sequence) carries none, as in the reference. Batch k's
+/// randomness is a hash of (seed, rank, worker, epoch, k, mode[, subject]), so <see cref="Seek"/> is O(1), a resumed
+/// run continues the same stream, and replicas and workers never repeat each other. Sequences are assembled from <see cref="QaTokenCache"/> pieces: no BPE per question.
 /// </summary>
 public sealed class QaStream
 {

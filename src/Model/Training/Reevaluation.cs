@@ -21,11 +21,16 @@ public static class Reevaluation
     /// <summary>Up to <paramref name="k"/> of <paramref name="all"/> (ascending), evenly spaced, first and last included.</summary>
     public static IReadOnlyList<T> Pick<T>(IReadOnlyList<T> all, int k)
     {
-        if (k < 1) throw new UserInputException($"--checkpoints must be >= 1, got {k}");
+        CheckCount(k);
         if (all.Count <= k) return all;
         if (k == 1) return [all[0]]; // np.linspace(0, n-1, 1) is [0]
         // np.linspace(0, n-1, k, dtype=int) truncates i (n-1)/(k-1); distinct because n > k
         return Enumerable.Range(0, k).Select(i => all[(int)((long)i * (all.Count - 1) / (k - 1))]).ToArray();
+    }
+
+    static void CheckCount(int k)
+    {
+        if (k < 1) throw new UserInputException($"--checkpoints must be >= 1, got {k}");
     }
 
     /// <summary>The checkpoints of a run, one per step (a step saved under several lease epochs: the newest).</summary>
@@ -40,7 +45,7 @@ public static class Reevaluation
     public static IReadOnlyList<ReevaluatedRun> Run(string resultsDir, int checkpoints, TrainerOptions options, int? evalQuestions,
         Func<RunConfig, string, LoadedDataset> load, Action<string> log, CancellationToken cancel = default)
     {
-        Pick(Array.Empty<int>(), checkpoints); // refuses a bad K before any work
+        CheckCount(checkpoints); // before any work
         var datasets = new Dictionary<(object?, string?, string?, string?), LoadedDataset>();
         var done = new List<ReevaluatedRun>();
         foreach (var runDir in RunTable.RunDirs(resultsDir))
