@@ -254,7 +254,7 @@ public static class TrainCommands
                 if (runs.Count == 0) throw new UserInputException($"--results: no run (folder with {RunConfig.FileName}) under '{resultsDir}'");
                 foreach (var r in runs)
                     Console.WriteLine(string.Create(Inv, $"{r.RunDir}: {r.Evaluated} checkpoint(s) re-evaluated, {r.AlreadyDone} already done, {r.Seconds:F1} s{(r.Error is null ? "" : $", skipped: {r.Error}")}"));
-                return runs.All(r => r.Error != null) ? 2 : 0;
+                return runs.All(r => r.Error != null && r.Evaluated == 0) ? 2 : 0;
             }
             var dir = pr.GetValue(checkpoint) ?? throw new UserInputException("give --checkpoint RUN/checkpoints/step_N, or --results DIR --subjectwise");
             var meta = Checkpoints.Read(dir);

@@ -40,7 +40,7 @@ public static class Reevaluation
     /// <summary>
     /// Re-evaluates every run under <paramref name="resultsDir"/>. <paramref name="load"/> gives a run's dataset
     /// (loaded once per distinct dataset); <paramref name="evalQuestions"/> overrides each run's questions per
-    /// subject. A run that cannot be evaluated (no dataset, damaged checkpoint) is reported and the rest go on.
+    /// subject. A run that cannot be evaluated (no dataset) or a damaged checkpoint is reported and the rest go on.
     /// </summary>
     public static IReadOnlyList<ReevaluatedRun> Run(string resultsDir, int checkpoints, TrainerOptions options, int? evalQuestions,
         Func<RunConfig, string, LoadedDataset> load, Action<string> log, CancellationToken cancel = default)
@@ -73,18 +73,28 @@ public static class Reevaluation
                 // relative paths in run.json are relative to the run, so they key the cache with it
                 var key = (run.Dataset as object, run.Profiles, run.Tokenizer, run.Dataset is null ? runDir : null);
                 if (!datasets.TryGetValue(key, out var data)) datasets[key] = data = load(run, runDir);
+                string? error = null;
                 foreach (var (step, dir) in todo)
                 {
                     cancel.ThrowIfCancellationRequested();
                     var sw = Stopwatch.StartNew();
-                    using var session = RunSession.OpenCheckpoint(dir, options with { VocabSize = data.Tokenizer.VocabSize }, data, evalQuestions);
-                    var report = session.EvaluateSubjectwise(cancel: cancel, histograms: true);
-                    EvalResultsCsv.AppendSubjectwise(folder.EvalResultsFull, report);
-                    EvalResultsCsv.AppendHistograms(histograms, report); // last: marks the checkpoint done
-                    evaluated++;
-                    log($"{Path.GetFileName(runDir)}: step {step} re-evaluated ({report.Modes.Count} modes, {report.Modes.Sum(m => m.Questions):N0} questions, {sw.Elapsed.TotalSeconds:F1} s)");
+                    try
+                    {
+                        using var session = RunSession.OpenCheckpoint(dir, options with { VocabSize = data.Tokenizer.VocabSize }, data, evalQuestions);
+                        var report = session.EvaluateSubjectwise(cancel: cancel, histograms: true);
+                        EvalResultsCsv.AppendSubjectwise(folder.EvalResultsFull, report);
+                        EvalResultsCsv.AppendHistograms(histograms, report); // last: marks the checkpoint done
+                        evaluated++;
+                        log($"{Path.GetFileName(runDir)}: step {step} re-evaluated ({report.Modes.Count} modes, {report.Modes.Sum(m => m.Questions):N0} questions, {sw.Elapsed.TotalSeconds:F1} s)");
+                    }
+                    catch (Exception e) when (e is UserInputException or InvalidDataException)
+                    {
+                        // one damaged checkpoint does not cost the run's others
+                        error = $"checkpoint {dir}: {e.Message}";
+                        log($"warning: skipped {error}");
+                    }
                 }
-                done.Add(new ReevaluatedRun(runDir, evaluated, skipped, clock.Elapsed.TotalSeconds, null));
+                done.Add(new ReevaluatedRun(runDir, evaluated, skipped, clock.Elapsed.TotalSeconds, error));
             }
             catch (Exception e) when (e is UserInputException or IOException or InvalidDataException or FormatException or System.Text.Json.JsonException)
             {

@@ -189,6 +189,16 @@ public class RunSessionTests : IDisposable
         var resumed = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add).Single();
         Assert.Equal((1, 1), (resumed.Evaluated, resumed.AlreadyDone));
         Assert.Equal(hist.Length, File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName)).Length);
+
+        // a damaged checkpoint is a warning naming it; the run's other checkpoints still count
+        File.WriteAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName), hist.Where(l => !l.StartsWith("6,")));
+        var six = Checkpoints.DirFor(runDir, 6);
+        var victim = Directory.GetFiles(six).First(f => Path.GetFileName(f) != "manifest.json");
+        File.WriteAllBytes(victim, [1, 2, 3]);
+        var damaged = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add).Single();
+        Assert.Equal((0, 1), (damaged.Evaluated, damaged.AlreadyDone));
+        Assert.Contains(six, damaged.Error);
+        Assert.Contains(log, l => l.StartsWith("warning: skipped checkpoint") && l.Contains(six));
     }
 
     /// <summary>
