@@ -237,10 +237,11 @@ public sealed class TrainerCore : IDisposable
                 {
                     var h = histograms ? new LossHistogram() : null;
                     // a tiny held-out set can ask one question over and over, and its fixed-subject sequences may
-                    // all end in a cut answer: leave that subject out rather than fail the run
-                    if (EvaluateMode(mode, batchesFor(mode, subject), cancel, h) is not { } e)
+                    // all end in a cut answer: leave that subject out (after few batches: they are all alike) rather
+                    // than fail the run
+                    if (EvaluateMode(mode, batchesFor(mode, subject), cancel, h, SubjectwiseGiveUp) is not { } e)
                     {
-                        Options.Warn($"subject-wise eval: {mode.Name()} / {Profiles.Subjects.Name(subject)}: 100 batches of {Run.SeqLen}-token sequences held no complete question (a tiny held-out set asks the same few questions); left out");
+                        Options.Warn($"subject-wise eval: {mode.Name()} / {Profiles.Subjects.Name(subject)}: {SubjectwiseGiveUp} batches in a row of {Run.SeqLen}-token sequences held no complete question (a tiny held-out set asks the same few questions); left out");
                         continue;
                     }
                     perSubject[subject] = new SubjectLoss(e.Loss * e.Questions, e.Questions);
@@ -258,11 +259,13 @@ public sealed class TrainerCore : IDisposable
         }
     }
 
-    UserInputException NoCompleteQuestion(EvalMode mode) =>
-        new($"eval mode {mode.Name()}: 100 batches of {Run.SeqLen}-token sequences held no complete question; use a longer --seq-len");
+    const int GiveUp = 100, SubjectwiseGiveUp = 10;
 
-    /// <summary>One mode's eval from <paramref name="next"/>; null when 100 batches held no complete question.</summary>
-    ModeEval? EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel, LossHistogram? histogram = null)
+    UserInputException NoCompleteQuestion(EvalMode mode) =>
+        new($"eval mode {mode.Name()}: {GiveUp} batches in a row of {Run.SeqLen}-token sequences held no complete question; use a longer --seq-len");
+
+    /// <summary>One mode's eval from <paramref name="next"/>; null once <paramref name="giveUp"/> batches in a row held no complete question.</summary>
+    ModeEval? EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel, LossHistogram? histogram = null, int giveUp = GiveUp)
     {
         var subjects = new Dictionary<int, SubjectLoss>();
         double sum = 0;
@@ -295,7 +298,9 @@ public sealed class TrainerCore : IDisposable
                 var s = subjects.GetValueOrDefault(q.Subject);
                 subjects[q.Subject] = new SubjectLoss(s.LossSum + l, s.Questions + 1);
             }
-            if (questions == before && ++emptyBatches > 100) return null;
+            // consecutive empty batches: a slow but live stream (tiny batches, many cut sequences) goes on
+            emptyBatches = questions == before ? emptyBatches + 1 : 0;
+            if (emptyBatches >= giveUp) return null;
         }
         return new ModeEval(mode, sum / questions, questions, subjects);
     }

@@ -45,27 +45,33 @@ public class EvalTests
     public void Subjectwise_eval_leaves_out_a_subject_whose_sequences_are_all_cut_and_fails_when_none_is_left()
     {
         // Subject 1's batches hold only truncated questions (a tiny held-out set can do that): it is left out with a
-        // warning, subjects 0 and 2 get >= 5 questions each; a mode with no subject left is a clear error.
+        // warning after 10 such batches in a row. Subject 2's batches alternate empty and full: 15 empty ones in all
+        // but never 2 in a row, so it goes on to its 60 questions. A mode with no subject left is a clear error.
         var facts = new SyntheticFacts(facts: 8, answerVocab: 4, answerLen: 2, seed: 1);
         var dir = Directory.CreateTempSubdirectory("actorlab-eval-").FullName;
         var warnings = new List<string>();
         try
         {
-            using var core = TrainerCore.Create(SyntheticFacts.Run(width: 16, layers: 1, seqLen: 14, batchSize: 2, evalQuestions: 5), dir,
+            using var core = TrainerCore.Create(SyntheticFacts.Run(width: 16, layers: 1, seqLen: 14, batchSize: 2, evalQuestions: 60), dir,
                 new TrainerOptions { VocabSize = facts.VocabSize, Threads = 1, Warn = warnings.Add });
+            int batchesOfSubject2 = 0;
             Func<TokenBatch> Stream(int subject)
             {
                 long index = 0;
                 return () =>
                 {
-                    var b = facts.Batch(2, 14, seed: 3, index++);
-                    var qs = b.Questions.Select(q => q with { Subject = (byte)subject, Truncated = subject == 1 }).ToArray();
+                    if (subject == 2) batchesOfSubject2++;
+                    var b = facts.Batch(2, 14, seed: 3, index);
+                    bool cut = subject == 1 || (subject == 2 && index % 2 == 0);
+                    index++;
+                    var qs = b.Questions.Select(q => q with { Subject = (byte)subject, Truncated = cut }).ToArray();
                     return new TokenBatch(2, 14, b.InputIds, b.Labels, qs);
                 };
             }
             var m = core.EvaluateSubjectwise((_, s) => Stream(s), [EvalMode.TrainOnehop], [0, 1, 2])[EvalMode.TrainOnehop]!;
             Assert.Equal([0, 2], m.Subjects.Keys.Order());
-            Assert.All(m.Subjects.Values, x => Assert.True(x.Questions >= 5));
+            Assert.All(m.Subjects.Values, x => Assert.True(x.Questions >= 60));
+            Assert.Equal(30, batchesOfSubject2); // 15 empty + 15 with 4 questions each
             Assert.Equal(m.Subjects.Values.Sum(x => x.Questions), m.Questions);
             Assert.Contains(warnings, w => w.Contains("train_onehop / birth_city") && w.Contains("left out"));
 
