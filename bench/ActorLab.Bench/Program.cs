@@ -16,6 +16,7 @@ public static class Program
             case ProfilesBench.ChildCommand: return ProfilesBench.RunChild(rest);
             case "qa": return QaBench.Run(rest);
             case "train": return TrainBench.Run(rest);
+            case "reeval": return ReevalBench.Run(rest);
             case "measure": return MeasureBench.Run(rest);
             case "actors": return ActorsBench.Run(rest);
             case "cluster": return ClusterBench.Run(rest);
@@ -23,7 +24,7 @@ public static class Program
             case "badinput": return BadInputBench.Run(rest);
             case BadInputBench.FuzzChild: return BadInputBench.RunFuzzChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, measure [runs] [checkpoints], actors, cluster, badinput [fuzz-cases] [seed]");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, badinput [fuzz-cases] [seed]");
                 return 2;
         }
     }

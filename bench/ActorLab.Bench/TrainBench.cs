@@ -196,18 +196,18 @@ public static class TrainBench
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
-    static string LoadAverage()
+    internal static string LoadAverage()
     {
         try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; } catch { return "n/a"; }
     }
 
-    sealed class Parsed(Dictionary<string, string> d)
+    internal sealed class Parsed(Dictionary<string, string> d)
     {
         public int Int(string k, int def) => d.TryGetValue(k, out var v) ? int.Parse(v, Inv) : def;
         public string Str(string k, string def) => d.GetValueOrDefault(k, def);
     }
 
-    static Parsed Args(string[] args)
+    internal static Parsed Args(string[] args)
     {
         var d = new Dictionary<string, string>();
         for (int i = 0; i + 1 < args.Length; i += 2)

@@ -143,6 +143,8 @@ public static class QaCommands
             {
                 var o = new JsonObject();
                 foreach (var (key, value) in splits.Counts()) o[key] = value;
+                o["held_out_relations"] = new JsonArray(splits.HeldRelations.Select(r => (JsonNode)RelationNames.All[r]).ToArray());
+                o["held_out_second_attributes"] = new JsonArray(splits.SecondAttributes.Select(a => (JsonNode)Subjects.Name(a)).ToArray());
                 Console.WriteLine(o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
                 return 0;
             }
@@ -150,6 +152,8 @@ public static class QaCommands
                 $"N={db.Count:N0}, R={db.RelationCount}, S={Subjects.Count(db.RelationCount)}: {splits.TupleCount:N0} tuples, split seed {splits.Seed}, built in {elapsed.TotalSeconds:F2} s"));
             foreach (var (key, value) in splits.Counts())
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {key,-32} {value,12:N0}"));
+            Console.WriteLine($"  held-out relations: {string.Join(", ", splits.HeldRelations.Select(r => RelationNames.All[r]))}");
+            Console.WriteLine($"  held-out second attributes: {string.Join(", ", splits.SecondAttributes.Select(Subjects.Name))}");
             return 0;
         });
         return cmd;

@@ -19,7 +19,7 @@ public static class TrainCommands
     {
         public readonly Option<string> Device = new("--device") { Description = "torch device: cpu or cuda:N.", DefaultValueFactory = _ => "cpu" };
         public readonly Option<int> Threads = new("--threads") { Description = "torch intra-op threads (0 = torch default).", DefaultValueFactory = _ => 0 };
-        public readonly Option<int> EvalQuestions = new("--eval-questions") { Description = "Questions per eval mode (the reference asks at least 1000).", DefaultValueFactory = _ => 1000 };
+        public readonly Option<int> EvalQuestions = new("--eval-questions") { Description = "Questions per eval mode, and per subject of each mode when subject-wise (the reference asks at least 1000).", DefaultValueFactory = _ => 1000 };
 
         public void AddTo(Command c) { c.Options.Add(Device); c.Options.Add(Threads); c.Options.Add(EvalQuestions); }
 
@@ -229,19 +229,34 @@ public static class TrainCommands
 
     static Command Eval()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N).", Required = true };
-        var subjectwise = new Option<bool>("--subjectwise") { Description = "Also write per-subject rows to eval_results_full.csv." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N)." };
+        var results = new Option<string?>("--results") { Description = "Re-evaluate up to --checkpoints checkpoints of every run under this folder, subject-wise (needs --subjectwise); resumable." };
+        var count = new Option<int>("--checkpoints") { Description = "With --results: checkpoints per run, evenly spaced over the saved ones (the reference: 20).", DefaultValueFactory = _ => Reevaluation.DefaultCheckpoints };
+        var subjectwise = new Option<bool>("--subjectwise") { Description = "Also evaluate every subject of every mode (at least --eval-questions each) into eval_results_full.csv." };
         var profiles = new Option<string?>("--profiles") { Description = "Profiles parquet (default: the run's)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (default: the run's)." };
         var dev = new DeviceOptions();
-        var cmd = new Command("eval", "Re-evaluate a saved checkpoint on every eval mode; rows go to the run's eval_results.csv (and eval_results_full.csv).")
+        var cmd = new Command("eval", "Re-evaluate a saved checkpoint on every eval mode (rows go to the run's eval_results.csv, and eval_results_full.csv), or with --results the checkpoints of every run under a folder.")
         {
-            checkpoint, subjectwise, profiles, tokenizer,
+            checkpoint, results, count, subjectwise, profiles, tokenizer,
         };
         dev.AddTo(cmd);
         cmd.SetAction(pr =>
         {
-            var dir = pr.GetValue(checkpoint)!;
+            if (pr.GetValue(results) is { } resultsDir)
+            {
+                if (pr.GetValue(checkpoint) != null) throw new UserInputException("give either --checkpoint (one checkpoint) or --results (every run under a folder), not both");
+                if (!pr.GetValue(subjectwise)) throw new UserInputException("--results re-evaluates subject-wise into each run's eval_results_full.csv: add --subjectwise");
+                if (pr.GetValue(profiles) != null || pr.GetValue(tokenizer) != null) throw new UserInputException("--profiles/--tokenizer name one run's data; with --results each run uses its own");
+                PathChecks.OutputFolder("--results", resultsDir);
+                var options = dev.Read(pr, vocab: 2);
+                var runs = Reevaluation.Run(resultsDir, pr.GetValue(count), options, dev.Questions(pr), (run, runDir) => DatasetStore.ForRun(run, runDir), Console.Error.WriteLine);
+                if (runs.Count == 0) throw new UserInputException($"--results: no run (folder with {RunConfig.FileName}) under '{resultsDir}'");
+                foreach (var r in runs)
+                    Console.WriteLine(string.Create(Inv, $"{r.RunDir}: {r.Evaluated} checkpoint(s) re-evaluated, {r.AlreadyDone} already done, {r.Seconds:F1} s{(r.Error is null ? "" : $", skipped: {r.Error}")}"));
+                return runs.All(r => r.Error != null && r.Evaluated == 0) ? 2 : 0;
+            }
+            var dir = pr.GetValue(checkpoint) ?? throw new UserInputException("give --checkpoint RUN/checkpoints/step_N, or --results DIR --subjectwise");
             var meta = Checkpoints.Read(dir);
             var run = meta.Meta.Run;
             meta.Dispose();
@@ -256,10 +271,11 @@ public static class TrainCommands
             var report = session.Evaluate();
             var folder = new RunFolder(session.Core.RunDir, epoch: null);
             EvalResultsCsv.Append(folder.EvalResults, report);
-            if (pr.GetValue(subjectwise)) EvalResultsCsv.AppendSubjectwise(folder.EvalResultsFull, report);
+            var full = pr.GetValue(subjectwise) ? session.EvaluateSubjectwise() : null;
+            if (full != null) EvalResultsCsv.AppendSubjectwise(folder.EvalResultsFull, full);
             PrintReport(report, dir);
-            if (pr.GetValue(subjectwise))
-                foreach (var m in report.Modes)
+            if (full != null)
+                foreach (var m in full.Modes)
                 foreach (var (s, l) in m.Subjects.OrderBy(x => x.Key))
                     Console.WriteLine(string.Create(Inv, $"  {m.Mode.Name(),-36} {Subjects.Name(s),-18} {l.Loss,10:F4} ({l.Questions})"));
             return 0;

@@ -57,7 +57,7 @@ public sealed class HeldOutSplits
     /// <summary>(p, r) pairs as p R + r, sorted.</summary>
     public long[] PersonRelationPairs { get; }
     public int[] SecondPeople { get; }
-    /// <summary>Held-out subjects (attribute ids).</summary>
+    /// <summary>Held-out subjects (subject ids: attributes 0..3, then relations).</summary>
     public int[] SecondAttributes { get; }
     /// <summary>(s, a) pairs as s S + a, sorted.</summary>
     public long[] SecondPersonAttributePairs { get; }
@@ -85,7 +85,9 @@ public sealed class HeldOutSplits
         var relations = ToInt(rng.SampleDistinct(r, Count(r * f)));
         var prp = rng.SampleDistinct((long)n * r, Count((double)n * r * f));
         var secondPeople = ToInt(rng.SampleDistinct(n, Count(n * f)));
-        var secondAttributes = ToInt(rng.SampleDistinct(AttributeNames.Count, Count(AttributeNames.Count * f)));
+        // as the reference: the held-out subjects come from all S subjects (at R = 17 usually a relation), their
+        // count and the (s, a) pair count from the 4 attributes only
+        var secondAttributes = ToInt(rng.SampleDistinct(s, Count(AttributeNames.Count * f)));
         var spap = rng.SampleDistinct((long)n * s, Count((double)n * AttributeNames.Count * f));
 
         var splits = new HeldOutSplits(n, r, seed, peopleFraction, tupleFraction, FingerprintOf(db),
@@ -287,7 +289,7 @@ public sealed class HeldOutSplits
                 return a;
             }
             var first = Ints(n); var rel = Ints(r); var prp = Longs((long)n * r); var second = Ints(n);
-            var attrs = Ints(AttributeNames.Count); var spap = Longs((long)n * s); var complete = Ints((long)n * r * s);
+            var attrs = Ints(s); var spap = Longs((long)n * s); var complete = Ints((long)n * r * s);
             var splits = new HeldOutSplits(n, r, seed, f, bigF, fp, first, rel, prp, second, attrs, spap, complete);
             splits.Classify(db);
             foreach (var t in complete)

@@ -7,6 +7,9 @@ namespace ActorLab.Model.Qa;
 /// Options of a question stream (SPEC 2). <paramref name="Orders"/> ⊆ {1, 2} with weights [1, 1/HopRatio];
 /// <paramref name="Mode"/> null = the training mix, otherwise every question is drawn for that eval mode.
 /// <paramref name="Curriculum"/>: 1-hop only until <see cref="QaStream.SetCurriculumPhase"/>(true), then weights [0.1, 1].
+/// <paramref name="Subject"/> (subject-wise eval, needs a mode): every question asks that subject. As the reference
+/// does, a 2-hop mode draws its (p, r) from the mode's tuples and replaces the subject, so every subject is asked in
+/// every mode (train_twohop asks the held-out second attribute too).
 /// </summary>
 public sealed record QaStreamOptions(
     int[] Orders,
@@ -19,7 +22,8 @@ public sealed record QaStreamOptions(
     int Worker = 0,
     int Epoch = 0,
     EvalMode? Mode = null,
-    bool Curriculum = false)
+    bool Curriculum = false,
+    int? Subject = null)
 {
     /// <summary>The reference packs max_seq_len // 15 examples into a sequence, then truncates.</summary>
     public int ExamplesPerSequence => SeqLen / 15;
@@ -27,16 +31,16 @@ public sealed record QaStreamOptions(
 }
 
 /// <summary>A question the stream generated, with its row and its index in <see cref="TokenBatch.Questions"/>
-/// (-1 when truncation cut it off before its answer, so it carries no label).</summary>
+/// (-1 when truncation cut it off before its answer).</summary>
 public readonly record struct GeneratedQuestion(int Sequence, Question Question, int InfoIndex);
 
 /// <summary>
 /// The deterministic, packed, labelled Q&amp;A token stream. A sequence is BOS + examples joined by EOS
 /// ("Question: {q} Answer: {a}"), SeqLen // 15 of them, truncated to SeqLen; a sequence that comes out shorter
-/// is padded with EOS (label -100). Labels are the answer tokens (after "Answer:", up to but excluding the EOS;
-/// to the end for a truncated final example). Batch k's randomness is a hash of (seed, rank, worker, epoch, k,
-/// mode), so <see cref="Seek"/> is O(1), a resumed run continues the same stream, and replicas and workers
-/// never repeat each other. Sequences are assembled from <see cref="QaTokenCache"/> pieces: no BPE per question.
+/// is padded with EOS (label -100). Labels are the answer tokens (after "Answer:", up to but excluding the EOS);
+/// a truncated final answer (no EOS after it in the sequence) carries none, as in the reference. Batch k's
+/// randomness is a hash of (seed, rank, worker, epoch, k, mode[, subject]), so <see cref="Seek"/> is O(1), a resumed
+/// run continues the same stream, and replicas and workers never repeat each other. Sequences are assembled from <see cref="QaTokenCache"/> pieces: no BPE per question.
 /// </summary>
 public sealed class QaStream
 {
@@ -59,6 +63,8 @@ public sealed class QaStream
             throw new ArgumentException("2-hop questions need held-out splits (HeldOutSplits.Build)", nameof(splits));
         if (splits is not null && (splits.N != db.Count || splits.R != db.RelationCount))
             throw new ArgumentException("held-out splits belong to another database", nameof(splits));
+        if (opt.Subject is { } subject && (subject < 0 || subject >= Subjects.Count(db.RelationCount)))
+            throw new UserInputException($"subject {subject} does not exist in a database with {db.RelationCount} relations (subjects 0..{Subjects.Count(db.RelationCount) - 1})");
         int minLen = 1 + cache.MaxQuestionTokens + 1;
         if (opt.SeqLen < Math.Max(15, minLen))
             throw new UserInputException($"seq-len {opt.SeqLen} is too short for one question: it needs at least {Math.Max(15, minLen)} tokens (BOS + the longest question + one answer token, and 15 per packed example).");
@@ -82,6 +88,8 @@ public sealed class QaStream
             throw new UserInputException($"hop_ratio must be a positive number, got {opt.HopRatio}");
         if (opt.BatchSize is < 1 or > MaxBatchSize) throw new UserInputException($"batch size must be in 1..{MaxBatchSize}, got {opt.BatchSize}");
         if (opt.SeqLen is < 2 or > MaxSeqLen) throw new UserInputException($"--seq-len must be in 2..{MaxSeqLen}, got {opt.SeqLen}");
+        if (opt.Subject is not null && opt.Mode is null)
+            throw new UserInputException("a subject-wise stream needs an eval mode (the training mix asks every subject)");
     }
 
     public QaStreamOptions Options { get; }
@@ -126,7 +134,9 @@ public sealed class QaStream
         var labels = new long[b * t];
         _infos.Clear();
         _generated.Clear();
-        var rng = QaRandom.Derive(o.Seed, o.Rank, o.Worker, o.Epoch, BatchIndex, o.Mode is { } m ? 1 + (int)m : 0);
+        var rng = o.Subject is { } subject
+            ? QaRandom.Derive(o.Seed, o.Rank, o.Worker, o.Epoch, BatchIndex, 1 + (int)o.Mode!.Value, 1 + subject)
+            : QaRandom.Derive(o.Seed, o.Rank, o.Worker, o.Epoch, BatchIndex, o.Mode is { } m ? 1 + (int)m : 0);
         double p2 = o.Mode is null ? TwoHopProbability : 0;
         for (int row = 0; row < b; row++)
             FillSequence(row, ids.AsSpan(row * t, t), labels.AsSpan(row * t, t), ref rng, p2);
@@ -141,9 +151,9 @@ public sealed class QaStream
         if (o.Mode is { } m) mode = m;
         else mode = p2 > 0 && (p2 >= 1 || rng.NextDouble() < p2) ? EvalMode.TrainTwohop : EvalMode.TrainOnehop;
         if (mode == EvalMode.TrainOnehop)
-            return new Question(rng.Next(_db.Count), -1, rng.Next(Subjects.Count(_db.RelationCount)), mode);
+            return new Question(rng.Next(_db.Count), -1, o.Subject ?? rng.Next(Subjects.Count(_db.RelationCount)), mode);
         var (p, r, a) = _splits!.Sample(mode, ref rng);
-        return new Question(p, r, a, mode);
+        return new Question(p, r, o.Subject ?? a, mode);
     }
 
     // Writes pieces into a row; `_virt` is the untruncated position, so truncation is just clipping.
@@ -212,7 +222,7 @@ public sealed class QaStream
             }
             Put(c[c.SubjectAsk[q.Subject]], ids, labels, false);
             int answerStart = _virt;
-            if (cot && q.Relation >= 0)
+            if (Questions.HasCotAnswer(q, cot))
             {
                 PutName(q.Profile, QaTokenCache.Possessive, ids, labels, true);
                 Put(c[c.RelationIs[q.Relation]], ids, labels, true);
@@ -224,9 +234,12 @@ public sealed class QaStream
             int info = -1;
             if (answerStart < t)
             {
+                // No EOS after the answer inside the sequence: the reference drops that last answer start, so
+                // a truncated final answer carries no labels at all.
+                bool truncated = answerEnd >= t;
+                if (truncated) labels[answerStart..].Fill(TokenBatch.Ignore);
                 info = _infos.Count;
-                _infos.Add(new QuestionInfo(row, answerStart, Math.Min(answerEnd, t), (byte)q.Order, (byte)q.Subject, q.Mode,
-                    Truncated: answerEnd > t || (answerEnd == t && e + 1 < examples)));
+                _infos.Add(new QuestionInfo(row, answerStart, Math.Min(answerEnd, t), (byte)q.Order, (byte)q.Subject, q.Mode, truncated));
             }
             _generated.Add(new GeneratedQuestion(row, q, info));
         }

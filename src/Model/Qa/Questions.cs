@@ -43,10 +43,16 @@ public static class Questions
     public static int AnswerProfile(ProfileDatabase db, Question q) =>
         q.Order == 1 ? q.Profile : db.Related(q.Relation, q.Profile);
 
+    /// <summary>
+    /// Whether the answer spells out the first hop: 2-hop questions of a chain-of-thought run, except
+    /// eval_first_people, which the reference asks without a relation of its own and answers plainly.
+    /// </summary>
+    public static bool HasCotAnswer(Question q, bool cot) => cot && q.Order == 2 && q.Mode != EvalMode.EvalFirstPeople;
+
     public static string AnswerText(ProfileDatabase db, Question q, bool cot)
     {
         var final = db.AnswerText(AnswerProfile(db, q), q.Subject);
-        if (q.Order == 1 || !cot) return final;
+        if (!HasCotAnswer(q, cot)) return final;
         var middle = db.Names[db.Related(q.Relation, q.Profile)];
         return CotAnswerText(db.Names[q.Profile], q.Relation, middle, q.Subject, final);
     }

@@ -2,7 +2,8 @@ namespace ActorLab.Model.Qa;
 
 /// <summary>
 /// One question inside a packed sequence. Answer tokens are positions [AnswerStart, AnswerEnd) of sequence
-/// <see cref="Sequence"/>; <see cref="Truncated"/> means the sequence ended before the answer's EOS.
+/// <see cref="Sequence"/>; <see cref="Truncated"/> means the sequence ended before the answer's EOS, and then
+/// those positions carry no labels (the reference drops an answer with no end).
 /// </summary>
 public readonly record struct QuestionInfo(
     int Sequence,

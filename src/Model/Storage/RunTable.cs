@@ -39,12 +39,7 @@ public static class RunTable
         var seen = new HashSet<string>();
         foreach (var root in roots)
         {
-            if (!Directory.Exists(root)) throw new UserInputException($"--results: '{root}' is not a folder.");
-            var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, MaxRecursionDepth = 8 };
-            var dirs = Directory.EnumerateFiles(root, RunConfig.FileName, options).Select(Path.GetDirectoryName)
-                .Concat(File.Exists(Path.Combine(root, RunConfig.FileName)) ? [root] : []);
-            // a sweep's measured-runs/ links to its run folders: each run once, under its real folder
-            foreach (var dir in dirs.Select(d => RealPath(Path.GetFullPath(d!))).Distinct().Order(StringComparer.Ordinal))
+            foreach (var dir in RunDirs(root))
             {
                 if (!seen.Add(dir)) continue;
                 try { rows.Add(ReadOne(dir)); }
@@ -55,6 +50,19 @@ public static class RunTable
             }
         }
         return rows;
+    }
+
+    /// <summary>
+    /// The run folders (those with a run.json) under <paramref name="root"/> or the root itself, by full real path in
+    /// ordinal order: a sweep's measured-runs/ links to its run folders, so each run comes once, under its real folder.
+    /// </summary>
+    public static IReadOnlyList<string> RunDirs(string root)
+    {
+        if (!Directory.Exists(root)) throw new UserInputException($"--results: '{root}' is not a folder.");
+        var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, MaxRecursionDepth = 8 };
+        var dirs = Directory.EnumerateFiles(root, RunConfig.FileName, options).Select(Path.GetDirectoryName)
+            .Concat(File.Exists(Path.Combine(root, RunConfig.FileName)) ? [root] : []);
+        return dirs.Select(d => RealPath(Path.GetFullPath(d!))).Distinct().Order(StringComparer.Ordinal).ToArray();
     }
 
     static string RealPath(string dir)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ActorLab.Model.Capacity;
 using ActorLab.Model.Common;
+using ActorLab.Model.Profiles;
 using ActorLab.Model.Qa;
 using ActorLab.Model.Storage;
 
@@ -142,6 +143,19 @@ public sealed class RunSession : IDisposable
         }, modes ?? EvalModes, cancel);
 
     /// <summary>
+    /// Subject-wise evaluation for eval_results_full.csv: every mode asks every subject of the database, at least
+    /// <see cref="RunConfig.EvalQuestions"/> questions each (the reference asks >= 1000 per subject). 2-hop modes draw
+    /// (p, r) from their tuples and replace the subject, as the reference, so train_twohop asks the held-out second
+    /// attribute too. Fixed streams per (mode, subject): every evaluation asks the same questions.
+    /// </summary>
+    public EvalReport EvaluateSubjectwise(IReadOnlyList<EvalMode>? modes = null, CancellationToken cancel = default, bool histograms = false) =>
+        Core.EvaluateSubjectwise((mode, subject) =>
+        {
+            var s = new QaStream(Data.Db, Data.Tokenizer, Splits, _stream with { Mode = mode, Curriculum = false, Rank = 0, Subject = subject }, Data.Cache);
+            return s.Next;
+        }, modes ?? EvalModes, Enumerable.Range(0, Subjects.Count(Data.Db.RelationCount)).ToArray(), cancel, histograms);
+
+    /// <summary>
     /// Trains until the step cap, an agreed stop or convergence, evaluating and checkpointing on the run's schedule
     /// and at the end. Cancellation aborts at once (between steps or eval batches) without a checkpoint: that is
     /// for a lost lease or a shutdown; a cooperative suspend goes through <see cref="IReplicaGroup.RequestStop"/>.
@@ -217,7 +231,7 @@ public sealed class RunSession : IDisposable
         var report = Evaluate(null, cancel);
         EvalResultsCsv.Append(Folder.EvalResults, report);
         _tensorboard?.Evaluated(report);
-        EvalResultsCsv.AppendSubjectwise(Folder.EvalResultsFull, report);
+        EvalResultsCsv.AppendSubjectwise(Folder.EvalResultsFull, EvaluateSubjectwise(null, cancel));
         _lastEvalStep = report.Step;
         foreach (var m in report.Modes) AddPoint(m.Mode, report.Step, m.Loss);
         observer.Evaluated(report);

@@ -8,10 +8,10 @@ namespace ActorLab.Model.Training;
 /// Schedule-Free AdamW (Defazio et al. 2024, "The Road Less Scheduled"), following the `schedulefree` package's
 /// AdamWScheduleFree: three points per parameter, z (the SGD-like iterate), x (the weighted average of z, the point
 /// to evaluate) and y = (1 - beta1) z + beta1 x (where gradients are taken, what the parameters hold in train mode).
-/// Per group and step k (0-based):
-///   lr_k = lr * min(1, (k+1)/warmup) * sqrt(1 - beta2^(k+1));  lr_max = max(lr_max, lr_k)
+/// Per group and step k (0-based), exactly as `schedulefree` 1.3 (bias correction in the denominator, none on lr):
+///   lr_k = lr * min(1, (k+1)/warmup);  lr_max = max(lr_max, lr_k)
 ///   c = lr_max^2 / sum of lr_max^2 so far            (weight_lr_power 2, r 0)
-///   v = beta2 v + (1-beta2) g^2;  u = g / (sqrt(v) + eps) + wd * y     (decay at y)
+///   v = beta2 v + (1-beta2) g^2;  u = g / (sqrt(v / (1 - beta2^(k+1))) + eps) + wd * y     (decay at y)
 ///   y = lerp(y, z, c) + lr_k (beta1 (1 - c) - 1) u;  z = z - lr_k u
 /// which updates y in place without materialising x. Eval() moves the parameters to x = lerp(y, z, 1 - 1/beta1);
 /// unlike the reference, Train() restores the exact y saved by Eval() (the reference re-derives y by a lerp that
@@ -56,7 +56,7 @@ public sealed class ScheduleFreeAdamW : ITrainingOptimizer
             var k = g.K;
             var sched = k < warmupSteps ? (k + 1.0) / warmupSteps : 1.0;
             var biasCorrection2 = 1 - Math.Pow(beta2, k + 1);
-            var lrK = lr * g.Spec.LrScale * sched * Math.Sqrt(biasCorrection2);
+            var lrK = lr * g.Spec.LrScale * sched;
             g.LrMax = Math.Max(lrK, g.LrMax);
             var weight = Math.Pow(k + 1, r) * Math.Pow(g.LrMax, weightLrPower);
             g.WeightSum += weight;
@@ -77,7 +77,7 @@ public sealed class ScheduleFreeAdamW : ITrainingOptimizer
                 var zp = z[name];
                 var v = expAvgSq[name];
                 v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-                var u = grad / v.sqrt().add_(eps);
+                var u = grad / v.div(biasCorrection2).sqrt_().add_(eps);
                 if (decay != 0) u.add_(p, decay);
                 using var c = tensor(ckp1, dtype: p.dtype, device: p.device);
                 p.lerp_(zp, c);

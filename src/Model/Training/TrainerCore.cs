@@ -214,7 +214,7 @@ public sealed class TrainerCore : IDisposable
 
     /// <summary>
     /// Evaluates each mode at the eval point (schedule-free: x) per SPEC 4: draws batches from
-    /// <paramref name="batchesFor"/>(mode), keeps sequences whose last label is ignored (no answer cut off), sums
+    /// <paramref name="batchesFor"/>(mode), keeps sequences with no truncated answer (no answer cut off), sums
     /// each question's token losses over its answer and averages over questions, stopping once
     /// <see cref="RunConfig.EvalQuestions"/> questions are seen. Also reports loss per subject. Cancellation is
     /// checked between batches.
@@ -226,7 +226,7 @@ public sealed class TrainerCore : IDisposable
         try
         {
             using var _ = no_grad();
-            var results = modes.Select(m => EvaluateMode(m, batchesFor(m), cancel)).ToList();
+            var results = modes.Select(m => EvaluateMode(m, batchesFor(m), cancel) ?? throw NoCompleteQuestion(m)).ToList();
             return new EvalReport(Step, ParameterL2(), results);
         }
         finally
@@ -235,7 +235,57 @@ public sealed class TrainerCore : IDisposable
         }
     }
 
-    ModeEval EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel)
+    /// <summary>
+    /// Subject-wise evaluation (the reference's loss_over_time): for each mode and each of <paramref name="subjects"/>,
+    /// batches from <paramref name="batchesFor"/>(mode, subject) until at least <see cref="RunConfig.EvalQuestions"/>
+    /// questions of that subject are seen. A mode's loss is then the mean over all its questions.
+    /// </summary>
+    public EvalReport EvaluateSubjectwise(Func<EvalMode, int, Func<TokenBatch>> batchesFor, IEnumerable<EvalMode> modes,
+        IReadOnlyList<int> subjects, CancellationToken cancel = default, bool histograms = false)
+    {
+        Optimizer.Eval();
+        Model.eval();
+        try
+        {
+            using var _ = no_grad();
+            var results = new List<ModeEval>();
+            foreach (var mode in modes)
+            {
+                var perSubject = new Dictionary<int, SubjectLoss>();
+                var hist = histograms ? new Dictionary<int, LossHistogram>() : null;
+                foreach (var subject in subjects)
+                {
+                    var h = histograms ? new LossHistogram() : null;
+                    // a tiny held-out set can ask one question over and over, and its fixed-subject sequences may
+                    // all end in a cut answer: leave that subject out (after few batches: they are all alike) rather
+                    // than fail the run
+                    if (EvaluateMode(mode, batchesFor(mode, subject), cancel, h, SubjectwiseGiveUp) is not { } e)
+                    {
+                        Options.Warn($"subject-wise eval: {mode.Name()} / {Profiles.Subjects.Name(subject)}: {SubjectwiseGiveUp} batches in a row of {Run.SeqLen}-token sequences held no complete question (a tiny held-out set asks the same few questions); left out");
+                        continue;
+                    }
+                    perSubject[subject] = new SubjectLoss(e.Loss * e.Questions, e.Questions);
+                    if (h != null) hist![subject] = h;
+                }
+                int n = perSubject.Values.Sum(x => x.Questions);
+                if (n == 0) throw NoCompleteQuestion(mode);
+                results.Add(new ModeEval(mode, perSubject.Values.Sum(x => x.LossSum) / n, n, perSubject, hist));
+            }
+            return new EvalReport(Step, ParameterL2(), results);
+        }
+        finally
+        {
+            Optimizer.Train();
+        }
+    }
+
+    const int GiveUp = 100, SubjectwiseGiveUp = 10;
+
+    UserInputException NoCompleteQuestion(EvalMode mode) =>
+        new($"eval mode {mode.Name()}: {GiveUp} batches in a row of {Run.SeqLen}-token sequences held no complete question; use a longer --seq-len");
+
+    /// <summary>One mode's eval from <paramref name="next"/>; null once <paramref name="giveUp"/> batches in a row held no complete question.</summary>
+    ModeEval? EvaluateMode(EvalMode mode, Func<TokenBatch> next, CancellationToken cancel, LossHistogram? histogram = null, int giveUp = GiveUp)
     {
         var subjects = new Dictionary<int, SubjectLoss>();
         double sum = 0;
@@ -253,20 +303,24 @@ public sealed class TrainerCore : IDisposable
                 losses = LlamaMup.TokenLosses(Model.forward(ids), labels).cpu().data<float>().ToArray();
             }
             int t = batch.SeqLen;
+            // SPEC 4: only sequences where no answer runs into the end (a truncated final answer has no labels,
+            // so the question's flag says it, not the last label)
+            var cut = new bool[batch.BatchSize];
+            foreach (var q in batch.Questions) if (q.Truncated) cut[q.Sequence] = true;
             foreach (var q in batch.Questions)
             {
-                if (q.AnswerEnd <= q.AnswerStart || q.Truncated) continue;
-                // SPEC 4: only sequences whose final label is ignored, i.e. no answer runs into the end.
-                if (batch.Labels[q.Sequence * t + t - 1] != TokenBatch.Ignore) continue;
+                if (q.AnswerEnd <= q.AnswerStart || cut[q.Sequence]) continue;
                 double l = 0;
                 for (int p = q.AnswerStart; p < q.AnswerEnd; p++) l += losses[q.Sequence * t + p];
                 sum += l;
                 questions++;
+                histogram?.Add(l);
                 var s = subjects.GetValueOrDefault(q.Subject);
                 subjects[q.Subject] = new SubjectLoss(s.LossSum + l, s.Questions + 1);
             }
-            if (questions == before && ++emptyBatches > 100)
-                throw new UserInputException($"eval mode {mode.Name()}: 100 batches of {batch.SeqLen}-token sequences held no complete question; use a longer --seq-len");
+            // consecutive empty batches: a slow but live stream (tiny batches, many cut sequences) goes on
+            emptyBatches = questions == before ? emptyBatches + 1 : 0;
+            if (emptyBatches >= giveUp) return null;
         }
         return new ModeEval(mode, sum / questions, questions, subjects);
     }

@@ -95,10 +95,15 @@ public class QaCliTests(QaCliFixture fx) : IClassFixture<QaCliFixture>
             "first_people", "relations", "person_relation_pairs", "second_people", "second_attributes",
             "second_person_attribute_pairs", "relations_tuples", "second_attribute_tuples", "person_relation_tuples",
             "second_people_tuples", "second_person_attribute_tuples", "complete_two_hop_tuples", "available_training_tuples",
+            "held_out_relations", "held_out_second_attributes",
         ], keys);
-        var expected = HeldOutSplits.Build(fx.Db, 2).Counts();
-        foreach (var (k, v) in expected) Assert.Equal(v, doc.RootElement.GetProperty(k).GetInt64());
-        Assert.Equal(300L * 4 * 8, keys.Skip(6).Sum(k => doc.RootElement.GetProperty(k).GetInt64())
+        var built = HeldOutSplits.Build(fx.Db, 2);
+        foreach (var (k, v) in built.Counts()) Assert.Equal(v, doc.RootElement.GetProperty(k).GetInt64());
+        Assert.Equal(built.HeldRelations.Select(r => RelationNames.All[r]),
+            doc.RootElement.GetProperty("held_out_relations").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(built.SecondAttributes.Select(Subjects.Name),
+            doc.RootElement.GetProperty("held_out_second_attributes").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(300L * 4 * 8, keys.Skip(6).Take(7).Sum(k => doc.RootElement.GetProperty(k).GetInt64())
             + 6L * 4 * 8); // + the first_people tuples (max(1, int(300*0.02)) = 6 people)
     }
 

@@ -83,6 +83,40 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
         Assert.True(File.Exists(Path.Combine(hf, "tokenizer.json")));
     }
 
+    [Fact]
+    public void Eval_results_reevaluates_every_runs_checkpoints_subjectwise_and_resumes()
+    {
+        var outDir = Path.Combine(fx.Dir, "runs-reeval");
+        var r = ActorLabCli.Run(TrainArgs(outDir, "--max-steps", "4"));
+        Assert.True(r.Exit == 0, r.Err);
+        var runDir = Directory.GetDirectories(outDir).Single();
+        Assert.True(Checkpoints.List(runDir).Count >= 2);
+
+        string[] Reeval() => ["eval", "--results", outDir, "--subjectwise", "--checkpoints", "2", "--eval-questions", "5", "--threads", "1"];
+        var first = ActorLabCli.Run(Reeval());
+        Assert.True(first.Exit == 0, first.Err);
+        Assert.Contains("2 checkpoint(s) re-evaluated, 0 already done", first.Out);
+        var hist = File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName));
+        Assert.Equal("global_step,mode,subject,loss_from,loss_to,questions", hist[0]);
+        Assert.Contains(hist, l => l.StartsWith("4,train_twohop,"));
+        var again = ActorLabCli.Run(Reeval());
+        Assert.True(again.Exit == 0, again.Err);
+        Assert.Contains("0 checkpoint(s) re-evaluated, 2 already done", again.Out);
+
+        var noSubjectwise = ActorLabCli.Run("eval", "--results", outDir, "--threads", "1");
+        Assert.Equal(2, noSubjectwise.Exit);
+        Assert.Contains("--subjectwise", noSubjectwise.Err);
+        var both = ActorLabCli.Run("eval", "--results", outDir, "--subjectwise", "--checkpoint", Checkpoints.List(runDir)[0].Dir);
+        Assert.Equal(2, both.Exit);
+        Assert.Contains("not both", both.Err);
+        var neither = ActorLabCli.Run("eval", "--subjectwise");
+        Assert.Equal(2, neither.Exit);
+        Assert.Contains("--checkpoint", neither.Err);
+        var badK = ActorLabCli.Run("eval", "--results", outDir, "--subjectwise", "--checkpoints", "0");
+        Assert.Equal(2, badK.Exit);
+        Assert.Contains("--checkpoints", badK.Err);
+    }
+
     [Theory]
     [InlineData("--optimizer", "sgd", "--optimizer")]
     [InlineData("--lr", "abc", "abc")]

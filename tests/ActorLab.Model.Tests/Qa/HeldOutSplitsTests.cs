@@ -31,9 +31,28 @@ public class HeldOutSplitsTests
             "second_person_attribute_pairs", "relations_tuples", "second_attribute_tuples", "person_relation_tuples",
             "second_people_tuples", "second_person_attribute_tuples", "complete_two_hop_tuples", "available_training_tuples",
         ], sp.Counts().Select(kv => kv.Key));
-        // Held-out attributes are attributes (subjects 0..3), the pairs range over all N x S pairs.
-        Assert.All(sp.SecondAttributes, a => Assert.InRange(a, 0, 3));
+        // Held-out second attributes are subjects (attributes or relations), the pairs range over all N x S pairs.
+        Assert.All(sp.SecondAttributes, a => Assert.InRange(a, 0, Subjects.Count(r) - 1));
         Assert.All(sp.SecondPersonAttributePairs, x => Assert.InRange(x, 0, (long)n * Subjects.Count(r) - 1));
+    }
+
+    [Fact]
+    public void Second_attributes_are_drawn_from_all_subjects_so_at_r17_usually_a_relation()
+    {
+        // The reference samples second_attributes from ATTRIBUTES + relations: at R = 17 one subject of 21, a
+        // relation with probability 17/21. Over 60 seeds both kinds must turn up (all-attribute: (4/21)^60).
+        var db = TestProfiles.Create(50, relations: 17, seed: 5);
+        int relations = 0, attributes = 0;
+        for (int seed = 0; seed < 60; seed++)
+        {
+            var sp = HeldOutSplits.Build(db, seed);
+            Assert.Single(sp.SecondAttributes); // max(1, int(4 * 0.02)) = 1
+            if (Subjects.IsRelation(sp.SecondAttributes[0])) relations++; else attributes++;
+            // a held-out relation subject is peeled like any other: no training tuple asks it
+            Assert.True(sp.CountOf(C.SecondAttributes) > 0);
+        }
+        Assert.True(relations > 0 && attributes > 0, $"{relations} relation and {attributes} attribute second attributes");
+        Assert.InRange(relations, 35, 58); // 60 * 17/21 = 48.6
     }
 
     [Fact]

@@ -69,7 +69,8 @@ public class QaStreamTests
                     Assert.Equal(g.Question.Order, info.Order);
                     Assert.Equal(g.Question.Subject, info.Subject);
                     Assert.Equal(g.Question.Mode, info.Mode);
-                    for (int i = info.AnswerStart; i < info.AnswerEnd; i++) labelled[i] = true;
+                    // a truncated final answer carries no labels (the reference drops an answer without an end)
+                    for (int i = info.AnswerStart; i < info.AnswerEnd; i++) labelled[i] = !info.Truncated;
                     var answer = " " + Questions.AnswerText(f.Db, g.Question, cot);
                     var answerIds = ids[info.AnswerStart..info.AnswerEnd].ToArray().Select(x => (int)x).ToArray();
                     if (info.AnswerEnd < o.SeqLen)
@@ -78,9 +79,10 @@ public class QaStreamTests
                         Assert.Equal(answer, f.Tok.Decode(answerIds));
                         Assert.Equal(f.Tok.EosId, ids[info.AnswerEnd]); // the answer ends at an EOS
                     }
-                    else if (info.Truncated)
+                    else
                     {
-                        // Cut off: the labelled tokens are a prefix of the answer's tokens.
+                        Assert.True(info.Truncated); // no EOS after it inside the sequence
+                        // Cut off: the answer's tokens in the sequence are a prefix of the answer's tokens.
                         var answerTokens = f.Tok.Encode(answer);
                         Assert.Equal(answerTokens[..answerIds.Length], answerIds);
                     }
@@ -94,6 +96,65 @@ public class QaStreamTests
             }
         }
         Assert.Equal(128, sequences);
+    }
+
+    [Fact]
+    public void Eval_first_people_with_cot_answers_plainly_other_two_hop_modes_spell_out_the_first_hop()
+    {
+        var f = Shared.Value;
+        foreach (var mode in new[] { EvalMode.EvalFirstPeople, EvalMode.EvalRelations })
+        {
+            var o = Options(mode.Name(), cot: true, seqLen: 512, batch: 4);
+            var stream = Stream(o);
+            var batch = stream.Next();
+            int checkedAnswers = 0;
+            foreach (var g in stream.LastQuestions.Where(g => g.InfoIndex >= 0 && !batch.Questions[g.InfoIndex].Truncated))
+            {
+                var info = batch.Questions[g.InfoIndex];
+                var ids = batch.InputIds.AsSpan(info.Sequence * o.SeqLen + info.AnswerStart, info.AnswerEnd - info.AnswerStart);
+                var answer = f.Tok.Decode(ids.ToArray().Select(x => (int)x).ToArray());
+                var plain = " " + f.Db.AnswerText(Questions.AnswerProfile(f.Db, g.Question), g.Question.Subject);
+                var middle = f.Db.Names[f.Db.Related(g.Question.Relation, g.Question.Profile)];
+                if (mode == EvalMode.EvalFirstPeople) Assert.Equal(plain, answer);
+                else Assert.Equal($" {f.Db.Names[g.Question.Profile]}'s {Questions.RelationText(g.Question.Relation)} is {middle}, their {Questions.SubjectText(g.Question.Subject)} is{plain}", answer);
+                checkedAnswers++;
+            }
+            Assert.True(checkedAnswers > 20);
+        }
+    }
+
+    [Fact]
+    public void A_truncated_final_answer_carries_no_labels()
+    {
+        // 160-token sequences hold ~7 of the 10 packed examples, so nearly every row ends inside an example;
+        // many of those cut it after "Answer:", i.e. inside the answer.
+        var o = Options("mix", cot: false, seqLen: 160, batch: 32);
+        var stream = Stream(o);
+        int truncated = 0;
+        for (int k = 0; k < 4; k++)
+        {
+            var batch = stream.Next();
+            for (int row = 0; row < batch.BatchSize; row++)
+            {
+                var qs = batch.Questions.Where(q => q.Sequence == row).ToArray();
+                var labels = batch.Labels.AsSpan(row * o.SeqLen, o.SeqLen);
+                // only the last question of a row can be truncated, and its answer reaches the end
+                Assert.All(qs[..^1], q => Assert.False(q.Truncated));
+                Assert.Equal(TokenBatch.Ignore, labels[^1]);
+                var last = qs[^1];
+                if (last.Truncated)
+                {
+                    truncated++;
+                    Assert.Equal(o.SeqLen, last.AnswerEnd);
+                    Assert.True(last.AnswerStart < last.AnswerEnd);
+                    for (int i = last.AnswerStart; i < o.SeqLen; i++) Assert.Equal(TokenBatch.Ignore, labels[i]);
+                }
+                // every complete answer is labelled
+                foreach (var q in qs.Where(q => !q.Truncated))
+                    for (int i = q.AnswerStart; i < q.AnswerEnd; i++) Assert.NotEqual(TokenBatch.Ignore, labels[i]);
+            }
+        }
+        Assert.True(truncated > 10, $"{truncated} truncated final answers in 128 rows");
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public class OptimizerTests
         double lrMax = -1, weightSum = 0;
         for (int k = 0; k < steps; k++)
         {
-            var lrK = lr * lrScale * Math.Min(1.0, (k + 1.0) / warmup) * Math.Sqrt(1 - Math.Pow(beta2, k + 1));
+            var lrK = lr * lrScale * Math.Min(1.0, (k + 1.0) / warmup);
             lrMax = Math.Max(lrMax, lrK);
             weightSum += lrMax * lrMax;
             var c = lrMax * lrMax / weightSum;
@@ -54,7 +54,7 @@ public class OptimizerTests
             {
                 var g = A[i] * (y[i] - B[i]);
                 v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-                var u = g / (Math.Sqrt(v[i]) + eps) + wd * wdScale * y[i];
+                var u = g / (Math.Sqrt(v[i] / (1 - Math.Pow(beta2, k + 1))) + eps) + wd * wdScale * y[i];
                 z[i] -= lrK * u;
                 x[i] = (1 - c) * x[i] + c * z[i];
                 y[i] = (1 - beta1) * z[i] + beta1 * x[i];
@@ -76,11 +76,46 @@ public class OptimizerTests
         Assert.Equal(yBits, p.data<float>().ToArray());
     }
 
+    /// <summary>
+    /// Three steps of `schedulefree` 1.3 AdamWScheduleFree derived by hand. One weight, y0 = z0 = 1, loss 2 w so the
+    /// gradient is g = 2 at every point; lr 0.1, betas (0.9, 0.999), wd 0.5, warmup 2, eps 0.
+    /// A constant gradient makes v_k = (1 - beta2^k) g^2 exactly, so the bias-corrected denominator
+    /// sqrt(v / (1 - beta2^k)) = |g| = 2 and g / denom = 1 at every step; u = 1 + wd y (decay at y).
+    ///   k=0: lr_0 = 0.1 * 1/2 = 0.05 (no sqrt(1 - beta2) factor); lr_max = 0.05; weights 0.0025, sum 0.0025, c = 1.
+    ///        u = 1 + 0.5 * 1 = 1.5; y = lerp(1, z=1, 1) + 0.05 (0.9 * 0 - 1) 1.5 = 0.925; z = 1 - 0.05 * 1.5 = 0.925.
+    ///   k=1: lr_1 = 0.1; lr_max = 0.1; weight 0.01, sum 0.0125, c = 0.8.
+    ///        u = 1 + 0.5 * 0.925 = 1.4625; z = 0.925 - 0.14625 = 0.77875;
+    ///        x = 0.2 * 0.925 + 0.8 * 0.77875 = 0.808; y = 0.1 z + 0.9 x = 0.805075.
+    ///   k=2: lr_2 = 0.1; lr_max = 0.1; weight 0.01, sum 0.0225, c = 4/9.
+    ///        u = 1 + 0.5 * 0.805075 = 1.4025375; z = 0.77875 - 0.14025375 = 0.63849625;
+    ///        x = 5/9 * 0.808 + 4/9 * 0.63849625 = 0.732665; y = 0.1 z + 0.9 x = 0.723248125.
+    /// The old form (lr_k sqrt(1 - beta2^(k+1)), undivided v) would give y = 0.9492 after step 0.
+    /// </summary>
+    [Fact]
+    public void ScheduleFreeThreeStepsByHandAsSchedulefree13()
+    {
+        using var p = new Parameter(tensor(new[] { 1.0f }));
+        using var opt = new ScheduleFreeAdamW([new MupGroup("other", [("w", p)], 1, 1)], 0.1, 0.9, 0.999, 0.5, warmupSteps: 2, eps: 0);
+        double[] expectedY = [0.925, 0.805075, 0.723248125], expectedLr = [0.05, 0.1, 0.1];
+        for (int k = 0; k < 3; k++)
+        {
+            p.grad?.zero_();
+            using (var loss = (2 * p).sum()) loss.backward();
+            opt.Step();
+            Assert.InRange(p.data<float>()[0], expectedY[k] - 1e-6, expectedY[k] + 1e-6); // float32 weights
+            Assert.Equal(expectedLr[k], opt.LastLr, 12);
+        }
+        opt.Eval();
+        Assert.InRange(p.data<float>()[0], 0.732665 - 1e-6, 0.732665 + 1e-6); // x, the eval point
+        opt.Train();
+        Assert.InRange(p.data<float>()[0], 0.723248125 - 1e-6, 0.723248125 + 1e-6);
+    }
+
     [Fact]
     public void ScheduleFreeFirstStepByHand()
     {
-        // Step 0, warmup 1, wd 0: lr_0 = 0.1 sqrt(1-0.999); c = 1 (x = z); v = 0.001 g^2 so g / sqrt(v) = sign(g) / sqrt(0.001).
-        // u = sign(g)/sqrt(0.001) => z = y0 - 0.1 sqrt(0.001) sign(g)/sqrt(0.001) = y0 - 0.1 sign(g); y = z (c = 1, beta-mix of equal points).
+        // Step 0, warmup 1, wd 0: lr_0 = 0.1; c = 1 (x = z); v = 0.001 g^2, bias-corrected v / 0.001 = g^2, so
+        // u = g / |g| = sign(g) => z = y0 - 0.1 sign(g); y = z (c = 1, beta-mix of equal points).
         using var p = NewParam();
         using var opt = new ScheduleFreeAdamW([new MupGroup("other", [("w", p)], 1, 1)], 0.1, 0.9, 0.999, 0, warmupSteps: 1, eps: 0);
         Backward(p);

@@ -76,8 +76,10 @@ public class RunSessionTests : IDisposable
     {
         var runDir = Path.Combine(dir, "run");
         var recorder = new Recorder();
+        string heldOut;
         using (var s = Open(runDir, Every(Run(), 3)))
         {
+            heldOut = Subjects.Name(s.Splits!.SecondAttributes[0]);
             Assert.Equal(9, s.EvalModes.Count);
             var outcome = Train(s, recorder);
             Assert.Equal((RunEnd.Completed, 6L, "step cap"), (outcome.End, outcome.Step, outcome.Reason));
@@ -95,6 +97,9 @@ public class RunSessionTests : IDisposable
         var full = File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.FullFileName));
         Assert.Equal("loss,global_step,mode,subject,parameter_l2", full[0]);
         Assert.Contains(full, l => l.Contains(",3,train_onehop,birth_date,"));
+        // subject-wise: every mode asks every subject, train_twohop the held-out second attribute too
+        Assert.Equal(2 * 9 * Subjects.Count(4), full.Length - 1);
+        Assert.Contains(full, l => l.Contains($",6,train_twohop,{heldOut},"));
 
         // Per-question loss: the mean over subjects weighted by question counts is the mode's loss.
         var m0 = reports[1][EvalMode.TrainOnehop]!;
@@ -108,6 +113,92 @@ public class RunSessionTests : IDisposable
         }
         var run = RunConfig.Load(runDir);
         Assert.Equal(new LlamaMup(TrainerCore.PlanModel(run, Data.Value.Tok.VocabSize)).ParameterCount, run.NParams);
+    }
+
+    [Fact]
+    public void Subjectwise_eval_asks_every_subject_of_every_mode_at_least_the_eval_question_count()
+    {
+        using var s = Open(Path.Combine(dir, "subjectwise"), Run());
+        var splits = s.Splits!;
+        int subjects = Subjects.Count(4), heldOut = splits.SecondAttributes[0];
+        var report = s.EvaluateSubjectwise();
+        Assert.Equal(s.EvalModes, report.Modes.Select(m => m.Mode));
+        foreach (var m in report.Modes)
+        {
+            Assert.Equal(Enumerable.Range(0, subjects), m.Subjects.Keys.Order());
+            // >= 40 per subject, not 40 per mode split over the subjects
+            Assert.All(m.Subjects.Values, x => Assert.True(x.Questions >= 40 && double.IsFinite(x.Loss) && x.Loss > 0));
+            Assert.Equal(m.Subjects.Values.Sum(x => x.Questions), m.Questions);
+        }
+
+        // train_twohop asking the held-out second attribute: (p, r) of training tuples with the subject replaced, as
+        // the reference does; such a question is a second_attribute tuple.
+        var stream = new QaStream(Data.Value.Db, Data.Value.Tok, splits,
+            new QaStreamOptions([1, 2], SeqLen: 96, BatchSize: 4, Seed: 7, Mode: EvalMode.TrainTwohop, Subject: heldOut), Loaded.Value.Cache);
+        stream.Next();
+        Assert.NotEmpty(stream.LastQuestions);
+        Assert.All(stream.LastQuestions, g =>
+        {
+            Assert.Equal(heldOut, g.Question.Subject);
+            Assert.Equal(HeldOutSplits.TupleClass.SecondAttributes, splits.ClassOf(g.Question.Profile, g.Question.Relation, heldOut));
+        });
+        var bad = Assert.Throws<UserInputException>(() => new QaStream(Data.Value.Db, Data.Value.Tok, splits,
+            new QaStreamOptions([1, 2], SeqLen: 96, BatchSize: 4, Mode: EvalMode.TrainTwohop, Subject: subjects), Loaded.Value.Cache));
+        Assert.Contains($"subject {subjects}", bad.Message);
+    }
+
+    [Fact]
+    public void Reevaluation_picks_evenly_spaced_checkpoints_writes_subjectwise_rows_and_histograms_and_resumes()
+    {
+        // np.linspace(0, n-1, k, dtype=int), as the reference's get_checkpoint_paths
+        Assert.Equal([0, 3, 6, 9], Reevaluation.Pick(Enumerable.Range(0, 10).ToArray(), 4));
+        Assert.Equal([0, 4, 9], Reevaluation.Pick(Enumerable.Range(0, 10).ToArray(), 3));
+        Assert.Equal([0, 1], Reevaluation.Pick([0, 1], 5));
+        Assert.Contains("--checkpoints", Assert.Throws<UserInputException>(() => Reevaluation.Pick([1], 0)).Message);
+
+        var results = Path.Combine(dir, "results");
+        var runDir = Path.Combine(results, "run");
+        string heldOut;
+        using (var s = Open(runDir, Every(Run(maxSteps: 6), 2, 4, 6)))
+        {
+            heldOut = Subjects.Name(s.Splits!.SecondAttributes[0]);
+            Train(s);
+        }
+        Assert.Equal([2L, 4, 6], Reevaluation.CheckpointsOf(runDir).Select(c => c.Step));
+        var log = new List<string>();
+        var first = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add);
+        Assert.Equal((runDir, 2, 0, (string?)null), (first.Single().RunDir, first.Single().Evaluated, first.Single().AlreadyDone, first.Single().Error));
+
+        int subjects = Subjects.Count(4);
+        var full = File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.FullFileName));
+        foreach (var step in new[] { 2, 6 })
+            Assert.Equal(9 * subjects, full.Count(l => l.Split(',')[1] == $"{step}"));
+        // histograms: per (step, mode, subject) the counts add up to the questions asked, >= 30 each
+        var hist = File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName));
+        Assert.Equal("global_step,mode,subject,loss_from,loss_to,questions", hist[0]);
+        var groups = hist.Skip(1).Select(l => l.Split(',')).GroupBy(c => (c[0], c[1], c[2])).ToArray();
+        Assert.Equal(2 * 9 * subjects, groups.Length);
+        Assert.Equal(["2", "6"], groups.Select(g => g.Key.Item1).Distinct().Order());
+        Assert.All(groups, g => Assert.True(g.Sum(c => long.Parse(c[5])) >= 30));
+        Assert.Contains(groups, g => g.Key.Item2 == "train_twohop" && g.Key.Item3 == heldOut);
+
+        // done checkpoints are skipped; one whose histograms are missing (interrupted) is evaluated again
+        var again = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add).Single();
+        Assert.Equal((0, 2), (again.Evaluated, again.AlreadyDone));
+        File.WriteAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName), hist.Where(l => !l.StartsWith("6,")));
+        var resumed = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add).Single();
+        Assert.Equal((1, 1), (resumed.Evaluated, resumed.AlreadyDone));
+        Assert.Equal(hist.Length, File.ReadAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName)).Length);
+
+        // a damaged checkpoint is a warning naming it; the run's other checkpoints still count
+        File.WriteAllLines(Path.Combine(runDir, EvalResultsCsv.HistogramFileName), hist.Where(l => !l.StartsWith("6,")));
+        var six = Checkpoints.DirFor(runDir, 6);
+        var victim = Directory.GetFiles(six).First(f => Path.GetFileName(f) != "manifest.json");
+        File.WriteAllBytes(victim, [1, 2, 3]);
+        var damaged = Reevaluation.Run(results, 2, Options, evalQuestions: 30, (_, _) => Loaded.Value, log.Add).Single();
+        Assert.Equal((0, 1), (damaged.Evaluated, damaged.AlreadyDone));
+        Assert.Contains(six, damaged.Error);
+        Assert.Contains(log, l => l.StartsWith("warning: skipped checkpoint") && l.Contains(six));
     }
 
     /// <summary>
