@@ -9,6 +9,8 @@ using static TorchSharp.torch;
 
 namespace ActorLab.Model.Tests.Capacity;
 
+// torch.manual_seed and TrainerCore seed the process-wide generator: not alongside other tests that do
+[Collection(ActorLab.Model.Tests.Training.TorchGlobalRng.Name)]
 public class GeneralizationTests
 {
     static readonly ProfileDatabase Db = ProfileGenerator.Generate(new ProfileGeneratorConfig(40, 2, Seed: 3), ValueLists.Default);

@@ -14,6 +14,8 @@ namespace ActorLab.Model.Tests.Probes;
 /// probe prompts, loss on the first answer token), then <see cref="ActivationCapture"/> and the probes look inside.
 /// Small value pools make every answer token recur, so a probe trained on some questions can be scored on others.
 /// </summary>
+// torch.manual_seed and TrainerCore seed the process-wide generator: not alongside other tests that do
+[Collection(ActorLab.Model.Tests.Training.TorchGlobalRng.Name)]
 public class MemorisedModelProbeTests(ITestOutputHelper output)
 {
     internal sealed record Memorised(LlamaMup Model, ProfileDatabase Db, QaTokenizer Tok, double TrainLoss);

@@ -6,6 +6,8 @@ using Xunit.Abstractions;
 namespace ActorLab.Model.Tests.Training;
 
 /// <summary>The model, optimiser and trainer together learn: memorise a small set of facts; more width stores more.</summary>
+// torch.manual_seed and TrainerCore seed the process-wide generator: not alongside other tests that do
+[Collection(ActorLab.Model.Tests.Training.TorchGlobalRng.Name)]
 public class LearningTests(ITestOutputHelper output)
 {
     static TrainerOptions Options(SyntheticFacts facts) => new()

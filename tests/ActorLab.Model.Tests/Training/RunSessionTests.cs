@@ -11,6 +11,8 @@ using static TorchSharp.torch;
 namespace ActorLab.Model.Tests.Training;
 
 /// <summary>The run session on the real Q&amp;A stream: eval files, held-out splits in checkpoints, exact resume, fenced epochs, HF export.</summary>
+// torch.manual_seed and TrainerCore seed the process-wide generator: not alongside other tests that do
+[Collection(ActorLab.Model.Tests.Training.TorchGlobalRng.Name)]
 public class RunSessionTests : IDisposable
 {
     static readonly Lazy<(ProfileDatabase Db, QaTokenizer Tok)> Data = new(() =>

@@ -4,6 +4,8 @@ using static TorchSharp.torch;
 
 namespace ActorLab.Model.Tests.Transformer;
 
+// torch.manual_seed and TrainerCore seed the process-wide generator: not alongside other tests that do
+[Collection(ActorLab.Model.Tests.Training.TorchGlobalRng.Name)]
 public class LlamaMupTests
 {
     static LlamaMupTests() => torch.set_num_threads(1);
