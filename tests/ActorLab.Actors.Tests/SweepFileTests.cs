@@ -174,6 +174,18 @@ public class SweepFileTests
         Assert.NotEqual(plan.ContentHash, TestSweeps.Plan(explicitDefault.Replace("hops = []", "hops = [1]")).ContentHash);
     }
 
+    /// <summary>Subject-wise evals (4 + R times the cost) follow the measure block unless the sweep says otherwise.</summary>
+    [Fact]
+    public void Subjectwise_evals_follow_the_measure_block_and_off_with_a_subjectwise_measure_is_refused()
+    {
+        string With(string block) => TestSweeps.Tiny.TrimEnd().TrimEnd('}') + "\n  " + block + "\n}\n";
+        Assert.All(TestSweeps.Plan().Runs, r => Assert.False(r.SubjectwiseEvals));
+        Assert.All(TestSweeps.Plan(With("measure.subjectwise = true")).Runs, r => Assert.True(r.SubjectwiseEvals));
+        Assert.All(TestSweeps.Plan(With("eval.subjectwise = on")).Runs, r => Assert.True(r.SubjectwiseEvals));
+        Assert.Contains("sweep.eval.subjectwise: off, but measure.subjectwise needs", Rejects(With("measure.subjectwise = true\n  eval.subjectwise = off")).Message);
+        Assert.Contains("sweep.eval.subjectwise", Rejects(With("eval.subjectwise = sometimes")).Message);
+    }
+
     [Fact]
     public void A_key_outside_the_sweep_block_or_a_missing_name_is_rejected()
     {

@@ -15,6 +15,9 @@ public sealed record JournalProblem(string Kind, long SequenceNr, string? Manife
 /// <summary>What `db check` found: counts, every problem, or one fatal reason the journal cannot be read at all.</summary>
 public sealed record JournalReport(string Journal, int Events, int Snapshots, IReadOnlyList<JournalProblem> Problems, string? Fatal)
 {
+    /// <summary>The server did not answer (not damage: the node's own journal check says so in its words).</summary>
+    public string? Unreachable { get; init; }
+
     public bool Healthy => Fatal is null && Problems.Count == 0;
 
     /// <summary>One line for a refusal at start: the first problem, how many, and what to run.</summary>
@@ -67,7 +70,7 @@ public static class JournalInspector
         }
         catch (NpgsqlException e)
         {
-            return new JournalReport(j.Description, 0, 0, [], $"{j.Description}: cannot be read: {e.Message}");
+            return new JournalReport(j.Description, 0, 0, [], null) { Unreachable = $"{j.Description}: {e.Message}" };
         }
     }
 

@@ -113,6 +113,10 @@ public static class SweepFile
         };
         if (measure.Schemes.Contains(CapacityScheme.TwoHopDouble) && !measure.Subjectwise)
             throw r.Error("measure.schemes", "2-hop-double inverts each subject's 2-hop loss, so it needs per-subject losses: set sweep.measure.subjectwise = true");
+        var subjectwiseEvals = r.OneOf("eval.subjectwise", "auto", "on", "off") switch { "on" => true, "off" => false, _ => measure.Subjectwise };
+        if (measure.Subjectwise && !subjectwiseEvals)
+            throw r.Error("eval.subjectwise", "off, but measure.subjectwise needs the per-subject losses of subject-wise evals (auto or on)");
+        template = template with { SubjectwiseEvals = subjectwiseEvals };
 
         return new SweepDefinition
         {

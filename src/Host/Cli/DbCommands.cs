@@ -35,6 +35,7 @@ public static class DbCommands
             var journal = JournalSettings.From(checkNode.Build(pr, "akka.loglevel = WARNING\nakka.stdout-loglevel = OFF\n", createDataDir: false));
             var report = JournalInspector.Check(journal);
             if (report.Fatal != null) { Console.Error.WriteLine($"error: {report.Fatal}"); return 1; }
+            if (report.Unreachable != null) throw new UserInputException($"cannot reach the journal: {report.Unreachable}");
             Console.WriteLine($"{report.Journal}: {report.Events} events, {report.Snapshots} snapshots, {report.Problems.Count} problem(s)");
             foreach (var p in report.Problems) Console.WriteLine($"  {p}");
             if (report.Problems.Count > 0) Console.WriteLine("`actorlab db repair` drops them (after a backup), keeping every readable event.");
@@ -52,6 +53,7 @@ public static class DbCommands
             var journal = JournalSettings.From(config);
             // nobody may write while rows are dropped: a SQLite journal lives in a data dir, and its owner's lock says who
             using var owner = journal.IsSqlite && Directory.Exists(storage.DataDir) ? DataDirLock.Acquire(storage.DataDir, "actorlab db repair") : null;
+            if (JournalInspector.Check(journal).Unreachable is { } down) throw new UserInputException($"cannot reach the journal: {down}");
             var (before, backup, dropped) = JournalInspector.Repair(journal);
             if (before.Healthy) { Console.WriteLine($"{before.Journal}: nothing to repair ({before.Events} events, {before.Snapshots} snapshots)"); return 0; }
             if (backup != null) Console.WriteLine($"backup: {backup}");

@@ -58,8 +58,10 @@ public sealed record RunConfig
 
     /// <summary>Eval (and checkpoint) steps; the final step is always evaluated and checkpointed too.</summary>
     public CheckpointSchedule EvalSchedule { get; init; } = CheckpointSchedule.Reference;
-    /// <summary>Questions per eval mode (at least).</summary>
+    /// <summary>Questions per eval mode (at least); per subject of each mode in subject-wise evals.</summary>
     public int EvalQuestions { get; init; } = 1000;
+    /// <summary>Each eval also asks every subject of every mode (eval_results_full.csv); about 4 + R times the cost.</summary>
+    public bool SubjectwiseEvals { get; init; } = true;
     /// <summary>Extra checkpoints between evals every this many steps, for crash safety (0: only at evals).</summary>
     public long CheckpointEvery { get; init; }
     /// <summary>Checkpoints kept besides the eval-schedule ones.</summary>
@@ -98,7 +100,7 @@ public sealed record RunConfig
     // settings a run may change between sessions: how long and where it trains, how often it is looked at, what
     // is derived (n_params: from the budget, layers and the vocab, which resume checks on its own)
     static readonly HashSet<string> NotIdentity =
-        ["version", "n_params", "max_steps", "device", "eval_schedule", "eval_questions", "checkpoint_every", "keep_last", "convergence", "profiles", "tokenizer"];
+        ["version", "n_params", "max_steps", "device", "eval_schedule", "eval_questions", "subjectwise_evals", "checkpoint_every", "keep_last", "convergence", "profiles", "tokenizer"];
 
     /// <summary>
     /// What the run trains, as name -> JSON value: every setting whose change would mix two different runs into

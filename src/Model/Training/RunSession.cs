@@ -231,7 +231,7 @@ public sealed class RunSession : IDisposable
         var report = Evaluate(null, cancel);
         EvalResultsCsv.Append(Folder.EvalResults, report);
         _tensorboard?.Evaluated(report);
-        EvalResultsCsv.AppendSubjectwise(Folder.EvalResultsFull, EvaluateSubjectwise(null, cancel));
+        if (Config.SubjectwiseEvals) EvalResultsCsv.AppendSubjectwise(Folder.EvalResultsFull, EvaluateSubjectwise(null, cancel));
         _lastEvalStep = report.Step;
         foreach (var m in report.Modes) AddPoint(m.Mode, report.Step, m.Loss);
         observer.Evaluated(report);
