@@ -20,8 +20,11 @@ public sealed class ConsoleClient : IDisposable
     readonly TimeSpan _timeout;
     readonly string _contacts;
 
-    ConsoleClient(ActorSystem system, IActorRef client, TimeSpan timeout, string contacts)
+    readonly OperatorToken? _token;
+
+    ConsoleClient(ActorSystem system, IActorRef client, TimeSpan timeout, string contacts, OperatorToken? token)
     {
+        _token = token;
         System = system;
         Client = client;
         _timeout = timeout;
@@ -34,7 +37,8 @@ public sealed class ConsoleClient : IDisposable
     public TimeSpan Timeout => _timeout;
 
     /// <summary>A client of the cluster at the contacts ("HOST:PORT[,HOST:PORT...]").</summary>
-    public static ConsoleClient Connect(string contacts, string clientName = "actorlab-console")
+    /// <param name="token">Signs every request (a cluster with actorlab.gateway.tokens-file refuses unsigned ones).</param>
+    public static ConsoleClient Connect(string contacts, string clientName = "actorlab-console", OperatorToken? token = null)
     {
         var parsed = NodeContact.ParseList(contacts);
         var config = ConfigurationFactory.ParseString("""
@@ -51,7 +55,7 @@ public sealed class ConsoleClient : IDisposable
         var system = ActorSystem.Create(clientName, config);
         var initial = parsed.Select(c => ActorPath.Parse($"akka.tcp://{ActorLabSystem.Name}@{c.Host}:{c.Port}/system/receptionist")).ToImmutableHashSet();
         var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(initial)), "client");
-        return new ConsoleClient(system, client, timeout, contacts);
+        return new ConsoleClient(system, client, timeout, contacts, token);
     }
 
     /// <summary>
@@ -62,7 +66,7 @@ public sealed class ConsoleClient : IDisposable
     {
         var t = timeout ?? _timeout;
         object reply;
-        try { reply = Client.Ask<object>(new ClusterClient.Send(ConsoleGateway.Path, message, localAffinity: true), t).GetAwaiter().GetResult(); }
+        try { reply = Client.Ask<object>(Envelope(message), t).GetAwaiter().GetResult(); }
         catch (AskTimeoutException)
         {
             throw new UserInputException($"no ActorLab node answers at {_contacts} within {t.TotalSeconds:0}s (is `actorlab node` running there?).");
@@ -71,9 +75,14 @@ public sealed class ConsoleClient : IDisposable
         {
             T ok => ok,
             NoCoordinator n => throw new UserInputException(n.Message),
+            Refused r => throw new UserInputException(r.Message),
             _ => throw new UserInputException($"unexpected answer {reply.GetType().Name} from {_contacts}"),
         };
     }
+
+    /// <summary>What to tell the ClusterClient for one gateway request: signed with this console's token, if it has one.</summary>
+    public ClusterClient.Send Envelope(object message) =>
+        new(ConsoleGateway.Path, _token is null ? message : OperatorTokens.Sign(_token, message, DateTimeOffset.UtcNow), localAffinity: true);
 
     public void Dispose() => System.Terminate().Wait(TimeSpan.FromSeconds(5));
 }

@@ -9,11 +9,12 @@ using ActorLab.Actors.Coordinator;
 namespace ActorLab.Actors.Gateway;
 
 /// <summary>Timeouts of the gateway (from `actorlab.gateway`).</summary>
-public sealed record GatewaySettings(TimeSpan AskTimeout, TimeSpan SubmitTimeout)
+public sealed record GatewaySettings(TimeSpan AskTimeout, TimeSpan SubmitTimeout, string TokensFile = "")
 {
     public static GatewaySettings From(Akka.Configuration.Config c) => new(
         c.GetTimeSpan("actorlab.gateway.ask-timeout", TimeSpan.FromSeconds(4)),
-        c.GetTimeSpan("actorlab.gateway.submit-timeout", TimeSpan.FromSeconds(60)));
+        c.GetTimeSpan("actorlab.gateway.submit-timeout", TimeSpan.FromSeconds(60)),
+        c.GetString("actorlab.gateway.tokens-file", ""));
 }
 
 /// <summary>
@@ -50,24 +51,67 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
         _coordinator = coordinatorProxy;
         _settings = settings;
 
-        Receive<GetStatus>(m => Forward(m, _settings.AskTimeout, r => r is StatusReply s ? s with { Members = Members() } : r));
-        Receive<GetRuns>(m => Forward(m, _settings.AskTimeout));
-        Receive<SubmitSweepFile>(m => Forward(m, _settings.SubmitTimeout));
-        Receive<PauseSweep>(m => Forward(m, _settings.AskTimeout));
-        Receive<ResumeSweep>(m => Forward(m, _settings.AskTimeout));
-        Receive<StopSweep>(m => Forward(m, _settings.AskTimeout));
-        Receive<CancelSweep>(m => Forward(m, _settings.AskTimeout));
-        Receive<SuspendRun>(m => Forward(m, _settings.AskTimeout));
-        Receive<ResumeRun>(m => Forward(m, _settings.AskTimeout));
-        Receive<RetryFailed>(m => Forward(m, _settings.AskTimeout));
-        Receive<SubmitProbe>(m => Forward(m, _settings.AskTimeout));
-        Receive<Watch>(OnWatch);
+        _tokens = settings.TokensFile.Length == 0 ? null : OperatorTokens.LoadFile(settings.TokensFile, "actorlab.gateway.tokens-file");
+        Receive<SignedRequest>(OnSigned);
         Receive<Sweep>(_ => ExpireWatchers());
         Receive<Terminated>(t =>
         {
             foreach (var (k, v) in _watchers.Where(kv => kv.Value.Forwarder.Equals(t.ActorRef)).ToList()) _watchers.Remove(k);
         });
+        // with tokens, a console must sign; this node's own actors need not
+        ReceiveAny(m =>
+        {
+            if (_tokens != null && FromConsole(Sender)) Refuse("this cluster requires an operator token (--token-file or $ACTORLAB_CONSOLE_TOKEN)");
+            else Dispatch(m, null);
+        });
     }
+
+    readonly IReadOnlyDictionary<string, OperatorToken>? _tokens;
+    readonly Dictionary<string, DateTimeOffset> _nonces = new(StringComparer.Ordinal);
+
+    void OnSigned(SignedRequest r)
+    {
+        if (_tokens is null) { Refuse("this gateway has no operator tokens configured (actorlab.gateway.tokens-file)"); return; }
+        var now = DateTimeOffset.UtcNow;
+        var (command, refusal) = OperatorTokens.Open(r, _tokens, now);
+        if (refusal is null && _nonces.ContainsKey(r.Nonce)) refusal = "the request was already used once (a replay)";
+        if (refusal != null) { Refuse(refusal); return; }
+        // a nonce is remembered as long as its request could still be fresh; bounded, so a flood cannot grow it
+        _nonces[r.Nonce] = now + OperatorTokens.MaxSkew + OperatorTokens.MaxSkew;
+        if (_nonces.Count > 100_000) foreach (var k in _nonces.Where(kv => kv.Value < now).Select(kv => kv.Key).ToList()) _nonces.Remove(k);
+        if (_nonces.Count > 100_000) { _nonces.Remove(r.Nonce); Refuse("too many requests in the last two minutes"); return; }
+        Dispatch(command!, r.Operator); // still in the console's message: Sender is the console
+    }
+
+    /// <summary>
+    /// A console: a remote sender, or one that came through the ClusterClient receptionist (which answers through
+    /// a local tunnel actor of its own, so the sender looks local).
+    /// </summary>
+    static bool FromConsole(IActorRef sender) =>
+        sender.Path.Address.HasGlobalScope || sender.Path.ToStringWithoutAddress().StartsWith("/system/receptionist", StringComparison.Ordinal);
+
+    void Refuse(string why)
+    {
+        _log.Warning("console={0} event=refused reason=\"{1}\"", Sender.Path.Address, why);
+        Sender.Tell(new Refused($"refused by {_cluster.SelfAddress.Host}:{_cluster.SelfAddress.Port}: {why}"));
+    }
+
+    void Dispatch(object m, string? op)
+    {
+        switch (m)
+        {
+            case GetStatus: Forward(m, _settings.AskTimeout, r => r is StatusReply s ? s with { Members = Members() } : r); break;
+            case GetRuns: Forward(m, _settings.AskTimeout); break;
+            case SubmitSweepFile: Forward(m, _settings.SubmitTimeout); break;
+            case PauseSweep or ResumeSweep or StopSweep or CancelSweep or SuspendRun or ResumeRun or RetryFailed or SubmitProbe:
+                if (op != null) _log.Info("console={0} operator={1} command={2}", Sender.Path.Address, op, m.GetType().Name);
+                Forward(m, _settings.AskTimeout);
+                break;
+            case Watch w: OnWatch(w); break;
+            default: Unhandled(m); break;
+        }
+    }
+
 
     protected override void PreStart() => Timers.StartPeriodicTimer("sweep", Sweep.Instance, TimeSpan.FromSeconds(1));
 

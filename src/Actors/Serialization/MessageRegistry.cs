@@ -77,6 +77,8 @@ public static class MessageRegistry
         (typeof(SubmitSweepFile), "submit-sweep-file", 1),
         (typeof(CommandReply), "command-reply", 1),
         (typeof(NoCoordinator), "no-coordinator", 1),
+        (typeof(Gateway.SignedRequest), "signed-request", 1),
+        (typeof(Gateway.Refused), "refused", 1),
         (typeof(Watch), "watch", 2),
         (typeof(WatchAck), "watch-ack", 1),
         (typeof(WatchNotice), "watch-notice", 2),

@@ -58,6 +58,7 @@ public static class CliApp
         yield return NodeCommands.Build();
         yield return ConsoleCommands.Build();
         yield return DbCommands.Build();
+        yield return TokenCommands.Build();
     }
 
     public static int Run(string[] args)

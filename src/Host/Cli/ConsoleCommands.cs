@@ -26,7 +26,7 @@ public static class ConsoleCommands
     {
         var contact = new Option<string>("--contact") { Description = "HOST:PORT[,HOST:PORT...] of coordinator-role nodes of the cluster.", Required = true, Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables.", Recursive = true };
-        var console = new Command("console", "Control a running cluster: status, runs, submit, pause, resume, stop, cancel, suspend, watch, probe.") { contact, json };
+        var console = new Command("console", "Control a running cluster: status, runs, submit, pause, resume, stop, cancel, suspend, retry, watch, probe.") { contact, json, TokenFile };
 
         var status = new Command("status", "Sweeps, nodes (roles, slots, health), members and where the coordinator is.");
         status.SetAction(pr => WithCluster(pr, contact, c =>
@@ -126,7 +126,7 @@ public static class ConsoleCommands
         {
             // the first answer proves the cluster is there; then the watch lease is renewed every few seconds
             c.Ask<StatusReply>(new GetStatus());
-            var printer = c.System.ActorOf(Props.Create(() => new NoticePrinter(pr.GetValue(json), c.Client)), "watch");
+            var printer = c.System.ActorOf(Props.Create(() => new NoticePrinter(pr.GetValue(json), c)), "watch");
             var stop = new ManualResetEventSlim();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
             stop.Wait();
@@ -147,9 +147,9 @@ public static class ConsoleCommands
         readonly Queue<(string, long)> _order = new();
         public ITimerScheduler Timers { get; set; } = null!;
 
-        public NoticePrinter(bool json, IActorRef client)
+        public NoticePrinter(bool json, ConsoleClient client)
         {
-            Receive<Renew>(_ => client.Tell(new ClusterClient.Send(ConsoleGateway.Path, new Watch(15), localAffinity: true)));
+            Receive<Renew>(_ => client.Client.Tell(client.Envelope(new Watch(15))));
             Receive<WatchAck>(_ => { });
             Receive<WatchNotice>(n =>
             {
@@ -174,9 +174,16 @@ public static class ConsoleCommands
         return 0;
     }
 
+    /// <summary>This console's operator token (clusters with actorlab.gateway.tokens-file refuse unsigned commands).</summary>
+    static readonly Option<string?> TokenFile = new("--token-file")
+    {
+        Description = "Operator token file (`actorlab token issue` writes it; default $ACTORLAB_CONSOLE_TOKEN); every command is signed with it.",
+        Recursive = true,
+    };
+
     static int WithCluster(ParseResult pr, Option<string> contactOption, Func<ConsoleClient, int> action)
     {
-        using var client = ConsoleClient.Connect(pr.GetValue(contactOption)!);
+        using var client = ConsoleClient.Connect(pr.GetValue(contactOption)!, token: OperatorTokens.ForConsole(pr.GetValue(TokenFile)));
         return action(client);
     }
 

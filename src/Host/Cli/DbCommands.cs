@@ -34,7 +34,7 @@ public static class DbCommands
         {
             var journal = JournalSettings.From(checkNode.Build(pr, "akka.loglevel = WARNING\nakka.stdout-loglevel = OFF\n", createDataDir: false));
             var report = JournalInspector.Check(journal);
-            if (report.Fatal != null) { Console.Error.WriteLine($"error: {report.Fatal}"); return 1; }
+            if (report.Fatal != null) throw new UserInputException(report.Fatal);
             if (report.Unreachable != null) throw new UserInputException($"cannot reach the journal: {report.Unreachable}");
             Console.WriteLine($"{report.Journal}: {report.Events} events, {report.Snapshots} snapshots, {report.Problems.Count} problem(s)");
             foreach (var p in report.Problems) Console.WriteLine($"  {p}");

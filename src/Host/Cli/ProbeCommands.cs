@@ -56,7 +56,7 @@ public static class ProbeCommands
             {
                 // A queued job carries only layers and samples; reference probes would silently become present ones.
                 if (pr.GetValue(reference)) throw new UserInputException("--reference goes with --checkpoint; a probe job queued with --run fits the present probes");
-                using var client = ConsoleClient.Connect(pr.GetValue(contact)!, "actorlab-probe-client");
+                using var client = ConsoleClient.Connect(pr.GetValue(contact)!, "actorlab-probe-client", ActorLab.Actors.Gateway.OperatorTokens.ForConsole(null));
                 var reply = Submit(client, pr.GetValue(run)!, pr.GetValue(layers)!, pr.GetValue(samples));
                 if (!reply.Ok) throw new UserInputException(reply.Message);
                 Console.WriteLine(reply.Message);

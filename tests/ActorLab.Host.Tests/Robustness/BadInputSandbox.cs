@@ -114,6 +114,9 @@ public sealed class BadInputSandbox : IDisposable
         Conf("sw_lr", "sweep { name = lr\n grid.n-profiles = [20]\n optimizer.lr = Infinity }");
         Conf("sw_beta", "sweep { name = beta\n grid.n-profiles = [20]\n optimizer.beta2 = 1.5 }");
         Conf("sw_empty", "");
+        // a data dir whose journal.db is not an SQLite file at all
+        Directory.CreateDirectory(P("notdb", "not-a-db"));
+        File.WriteAllBytes(Path.Combine(paths["notdb"], "journal.db"), RandomBytes(5000, 8, ""));
         File.WriteAllBytes(P("sw_binary", "binary.conf"), RandomBytes(3000, 6, "\u001b[2J"));
         File.WriteAllText(P("sw_large", "large.conf"), "# " + new string('x', 2 << 20) + "\nsweep { name = large }\n");
         Conf("cfg_unknown", "actorlab.node.cpu-slot = 4\n");

@@ -380,6 +380,19 @@ public static class BadInvocations
         yield return C(console, "submit a bad sweep file", ["console", "--contact", "127.0.0.1:1", "submit", "{sw_null}"], "sweep.name");
         yield return C(console, "unknown verb", ["console", "--contact", "127.0.0.1:1", "frobnicate"], "frobnicate");
 
+        // ---- token issue
+        const string token = "token issue";
+        yield return C(token, "--role admin", ["token", "issue", "ann", "--role", "admin", "--tokens-file", "{fresh:tokens}", "--out", "{fresh:ann.token}"], "admin");
+        yield return C(token, "a name with a slash", ["token", "issue", "a/b", "--tokens-file", "{fresh:tokens}", "--out", "{fresh:ab.token}"], "a/b");
+        yield return C(token, "--out an existing file", ["token", "issue", "ann", "--tokens-file", "{fresh:tokens}", "--out", "{p}"], "{p}");
+        yield return C(token, "--tokens-file not a tokens file", ["token", "issue", "ann", "--tokens-file", "{p}", "--out", "{fresh:ann.token}"], "--tokens-file");
+        yield return C(token, "--out a device", ["token", "issue", "ann", "--tokens-file", "{fresh:tokens}", "--out", "{dev}"], "{dev}");
+
+        // ---- db check
+        const string dbcheck = "db check";
+        yield return C(dbcheck, "--config missing", ["db", "check", "--data-dir", "{fresh:data}", "--config", "{fresh:none.conf}"], "{fresh:none.conf}");
+        yield return C(dbcheck, "a journal file that is no database", ["db", "check", "--data-dir", "{notdb}"], "journal.db");
+
         // ---- the root command
         yield return C("actorlab", "unknown command", ["frobnicate"], "frobnicate");
         yield return C("actorlab", "terminal escapes in an argument", ["profiles", "stats", "{fresh:\u001b[2J\u0007.parquet}"], "does not exist");
