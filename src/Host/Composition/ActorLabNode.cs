@@ -119,8 +119,9 @@ public sealed class ActorLabNode : IAsyncDisposable
         if (node.IsCoordinator && JournalInspector.Check(journal) is { Healthy: false } damaged)
             throw new UserInputException($"the coordinator journal is damaged: {damaged.Summary()}. `actorlab db check` lists every problem; " +
                                          "`actorlab db repair` drops them (after a backup), keeping every readable event.");
+        var tls = TlsSettings.From(config).Load();
         RefuseTakenAddress(endpoint);
-        var seeds = string.Join(", ", endpoint.Seeds.Select(s => HoconText.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
+        var seeds = string.Join(", ", endpoint.Seeds.Select(s => HoconText.Quote($"{ClusterTls.Scheme(tls)}://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
         var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(HoconText.Quote));
         var cluster = ConfigurationFactory.ParseString($"""
             akka.actor.provider = cluster
@@ -138,7 +139,7 @@ public sealed class ActorLabNode : IAsyncDisposable
         ActorSystem system;
         try
         {
-            system = ActorSystem.Create(ActorLabSystem.Name, full);
+            system = tls == null ? ActorSystem.Create(ActorLabSystem.Name, full) : ActorSystem.Create(ActorLabSystem.Name, tls.Bootstrap(full));
         }
         catch (Exception e)
         {
