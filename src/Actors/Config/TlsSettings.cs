@@ -29,6 +29,8 @@ public sealed record TlsSettings(bool Enabled, string Ca, string Certificate, st
     public ClusterTls? Load()
     {
         if (!Enabled) return null;
+        if (!File.Exists(Ca)) throw new UserInputException($"the cluster CA certificate '{Ca}' does not exist (actorlab.tls.ca, --tls-ca).");
+        if (!File.Exists(Certificate)) throw new UserInputException($"the TLS certificate '{Certificate}' does not exist (actorlab.tls.certificate, --tls-certificate).");
         var env = PasswordEnv.Length > 0 ? Environment.GetEnvironmentVariable(PasswordEnv) : null;
         string password;
         if (!string.IsNullOrEmpty(env)) password = env;
