@@ -69,10 +69,8 @@ public sealed class ClusterTls
 
     /// <summary>The actor system's setup: this configuration (with <see cref="Hocon"/>) and the TLS certificates.</summary>
     public ActorSystemSetup Bootstrap(AkkaConfig config) =>
-        BootstrapSetup.Create().WithConfig(ConfigurationFactoryHocon.WithFallback(config))
+        BootstrapSetup.Create().WithConfig(Akka.Configuration.ConfigurationFactory.ParseString(Hocon).WithFallback(config))
             .And(new DotNettySslSetup(Certificate, suppressValidation: false, requireMutualAuthentication: true, validateCertificateHostname: false, Validate));
-
-    static readonly AkkaConfig ConfigurationFactoryHocon = Akka.Configuration.ConfigurationFactory.ParseString(Hocon);
 
     // the handshake's own verdict (errors) is ignored: it is against the system store; ours is against the cluster CA
     bool Validate(X509Certificate2? peer, X509Chain? chain, string remotePeer, SslPolicyErrors errors, ILoggingAdapter log)
