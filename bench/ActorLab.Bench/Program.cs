@@ -20,11 +20,12 @@ public static class Program
             case "measure": return MeasureBench.Run(rest);
             case "actors": return ActorsBench.Run(rest);
             case "cluster": return ClusterBench.Run(rest);
+            case "tls": return TlsBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             case "badinput": return BadInputBench.Run(rest);
             case BadInputBench.FuzzChild: return BadInputBench.RunFuzzChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, badinput [fuzz-cases] [seed]");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, tls [--rounds R] [--asks N], badinput [fuzz-cases] [seed]");
                 return 2;
         }
     }

@@ -70,6 +70,7 @@ public static class ConfigCheck
         v.Duration("actorlab.gateway.ask-timeout");
         v.Duration("actorlab.gateway.submit-timeout");
         v.Duration("actorlab.console.ask-timeout");
+        TlsSettings.From(config, source);
         v.List("actorlab.testing.stand-in-sweeps");
         v.Duration("actorlab.testing.stand-in-step-time");
     }

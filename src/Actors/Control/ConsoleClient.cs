@@ -19,11 +19,13 @@ public sealed class ConsoleClient : IDisposable
 {
     readonly TimeSpan _timeout;
     readonly string _contacts;
+    readonly ClusterTls? _tls;
 
     readonly OperatorToken? _token;
 
-    ConsoleClient(ActorSystem system, IActorRef client, TimeSpan timeout, string contacts, OperatorToken? token)
+    ConsoleClient(ActorSystem system, IActorRef client, TimeSpan timeout, string contacts, ClusterTls? tls, OperatorToken? token)
     {
+        _tls = tls;
         _token = token;
         System = system;
         Client = client;
@@ -36,11 +38,12 @@ public sealed class ConsoleClient : IDisposable
     public IActorRef Client { get; }
     public TimeSpan Timeout => _timeout;
 
-    /// <summary>A client of the cluster at the contacts ("HOST:PORT[,HOST:PORT...]").</summary>
+    /// <summary>A client of the cluster at the contacts ("HOST:PORT[,HOST:PORT...]"); with <paramref name="tls"/>, over mutual TLS.</summary>
     /// <param name="token">Signs every request (a cluster with actorlab.gateway.tokens-file refuses unsigned ones).</param>
-    public static ConsoleClient Connect(string contacts, string clientName = "actorlab-console", OperatorToken? token = null)
+    public static ConsoleClient Connect(string contacts, string clientName = "actorlab-console", TlsSettings? tls = null, OperatorToken? token = null)
     {
         var parsed = NodeContact.ParseList(contacts);
+        var certificates = tls?.Load();
         var config = ConfigurationFactory.ParseString("""
             akka.actor.provider = remote
             akka.remote.dot-netty.tcp.port = 0
@@ -52,10 +55,10 @@ public sealed class ConsoleClient : IDisposable
             akka.cluster.client.refresh-contacts-interval = 5s
             """).WithFallback(ActorLabConfig.Defaults).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig());
         var timeout = config.GetTimeSpan("actorlab.console.ask-timeout", TimeSpan.FromSeconds(10));
-        var system = ActorSystem.Create(clientName, config);
-        var initial = parsed.Select(c => ActorPath.Parse($"akka.tcp://{ActorLabSystem.Name}@{c.Host}:{c.Port}/system/receptionist")).ToImmutableHashSet();
+        var system = certificates == null ? ActorSystem.Create(clientName, config) : ActorSystem.Create(clientName, certificates.Bootstrap(config));
+        var initial = parsed.Select(c => ActorPath.Parse($"{ClusterTls.Scheme(certificates)}://{ActorLabSystem.Name}@{c.Host}:{c.Port}/system/receptionist")).ToImmutableHashSet();
         var client = system.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(system).WithInitialContacts(initial)), "client");
-        return new ConsoleClient(system, client, timeout, contacts, token);
+        return new ConsoleClient(system, client, timeout, contacts, certificates, token);
     }
 
     /// <summary>
@@ -69,7 +72,11 @@ public sealed class ConsoleClient : IDisposable
         try { reply = Client.Ask<object>(Envelope(message), t).GetAwaiter().GetResult(); }
         catch (AskTimeoutException)
         {
-            throw new UserInputException($"no ActorLab node answers at {_contacts} within {t.TotalSeconds:0}s (is `actorlab node` running there?).");
+            // a refused handshake looks like silence to ClusterClient: say what TLS saw, if anything
+            if (_tls?.LastRefusal is { } refused)
+                throw new UserInputException($"no ActorLab node answers at {_contacts} within {t.TotalSeconds:0}s: this console {refused}.");
+            throw new UserInputException($"no ActorLab node answers at {_contacts} within {t.TotalSeconds:0}s (is `actorlab node` running there?" +
+                                         (_tls == null ? ")." : " Does it have TLS on, with a certificate of the same cluster CA as this console's --tls-certificate and --tls-ca?)."));
         }
         return reply switch
         {

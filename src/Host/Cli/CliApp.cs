@@ -57,6 +57,7 @@ public static class CliApp
         yield return SweepCommands.Build();
         yield return NodeCommands.Build();
         yield return ConsoleCommands.Build();
+        yield return CertsCommands.Build();
         yield return DbCommands.Build();
         yield return TokenCommands.Build();
     }

@@ -27,6 +27,7 @@ public static class ConsoleCommands
         var contact = new Option<string>("--contact") { Description = "HOST:PORT[,HOST:PORT...] of coordinator-role nodes of the cluster.", Required = true, Recursive = true };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of tables.", Recursive = true };
         var console = new Command("console", "Control a running cluster: status, runs, submit, pause, resume, stop, cancel, suspend, retry, watch, probe.") { contact, json, TokenFile };
+        new TlsOptions(recursive: true).AddTo(console);
 
         var status = new Command("status", "Sweeps, nodes (roles, slots, health), members and where the coordinator is.");
         status.SetAction(pr => WithCluster(pr, contact, c =>
@@ -183,7 +184,7 @@ public static class ConsoleCommands
 
     static int WithCluster(ParseResult pr, Option<string> contactOption, Func<ConsoleClient, int> action)
     {
-        using var client = ConsoleClient.Connect(pr.GetValue(contactOption)!, token: OperatorTokens.ForConsole(pr.GetValue(TokenFile)));
+        using var client = ConsoleClient.Connect(pr.GetValue(contactOption)!, tls: TlsOptions.Settings(pr), token: OperatorTokens.ForConsole(pr.GetValue(TokenFile)));
         return action(client);
     }
 

@@ -33,6 +33,8 @@ public static class NodeCommands
             port, host, publicHost, seeds, roles, logFile, insecure,
         };
         node.AddTo(cmd);
+        var tls = new TlsOptions();
+        tls.AddTo(cmd);
         cmd.SetAction(pr =>
         {
             // flags are checked before anything is created (the config build creates the data dir)
@@ -46,6 +48,7 @@ public static class NodeCommands
             if (pr.GetValue(roles) is { } r)
                 extra += $"actorlab.node.roles = [{string.Join(", ", Roles.Parse(r.Split(','), "--roles").Select(HoconText.Quote))}]\n";
             if (pr.GetValue(insecure)) extra += "actorlab.node.insecure = on\n";
+            extra += tls.Hocon(pr);
             var config = node.Build(pr, extra);
             var endpoint = NodeEndpoint.From(config, pr.GetValue(host), pr.GetValue(publicHost), pr.GetValue(port), pr.GetValue(seeds));
             var rt = ActorLabNode.Start(config, endpoint, warn: w => Console.Error.WriteLine($"warning: {w}"));
@@ -64,7 +67,7 @@ public static class NodeCommands
             Console.WriteLine(endpoint.Seeds.IsEmpty
                 ? $"started a cluster; other nodes join with: actorlab node --seed {address.Host}:{address.Port} ..."
                 : $"joined the cluster of {string.Join(", ", endpoint.Seeds.Select(s => $"{s.Host}:{s.Port}"))}");
-            Console.WriteLine($"control it with: actorlab console --contact {address.Host}:{address.Port} status");
+            Console.WriteLine($"control it with: actorlab console --contact {address.Host}:{address.Port}{(TlsSettings.From(config).Enabled ? " --tls-certificate CONSOLE.pfx --tls-ca CA.crt" : "")} status");
             var stop = new ManualResetEventSlim();
             var asked = false;
             rt.Cluster.RegisterOnMemberRemoved(() =>

@@ -49,6 +49,7 @@ public static class ProbeCommands
             checkpoint, run, contact, layers, positions, hops, target, mode, samples, evalFraction, split, seed, output, parallel, attempts, device, threads, penalties, maxIter,
             reference,
         };
+        new TlsOptions().AddTo(cmd); // for --run through --contact, to a cluster with TLS on
         cmd.SetAction(pr =>
         {
             var dir = ResolveCheckpoint(pr.GetValue(checkpoint), pr.GetValue(run), pr.GetValue(contact), pr.GetValue(parallel));
@@ -56,7 +57,7 @@ public static class ProbeCommands
             {
                 // A queued job carries only layers and samples; reference probes would silently become present ones.
                 if (pr.GetValue(reference)) throw new UserInputException("--reference goes with --checkpoint; a probe job queued with --run fits the present probes");
-                using var client = ConsoleClient.Connect(pr.GetValue(contact)!, "actorlab-probe-client", ActorLab.Actors.Gateway.OperatorTokens.ForConsole(null));
+                using var client = ConsoleClient.Connect(pr.GetValue(contact)!, "actorlab-probe-client", TlsOptions.Settings(pr), ActorLab.Actors.Gateway.OperatorTokens.ForConsole(null));
                 var reply = Submit(client, pr.GetValue(run)!, pr.GetValue(layers)!, pr.GetValue(samples));
                 if (!reply.Ok) throw new UserInputException(reply.Message);
                 Console.WriteLine(reply.Message);

@@ -119,9 +119,10 @@ public sealed class ActorLabNode : IAsyncDisposable
         if (node.IsCoordinator && JournalInspector.Check(journal) is { Healthy: false } damaged)
             throw new UserInputException($"the coordinator journal is damaged: {damaged.Summary()}. `actorlab db check` lists every problem; " +
                                          "`actorlab db repair` drops them (after a backup), keeping every readable event.");
-        RefuseExposedWithoutTls(endpoint, config);
+        var tls = TlsSettings.From(config).Load();
+        RefuseExposedWithoutTls(endpoint, config, tls != null);
         RefuseTakenAddress(endpoint);
-        var seeds = string.Join(", ", endpoint.Seeds.Select(s => HoconText.Quote($"akka.tcp://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
+        var seeds = string.Join(", ", endpoint.Seeds.Select(s => HoconText.Quote($"{ClusterTls.Scheme(tls)}://{ActorLabSystem.Name}@{s.Host}:{s.Port}")));
         var roles = string.Join(", ", node.Roles.Concat(journal.IsSqlite && node.IsCoordinator ? [JournalGuard.SqliteRole] : []).Select(HoconText.Quote));
         var cluster = ConfigurationFactory.ParseString($"""
             akka.actor.provider = cluster
@@ -139,7 +140,7 @@ public sealed class ActorLabNode : IAsyncDisposable
         ActorSystem system;
         try
         {
-            system = ActorSystem.Create(ActorLabSystem.Name, full);
+            system = tls == null ? ActorSystem.Create(ActorLabSystem.Name, full) : ActorSystem.Create(ActorLabSystem.Name, tls.Bootstrap(full));
         }
         catch (Exception e)
         {
@@ -183,14 +184,13 @@ public sealed class ActorLabNode : IAsyncDisposable
     /// <summary>
     /// Loopback by default: a node other machines can reach must speak TLS, or be told `--insecure` on purpose.
     /// </summary>
-    static void RefuseExposedWithoutTls(NodeEndpoint endpoint, Akka.Configuration.Config config)
+    static void RefuseExposedWithoutTls(NodeEndpoint endpoint, Akka.Configuration.Config config, bool tls)
     {
-        if (IsLoopback(endpoint.Hostname)) return;
-        var v = new ConfigValues(config);
-        if (config.GetBoolean("actorlab.tls.enabled", false) || v.Bool("actorlab.node.insecure")) return;
+        if (tls || IsLoopback(endpoint.Hostname)) return;
+        if (new ConfigValues(config).Bool("actorlab.node.insecure")) return;
         throw new UserInputException(
             $"--hostname {endpoint.Hostname} can be reached from other machines, and remoting without TLS lets anyone there send this node " +
-            "commands: enable TLS (actorlab.tls, see docs/cluster.md) or pass --insecure on a network you trust entirely.");
+            "commands: enable TLS (--tls-certificate and --tls-ca, or actorlab.tls; see docs/cluster.md) or pass --insecure on a network you trust entirely.");
     }
 
     public static bool IsLoopback(string host) =>

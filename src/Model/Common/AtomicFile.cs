@@ -8,7 +8,10 @@ namespace ActorLab.Model.Common;
 /// </summary>
 public static class AtomicFile
 {
-    public static void Write(string path, Action<Stream> write)
+    public static void Write(string path, Action<Stream> write) => Write(path, write, null);
+
+    /// <param name="unixMode">The file's mode from its creation on (e.g. 0600 for a private key), never wider for a moment.</param>
+    public static void Write(string path, Action<Stream> write, UnixFileMode? unixMode)
     {
         var full = PathChecks.Replaceable(PathChecks.FullPath("output file", path));
         var dir = Path.GetDirectoryName(full)!;
@@ -17,7 +20,9 @@ public static class AtomicFile
         var tmp = TempFiles.Beside(full);
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
+            if (unixMode is { } m && !OperatingSystem.IsWindows()) options.UnixCreateMode = m;
+            using (var fs = new FileStream(tmp, options))
             {
                 write(fs);
                 fs.Flush(flushToDisk: true);

@@ -51,16 +51,16 @@ public class OperatorTokenTests
 
         using (var none = ConsoleClient.Connect(contact, "no-token"))
             Assert.Contains("requires an operator token", Assert.Throws<UserInputException>(() => none.Ask<StatusReply>(new GetStatus())).Message);
-        using (var wrong = ConsoleClient.Connect(contact, "wrong", ann with { Secret = new byte[32] }))
+        using (var wrong = ConsoleClient.Connect(contact, "wrong", token: ann with { Secret = new byte[32] }))
             Assert.Contains("signature does not match operator 'ann'", Assert.Throws<UserInputException>(() => wrong.Ask<CommandReply>(new SubmitSweepFile("s.conf", Sweep))).Message);
-        using (var readOnly = ConsoleClient.Connect(contact, "bob", bob))
+        using (var readOnly = ConsoleClient.Connect(contact, "bob", token: bob))
         {
             Assert.NotNull(readOnly.Ask<StatusReply>(new GetStatus()));
             Assert.Contains("'bob' is read-only", Assert.Throws<UserInputException>(() => readOnly.Ask<CommandReply>(new SubmitSweepFile("s.conf", Sweep))).Message);
         }
         Assert.Empty((await n.Ask<StatusReply>(new GetStatus())).Sweeps);
 
-        using var op = ConsoleClient.Connect(contact, "ann", ann);
+        using var op = ConsoleClient.Connect(contact, "ann", token: ann);
         // a captured request sent twice, and one issued two minutes ago
         var signed = OperatorTokens.Sign(ann, new PauseSweep(null), DateTimeOffset.UtcNow);
         Assert.IsType<CommandReply>(await op.Client.Ask<object>(new ClusterClient.Send(ConsoleGateway.Path, signed, true), TimeSpan.FromSeconds(10)));

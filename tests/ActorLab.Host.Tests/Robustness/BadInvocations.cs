@@ -368,6 +368,7 @@ public static class BadInvocations
         yield return C(node, "--log-file empty", With(Node, ("--log-file", "")), "--log-file");
         yield return C(node, "--log-file read-only", With(Node, ("--log-file", "{ro}/node.log")), "{ro}") with { Requires = "ro" };
         yield return C(node, "--slots 0", With(Node, ("--slots", "0")), "--slots");
+        yield return C(node, "--tls-certificate without --tls-ca", With(Node, ("--tls-certificate", "{fresh:n.pfx}")), "--tls-ca");
 
         // ---- console
         const string console = "console";
@@ -379,6 +380,16 @@ public static class BadInvocations
         yield return C(console, "submit a missing file", ["console", "--contact", "127.0.0.1:1", "submit", "{fresh:none.conf}"], "{fresh:none.conf}");
         yield return C(console, "submit a bad sweep file", ["console", "--contact", "127.0.0.1:1", "submit", "{sw_null}"], "sweep.name");
         yield return C(console, "unknown verb", ["console", "--contact", "127.0.0.1:1", "frobnicate"], "frobnicate");
+        yield return C(console, "--tls-ca without --tls-certificate", ["console", "--contact", "127.0.0.1:1", "--tls-ca", "{fresh:ca.crt}", "status"], "--tls-certificate");
+        yield return C(console, "--tls-certificate a missing file", ["console", "--contact", "127.0.0.1:1", "--tls-certificate", "{fresh:c.pfx}",
+            "--tls-ca", "{fresh:ca.crt}", "status"], "{fresh:ca.crt}");
+
+        // ---- certs
+        const string certs = "certs";
+        yield return C(certs, "issue without a CA", ["certs", "issue", "--dir", "{fresh:ca}", "--node", "a"], "actorlab certs init");
+        yield return C(certs, "issue neither --node nor --console", ["certs", "issue", "--dir", "{fresh:ca}"], "--node NAME or --console NAME");
+        yield return C(certs, "issue a name with a slash", ["certs", "issue", "--dir", "{fresh:ca}", "--console", "a/b"], "--console 'a/b'");
+        yield return C(certs, "init without --dir", ["certs", "init"], "--dir");
 
         // ---- token issue
         const string token = "token issue";
