@@ -59,7 +59,9 @@ public static class NodeCommands
             if (!rt.WaitUntilUp(joinWithin))
             {
                 var where = endpoint.Seeds.IsEmpty ? "itself" : string.Join(", ", endpoint.Seeds.Select(s => $"{s.Host}:{s.Port}"));
-                Console.Error.WriteLine($"error: cannot join the cluster: no seed answered at {where} within {joinWithin.TotalSeconds:0}s (are the seed nodes running and reachable?).");
+                Console.Error.WriteLine(rt.Tls?.LastRefusal is { } refused
+                    ? $"error: cannot join the cluster at {where}: {refused} (are both sides' certificates from the same cluster CA?)"
+                    : $"error: cannot join the cluster: no seed answered at {where} within {joinWithin.TotalSeconds:0}s (are the seed nodes running and reachable?).");
                 Environment.ExitCode = ExitCannotJoin;
                 rt.System.Terminate().Wait(TimeSpan.FromSeconds(10));
                 return ExitCannotJoin;

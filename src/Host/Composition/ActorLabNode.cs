@@ -54,13 +54,16 @@ public sealed class ActorLabNode : IAsyncDisposable
     public Address Address => Cluster.SelfAddress;
 
     readonly DataDirLock _owner;
+    /// <summary>This node's TLS (null: plain TCP); its last refused peer explains a failed join.</summary>
+    public ClusterTls? Tls { get; }
     /// <summary>Completes once this node has let go of its data dir (after its actor system terminated).</summary>
     public Task DataDirReleased { get; }
 
     ActorLabNode(ActorSystem system, IActorRef gateway, IActorRef proxy, NodeSettings node, StorageSettings storage, JournalSettings journal,
-        DataDirLock owner)
+        DataDirLock owner, ClusterTls? tls)
     {
         _owner = owner;
+        Tls = tls;
         // the data dir is this node's while its actor system lives (a node that downs itself lets go of it)
         DataDirReleased = system.WhenTerminated.ContinueWith(_ => owner.Dispose());
         System = system;
@@ -176,7 +179,7 @@ public sealed class ActorLabNode : IAsyncDisposable
             backend ??= Backend(config, storage, node, warn);
             system.ActorOf(NodeAgent.Props(NodeIds.Of(self.SelfUniqueAddress), node, proxy, backend), NodeAgent.Name);
         }
-        return new ActorLabNode(system, gateway, proxy, node, storage, journal, owner);
+        return new ActorLabNode(system, gateway, proxy, node, storage, journal, owner, tls);
     }
 
     public const string SingletonName = "coordinator-singleton";
