@@ -22,7 +22,12 @@ public sealed class ProgressCsv : IDisposable
         if (!exists) _w.WriteLine(Header);
     }
 
-    public void Start(long step) => Row("start", step, double.NaN, double.NaN, double.NaN);
+    /// <summary>Where this lease started, on disk at once (steps are flushed with each checkpoint).</summary>
+    public void Start(long step)
+    {
+        Row("start", step, double.NaN, double.NaN, double.NaN);
+        _w.Flush();
+    }
 
     public void Step(StepResult r, double tokensPerSecond) => Row("step", r.Step, r.Loss, r.Lr, tokensPerSecond);
 
