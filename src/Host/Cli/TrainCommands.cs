@@ -233,12 +233,13 @@ public static class TrainCommands
         var results = new Option<string?>("--results") { Description = "Re-evaluate up to --checkpoints checkpoints of every run under this folder, subject-wise (needs --subjectwise); resumable." };
         var count = new Option<int>("--checkpoints") { Description = "With --results: checkpoints per run, evenly spaced over the saved ones (the reference: 20).", DefaultValueFactory = _ => Reevaluation.DefaultCheckpoints };
         var subjectwise = new Option<bool>("--subjectwise") { Description = "Also evaluate every subject of every mode (at least --eval-questions each) into eval_results_full.csv." };
+        var slots = new Option<int>("--slots") { Description = "With --results: runs re-evaluated at once, each with --threads torch threads (slots x threads <= cores).", DefaultValueFactory = _ => 1 };
         var profiles = new Option<string?>("--profiles") { Description = "Profiles parquet (default: the run's)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer folder (default: the run's)." };
         var dev = new DeviceOptions();
         var cmd = new Command("eval", "Re-evaluate a saved checkpoint on every eval mode (rows go to the run's eval_results.csv, and eval_results_full.csv), or with --results the checkpoints of every run under a folder.")
         {
-            checkpoint, results, count, subjectwise, profiles, tokenizer,
+            checkpoint, results, count, subjectwise, slots, profiles, tokenizer,
         };
         dev.AddTo(cmd);
         cmd.SetAction(pr =>
@@ -250,7 +251,8 @@ public static class TrainCommands
                 if (pr.GetValue(profiles) != null || pr.GetValue(tokenizer) != null) throw new UserInputException("--profiles/--tokenizer name one run's data; with --results each run uses its own");
                 PathChecks.OutputFolder("--results", resultsDir);
                 var options = dev.Read(pr, vocab: 2);
-                var runs = Reevaluation.Run(resultsDir, pr.GetValue(count), options, dev.Questions(pr), (run, runDir) => DatasetStore.ForRun(run, runDir), Console.Error.WriteLine);
+                var runs = Reevaluation.Run(resultsDir, pr.GetValue(count), options, dev.Questions(pr), (run, runDir) => DatasetStore.ForRun(run, runDir), Console.Error.WriteLine,
+                    slots: pr.GetValue(slots));
                 if (runs.Count == 0) throw new UserInputException($"--results: no run (folder with {RunConfig.FileName}) under '{resultsDir}'");
                 foreach (var r in runs)
                     Console.WriteLine(string.Create(Inv, $"{r.RunDir}: {r.Evaluated} checkpoint(s) re-evaluated, {r.AlreadyDone} already done, {r.Seconds:F1} s{(r.Error is null ? "" : $", skipped: {r.Error}")}"));

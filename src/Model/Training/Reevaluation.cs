@@ -42,13 +42,16 @@ public static class Reevaluation
     /// (loaded once per distinct dataset); <paramref name="evalQuestions"/> overrides each run's questions per
     /// subject. A run that cannot be evaluated (no dataset) or a damaged checkpoint is reported and the rest go on.
     /// </summary>
+    /// <param name="slots">Runs re-evaluated at once, each on its own thread with <see cref="TrainerOptions.Threads"/>
+    /// torch threads (a run's files are its own, so runs never share a file).</param>
     public static IReadOnlyList<ReevaluatedRun> Run(string resultsDir, int checkpoints, TrainerOptions options, int? evalQuestions,
-        Func<RunConfig, string, LoadedDataset> load, Action<string> log, CancellationToken cancel = default)
+        Func<RunConfig, string, LoadedDataset> load, Action<string> log, CancellationToken cancel = default, int slots = 1)
     {
         CheckCount(checkpoints); // before any work
-        var datasets = new Dictionary<(object?, string?, string?, string?), LoadedDataset>();
-        var done = new List<ReevaluatedRun>();
-        foreach (var runDir in RunTable.RunDirs(resultsDir))
+        if (slots is < 1 or > 256) throw new UserInputException($"--slots must be in 1..256, got {slots}");
+        var datasets = new System.Collections.Concurrent.ConcurrentDictionary<(object?, string?, string?, string?), Lazy<LoadedDataset>>();
+        var done = new System.Collections.Concurrent.ConcurrentBag<ReevaluatedRun>();
+        Parallel.ForEach(RunTable.RunDirs(resultsDir), new ParallelOptions { MaxDegreeOfParallelism = slots, CancellationToken = cancel }, runDir =>
         {
             cancel.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
@@ -68,11 +71,12 @@ public static class Reevaluation
                 if (todo.Length == 0)
                 {
                     done.Add(new ReevaluatedRun(runDir, 0, skipped, clock.Elapsed.TotalSeconds, null));
-                    continue;
+                    return;
                 }
                 // relative paths in run.json are relative to the run, so they key the cache with it
                 var key = (run.Dataset as object, run.Profiles, run.Tokenizer, run.Dataset is null ? runDir : null);
-                if (!datasets.TryGetValue(key, out var data)) datasets[key] = data = load(run, runDir);
+                // loaded once per distinct dataset, whichever slot needs it first
+                var data = datasets.GetOrAdd(key, _ => new Lazy<LoadedDataset>(() => load(run, runDir))).Value;
                 string? error = null;
                 foreach (var (step, dir) in todo)
                 {
@@ -101,7 +105,7 @@ public static class Reevaluation
                 log($"warning: skipped run {runDir}: {e.Message}");
                 done.Add(new ReevaluatedRun(runDir, evaluated, skipped, clock.Elapsed.TotalSeconds, e.Message));
             }
-        }
-        return done;
+        });
+        return [.. done.OrderBy(r => r.RunDir, StringComparer.Ordinal)];
     }
 }

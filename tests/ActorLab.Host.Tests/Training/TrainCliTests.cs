@@ -117,6 +117,32 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
         Assert.Contains("--checkpoints", badK.Err);
     }
 
+    /// <summary>Re-evaluation spread over slots (runs at once, one thread each) writes exactly what one slot writes.</summary>
+    [Fact]
+    public void Eval_results_over_two_slots_equals_one_slot()
+    {
+        var one = Path.Combine(fx.Dir, "reeval-one");
+        foreach (var lr in new[] { "0.001", "0.002", "0.003" })
+            Assert.Equal(0, ActorLabCli.Run(TrainArgs(one, "--max-steps", "4", "--lr", lr)).Exit);
+        var two = Path.Combine(fx.Dir, "reeval-two");
+        foreach (var f in Directory.GetFiles(one, "*", SearchOption.AllDirectories))
+        {
+            var to = Path.Combine(two, Path.GetRelativePath(one, f));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(f, to);
+        }
+        string[] Reeval(string dir, string slots) => ["eval", "--results", dir, "--subjectwise", "--checkpoints", "2", "--eval-questions", "5", "--threads", "1", "--slots", slots];
+        var a = ActorLabCli.Run(Reeval(one, "1"));
+        Assert.True(a.Exit == 0, a.Err);
+        var b = ActorLabCli.Run(Reeval(two, "2"));
+        Assert.True(b.Exit == 0, b.Err);
+        Assert.Equal(3, Directory.GetDirectories(two).Length);
+        foreach (var run in Directory.GetDirectories(one))
+            foreach (var file in new[] { "eval_results_full.csv", EvalResultsCsv.HistogramFileName })
+                Assert.Equal(File.ReadAllText(Path.Combine(run, file)), File.ReadAllText(Path.Combine(two, Path.GetFileName(run), file)));
+        Assert.Contains("--slots", ActorLabCli.Run(Reeval(one, "0")).Err);
+    }
+
     [Theory]
     [InlineData("--optimizer", "sgd", "--optimizer")]
     [InlineData("--lr", "abc", "abc")]
