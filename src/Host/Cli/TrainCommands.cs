@@ -229,7 +229,7 @@ public static class TrainCommands
 
     static Command Eval()
     {
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N)." };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "Checkpoint folder (RUN/checkpoints/step_N) or a run folder (its newest valid checkpoint)." };
         var results = new Option<string?>("--results") { Description = "Re-evaluate up to --checkpoints checkpoints of every run under this folder, subject-wise (needs --subjectwise); resumable." };
         var count = new Option<int>("--checkpoints") { Description = "With --results: checkpoints per run, evenly spaced over the saved ones (the reference: 20).", DefaultValueFactory = _ => Reevaluation.DefaultCheckpoints };
         var subjectwise = new Option<bool>("--subjectwise") { Description = "Also evaluate every subject of every mode (at least --eval-questions each) into eval_results_full.csv." };
@@ -258,7 +258,8 @@ public static class TrainCommands
                     Console.WriteLine(string.Create(Inv, $"{r.RunDir}: {r.Evaluated} checkpoint(s) re-evaluated, {r.AlreadyDone} already done, {r.Seconds:F1} s{(r.Error is null ? "" : $", skipped: {r.Error}")}"));
                 return runs.All(r => r.Error != null && r.Evaluated == 0) ? 2 : 0;
             }
-            var dir = pr.GetValue(checkpoint) ?? throw new UserInputException("give --checkpoint RUN/checkpoints/step_N, or --results DIR --subjectwise");
+            var dir = Checkpoints.Resolve(pr.GetValue(checkpoint) ?? throw new UserInputException("give --checkpoint RUN/checkpoints/step_N (or a run folder), or --results DIR --subjectwise"),
+                w => Console.Error.WriteLine($"warning: {w}"));
             var meta = Checkpoints.Read(dir);
             var run = meta.Meta.Run;
             meta.Dispose();

@@ -33,17 +33,7 @@ public sealed class ProbeCheckpoint : IDisposable
     public static ProbeCheckpoint Open(string path, string device = "cpu", int threads = 0, Action<string>? warn = null, string? cacheDir = null)
     {
         warn ??= Console.Error.WriteLine;
-        if (!Directory.Exists(path)) throw new UserInputException($"checkpoint '{path}' does not exist");
-        string dir = path;
-        if (Directory.Exists(Path.Combine(path, Checkpoints.Folder)))
-        {
-            var latest = Checkpoints.List(path);
-            if (latest.Count == 0) throw new UserInputException($"run '{path}' has no checkpoints yet");
-            dir = Checkpoints.ReadLatestValid(path, warn)?.Dir
-                  ?? throw new UserInputException($"run '{path}' has checkpoints but none is valid");
-        }
-        else if (!File.Exists(Path.Combine(path, "manifest.json")))
-            throw new UserInputException($"'{path}' is neither a checkpoint (no manifest.json) nor a run folder (no {Checkpoints.Folder}/)");
+        var dir = Checkpoints.Resolve(path, warn);
 
         var runDir = Path.GetFullPath(Path.Combine(dir, "..", ".."));
         var data = DatasetStore.ForRun(RunConfig.Load(runDir), runDir, cacheDir);

@@ -196,6 +196,25 @@ public static class Checkpoints
         return Read(dir);
     }
 
+    /// <summary>
+    /// The checkpoint a user means by <paramref name="path"/>: a checkpoint folder (RUN/checkpoints/step_N) as is, or a
+    /// run folder's newest valid checkpoint (damaged newer ones are skipped with a warning).
+    /// </summary>
+    public static string Resolve(string path, Action<string> warn)
+    {
+        if (!Directory.Exists(path)) throw new UserInputException($"checkpoint '{path}' does not exist");
+        if (Directory.Exists(Path.Combine(path, Folder)))
+        {
+            if (List(path).Count == 0) throw new UserInputException($"run '{path}' has no checkpoints yet");
+            var latest = ReadLatestValid(path, warn) ?? throw new UserInputException($"run '{path}' has checkpoints but none is valid");
+            latest.Data.Dispose();
+            return latest.Dir;
+        }
+        if (!File.Exists(Path.Combine(path, ManifestFile)))
+            throw new UserInputException($"'{path}' is neither a checkpoint (no {ManifestFile}) nor a run folder (no {Folder}/)");
+        return path;
+    }
+
     /// <summary>The newest checkpoint that verifies; damaged newer ones are reported through <paramref name="warn"/> and skipped.</summary>
     public static (string Dir, CheckpointData Data)? ReadLatestValid(string runDir, Action<string> warn)
     {

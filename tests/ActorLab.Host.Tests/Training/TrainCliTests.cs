@@ -117,6 +117,22 @@ public class TrainCliTests(TrainCliFixture fx) : IClassFixture<TrainCliFixture>
         Assert.Contains("--checkpoints", badK.Err);
     }
 
+    /// <summary>`eval` takes a run folder like `probe`: its newest valid checkpoint.</summary>
+    [Fact]
+    public void Eval_of_a_run_folder_evaluates_its_newest_valid_checkpoint()
+    {
+        var outDir = Path.Combine(fx.Dir, "eval-run-folder");
+        Assert.Equal(0, ActorLabCli.Run(TrainArgs(outDir, "--max-steps", "4")).Exit);
+        var runDir = Directory.GetDirectories(outDir).Single();
+        var newest = Checkpoints.List(runDir).MaxBy(c => c.Step);
+        var ev = ActorLabCli.Run("eval", "--checkpoint", runDir, "--eval-questions", "5", "--threads", "1");
+        Assert.True(ev.Exit == 0, ev.Err);
+        Assert.Contains(Path.GetFileName(newest.Dir), ev.Out);
+        var none = ActorLabCli.Run("eval", "--checkpoint", outDir, "--threads", "1");
+        Assert.Equal(2, none.Exit);
+        Assert.Contains("neither a checkpoint", none.Err);
+    }
+
     /// <summary>Re-evaluation spread over slots (runs at once, one thread each) writes exactly what one slot writes.</summary>
     [Fact]
     public void Eval_results_over_two_slots_equals_one_slot()
