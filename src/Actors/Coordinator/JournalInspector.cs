@@ -50,7 +50,9 @@ public static class JournalInspector
         return c;
     }
 
-    public static JournalReport Check(JournalSettings j)
+    /// <param name="recoveryOnly">Only what a coordinator's recovery reads (the newest snapshot and the events after it):
+    /// the check a node makes at start, bounded like the recovery itself; `db check` reads everything.</param>
+    public static JournalReport Check(JournalSettings j, bool recoveryOnly = false)
     {
         if (j.IsSqlite && !File.Exists(new SqliteConnectionStringBuilder(j.ConnectionString).DataSource))
             return new JournalReport(j.Description, 0, 0, [], null); // a new journal: nothing to check yet
@@ -61,7 +63,7 @@ public static class JournalInspector
                 return Damaged(j, $"the file is damaged (SQLite: {ok})");
             var (events, snapshots) = Tables(j);
             if (!TableExists(c, j, events)) return new JournalReport(j.Description, 0, 0, [], null);
-            var (problems, nEvents, nSnapshots) = Inspect(c, events, snapshots);
+            var (problems, nEvents, nSnapshots) = Inspect(c, events, snapshots, recoveryOnly);
             return new JournalReport(j.Description, nEvents, nSnapshots, problems, null);
         }
         catch (SqliteException e)
@@ -77,12 +79,29 @@ public static class JournalInspector
     static JournalReport Damaged(JournalSettings j, string why) =>
         new(j.Description, 0, 0, [], $"{j.Description}: {why}. `actorlab db repair` salvages every readable event into a new file (the damaged one is kept beside it).");
 
-    static (List<JournalProblem>, int, int) Inspect(DbConnection c, string events, string snapshots)
+    static (List<JournalProblem>, int, int) Inspect(DbConnection c, string events, string snapshots, bool recoveryOnly)
     {
-        var json = ActorLabSerializer.CreateOptions(null);
+        var json = ActorLabSerializer.Standalone;
         var problems = new List<JournalProblem>();
         var state = SweepState.Empty;
-        var rows = Rows(c, $"SELECT sequence_nr, manifest, payload, serializer_id FROM {events} WHERE persistence_id = @p ORDER BY sequence_nr");
+        long after = 0;
+        // snapshots first: recovery starts from the newest one and replays only the events after it
+        var snaps = Rows(c, $"SELECT sequence_nr, manifest, payload, serializer_id FROM {snapshots} WHERE persistence_id = @p " +
+                            (recoveryOnly ? "ORDER BY sequence_nr DESC LIMIT 1" : "ORDER BY sequence_nr"));
+        foreach (var r in snaps)
+        {
+            if (Reason(r, json, out var payload) is { } why) { problems.Add(new JournalProblem("snapshot", r.SequenceNr, r.Manifest, why)); continue; }
+            try
+            {
+                var built = ((CoordinatorSnapshot)payload!).ToState();
+                if (recoveryOnly) (state, after) = (built, r.SequenceNr);
+            }
+            catch (Exception ex)
+            {
+                problems.Add(new JournalProblem("snapshot", r.SequenceNr, r.Manifest, $"does not build a state ({ex.GetType().Name}: {ex.Message})"));
+            }
+        }
+        var rows = Rows(c, $"SELECT sequence_nr, manifest, payload, serializer_id FROM {events} WHERE persistence_id = @p AND sequence_nr > @after ORDER BY sequence_nr", after);
         foreach (var r in rows)
         {
             if (Reason(r, json, out var payload) is { } why) { problems.Add(new JournalProblem("event", r.SequenceNr, r.Manifest, why)); continue; }
@@ -91,16 +110,6 @@ public static class JournalInspector
             catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or InvalidOperationException or NullReferenceException)
             {
                 problems.Add(new JournalProblem("event", r.SequenceNr, r.Manifest, $"does not apply to the events before it ({ex.GetType().Name}: {ex.Message})"));
-            }
-        }
-        var snaps = Rows(c, $"SELECT sequence_nr, manifest, payload, serializer_id FROM {snapshots} WHERE persistence_id = @p ORDER BY sequence_nr");
-        foreach (var r in snaps)
-        {
-            if (Reason(r, json, out var payload) is { } why) { problems.Add(new JournalProblem("snapshot", r.SequenceNr, r.Manifest, why)); continue; }
-            try { ((CoordinatorSnapshot)payload!).ToState(); }
-            catch (Exception ex)
-            {
-                problems.Add(new JournalProblem("snapshot", r.SequenceNr, r.Manifest, $"does not build a state ({ex.GetType().Name}: {ex.Message})"));
             }
         }
         return (problems, rows.Count, snaps.Count);
@@ -287,11 +296,12 @@ public static class JournalInspector
         catch (SqliteException) { /* a damaged snapshot or tag table: recovery replays the events instead */ }
     }
 
-    static List<Row> Rows(DbConnection c, string sql)
+    static List<Row> Rows(DbConnection c, string sql, long after = 0)
     {
         using var cmd = c.CreateCommand();
         cmd.CommandText = sql;
         Param(cmd, "@p", SweepCoordinator.JournalId);
+        if (sql.Contains("@after")) Param(cmd, "@after", after);
         using var r = cmd.ExecuteReader();
         var rows = new List<Row>();
         while (r.Read())

@@ -97,7 +97,7 @@ public static class OperatorTokens
     public static SignedRequest Sign(OperatorToken token, object command, DateTimeOffset now, string? nonce = null)
     {
         var manifest = MessageRegistry.ManifestOf(command.GetType());
-        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(command, command.GetType(), ActorLabSerializer.CreateOptions(null));
+        var payload = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(command, command.GetType(), ActorLabSerializer.Standalone);
         var issued = now.ToUnixTimeMilliseconds();
         nonce ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         return new SignedRequest(token.Name, issued, nonce, manifest, payload, Mac(token.Secret, token.Name, issued, nonce, manifest, payload));
@@ -122,7 +122,7 @@ public static class OperatorTokens
         var skew = now - DateTimeOffset.FromUnixTimeMilliseconds(r.IssuedAtUnixMs);
         if (skew.Duration() > MaxSkew) return (null, $"the request was issued {skew.TotalSeconds:0} s from now (more than {MaxSkew.TotalSeconds:0} s: a replay, or clocks apart)");
         object command;
-        try { command = ActorLabSerializer.Read(r.Payload, r.Manifest, ActorLabSerializer.CreateOptions(null)); }
+        try { command = ActorLabSerializer.Read(r.Payload, r.Manifest, ActorLabSerializer.Standalone); }
         catch (System.Runtime.Serialization.SerializationException e) { return (null, $"the signed command cannot be read: {e.Message}"); }
         if (token.Role == OperatorRole.ReadOnly && !ReadOnlyMay(command))
             return (null, $"operator '{r.Operator}' is read-only: it may run status, runs and watch, not {command.GetType().Name}");

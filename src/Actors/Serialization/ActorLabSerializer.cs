@@ -24,6 +24,9 @@ public sealed class ActorLabSerializer : SerializerWithStringManifest
 
     public override int Identifier => 7301;
 
+    /// <summary>The options outside any actor system (`db check`, signed console commands), made once: options cache metadata.</summary>
+    public static readonly JsonSerializerOptions Standalone = CreateOptions(null);
+
     public static JsonSerializerOptions CreateOptions(ExtendedActorSystem? system)
     {
         var o = new JsonSerializerOptions

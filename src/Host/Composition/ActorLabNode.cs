@@ -119,7 +119,7 @@ public sealed class ActorLabNode : IAsyncDisposable
                 "two coordinators would keep two histories). Use PostgreSQL (--config hocon/cluster.conf) or --roles trainer.");
         // a damaged event, snapshot or file would fail the coordinator's recovery over and over (or hang the plugin):
         // one clear error now, before any actor system exists
-        if (node.IsCoordinator && JournalInspector.Check(journal) is { Healthy: false } damaged)
+        if (node.IsCoordinator && JournalInspector.Check(journal, recoveryOnly: true) is { Healthy: false } damaged)
             throw new UserInputException($"the coordinator journal is damaged: {damaged.Summary()}. `actorlab db check` lists every problem; " +
                                          "`actorlab db repair` drops them (after a backup), keeping every readable event.");
         var tls = TlsSettings.From(config).Load();

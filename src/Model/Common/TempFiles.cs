@@ -20,6 +20,8 @@ public static partial class TempFiles
 
     public static bool IsTemp(string name) => Pattern().IsMatch(name);
 
+    static bool InsideCheckpoints(string dir) => Path.GetFileName(dir) == Training.Checkpoints.Folder;
+
     static bool Running(int pid)
     {
         if (pid == Environment.ProcessId) return true;
@@ -71,7 +73,9 @@ public static partial class TempFiles
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* another time */ }
                 }
-                else if (isDir && !string.Equals(path, skip, StringComparison.Ordinal)) pending.Push(path);
+                // a finished checkpoint is written whole and renamed into place: no temp is ever left inside one, so
+                // the walk stays at the folders temps are written in (a run's checkpoints/ holds many files each)
+                else if (isDir && !string.Equals(path, skip, StringComparison.Ordinal) && !InsideCheckpoints(dir)) pending.Push(path);
             }
         }
         return removed;

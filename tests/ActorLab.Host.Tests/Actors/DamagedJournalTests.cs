@@ -27,9 +27,9 @@ public class DamagedJournalTests
         }
         """;
 
-    static async Task<string> FinishedSweep(TempDir dir, TestJournal journal)
+    static async Task<string> FinishedSweep(TempDir dir, TestJournal journal, string extra = "")
     {
-        await using var n = InProcessNode.Start(dir.Path, journal);
+        await using var n = InProcessNode.Start(dir.Path, journal, extra);
         Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("dmg.conf", Sweep))).Ok);
         await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
         return Path.Combine(dir.Path, "journal.db");
@@ -83,6 +83,23 @@ public class DamagedJournalTests
         Assert.Equal("dmg", status.Sweeps[0].Name);
     }
 
+    /// <summary>
+    /// At start a node checks what recovery reads (the newest snapshot and the events after it), bounded like the
+    /// recovery: an event damaged before that snapshot does not stop it, and `db check` still reports it.
+    /// </summary>
+    [Fact]
+    public async Task The_start_check_reads_what_recovery_reads_and_db_check_reads_everything()
+    {
+        using var dir = new TempDir();
+        var db = await FinishedSweep(dir, TestJournal.Of("sqlite"), "actorlab.coordinator.snapshot-every = 3");
+        Sql(db, "UPDATE event_journal SET payload = X'7B2262726F6B656E' WHERE sequence_nr = 2");
+        await using (var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), "actorlab.coordinator.snapshot-every = 3"))
+            Assert.Equal("dmg", (await n.WaitFor(s => s.Sweeps.Length == 1, TimeSpan.FromSeconds(30))).Sweeps[0].Name);
+        var check = ActorLabCli.Run("db", "check", "--data-dir", dir.Path);
+        Assert.Equal(1, check.Exit);
+        Assert.Contains("event 2", check.Out);
+    }
+
     [Fact]
     public async Task A_truncated_journal_file_is_refused_and_its_readable_rows_salvaged()
     {
@@ -115,26 +132,15 @@ public class DamagedJournalTests
         Assert.Contains("event 5", refused.Message);
 
         var env = new Dictionary<string, string> { ["ACTORLAB_JOURNAL_CONNECTION"] = journal.Connection! };
-        var check = Run(env, "db", "check", "--data-dir", dir.Path, "--config", ClusterConf);
-        Assert.Equal(1, check.ExitCode);
-        Assert.Contains("event 5", check.Output);
-        var repair = Run(env, "db", "repair", "--data-dir", dir.Path, "--config", ClusterConf);
-        Assert.True(repair.ExitCode == 0, repair.Output);
+        var check = ActorLabCli.RunWith(env, "db", "check", "--data-dir", dir.Path, "--config", ClusterConf);
+        Assert.Equal(1, check.Exit);
+        Assert.Contains("event 5", check.Out);
+        var repair = ActorLabCli.RunWith(env, "db", "repair", "--data-dir", dir.Path, "--config", ClusterConf);
+        Assert.True(repair.Exit == 0, repair.Out + repair.Err);
         Assert.Single(Postgres.Query(journal.Connection!, "SELECT sequence_nr FROM actorlab_dropped_events"));
         await using var n = InProcessNode.Start(dir.Path, journal);
         await n.WaitFor(s => s.Sweeps.Length == 1, TimeSpan.FromSeconds(30));
     }
 
     static string ClusterConf => Path.Combine(AppContext.BaseDirectory, "hocon", "cluster.conf");
-
-    static (int ExitCode, string Output) Run(Dictionary<string, string> env, params string[] args)
-    {
-        var start = ActorLabCli.StartInfo(args);
-        foreach (var (k, v) in env) start.Environment[k] = v;
-        using var p = Process.Start(start)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException(string.Join(' ', args)); }
-        return (p.ExitCode, o.Result + e.Result);
-    }
 }

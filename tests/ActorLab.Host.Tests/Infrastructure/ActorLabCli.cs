@@ -12,9 +12,14 @@ public static class ActorLabCli
         public string Err => Stderr;
     }
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWith(new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="Run"/>, with these environment variables set for the child.</summary>
+    public static Result RunWith(IReadOnlyDictionary<string, string> env, params string[] args)
     {
-        using var p = Process.Start(StartInfo(args))!;
+        var start = StartInfo(args);
+        foreach (var (k, v) in env) start.Environment[k] = v;
+        using var p = Process.Start(start)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
