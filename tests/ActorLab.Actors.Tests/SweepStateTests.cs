@@ -341,17 +341,24 @@ public class SweepStateTests
         Assert.Contains("not running", s.Decide(new SuspendRun(id)).Rejection);
     }
 
-    [Fact]
-    public void A_dataset_that_cannot_be_made_fails_its_runs_and_the_sweep_is_still_measured()
+    /// <summary>Sweep <paramref name="name"/> submitted and its dataset job failed every attempt ("disk full").</summary>
+    static (SweepState, JobInfo) DatasetFailedForGood(string name)
     {
         var policy = SchedulingPolicy.Default with { BackoffMin = TimeSpan.Zero, BackoffMax = TimeSpan.Zero };
-        var s = Step(SweepState.Empty, new SubmitSweep(TestSweeps.Named("a")));
+        var s = Step(SweepState.Empty, new SubmitSweep(TestSweeps.Named(name)));
         var job = s.Jobs.Values.Single();
         for (var i = 0; i < policy.MaxAttempts; i++)
         {
             s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
             s = Step(s, new ReportJobFailed(job.JobId, s.Jobs[job.JobId].Lease!.Epoch, "n1", "disk full", T0), policy);
         }
+        return (s, job);
+    }
+
+    [Fact]
+    public void A_dataset_that_cannot_be_made_fails_its_runs_and_the_sweep_is_still_measured()
+    {
+        var (s, job) = DatasetFailedForGood("a");
         Assert.Equal(JobStatus.Failed, s.Jobs[job.JobId].Status);
         Assert.All(s.RunsOf("a"), r => Assert.Equal(RunStatus.Failed, r.Status));
         Assert.Contains("disk full", s.RunsOf("a").First().Error);
@@ -367,14 +374,7 @@ public class SweepStateTests
     [Fact]
     public void Retry_queues_failed_runs_and_their_dataset_again_and_the_sweep_is_measured_again()
     {
-        var policy = SchedulingPolicy.Default with { BackoffMin = TimeSpan.Zero, BackoffMax = TimeSpan.Zero };
-        var s = Step(SweepState.Empty, new SubmitSweep(TestSweeps.Named("a")));
-        var job = s.Jobs.Values.Single();
-        for (var i = 0; i < policy.MaxAttempts; i++)
-        {
-            s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
-            s = Step(s, new ReportJobFailed(job.JobId, s.Jobs[job.JobId].Lease!.Epoch, "n1", "disk full", T0), policy);
-        }
+        var (s, job) = DatasetFailedForGood("a");
         var measure = s.MeasureJob("a")!;
         s = Step(s, new ScheduleLeases(Slots("n1", 0), T0));
         s = Step(s, new ReportJobDone(measure.JobId, s.Jobs[measure.JobId].Lease!.Epoch, "n1", "no run completed", null));
