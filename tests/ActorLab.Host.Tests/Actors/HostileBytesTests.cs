@@ -45,6 +45,9 @@ public class HostileBytesTests : IDisposable
         BinaryPrimitives.WriteInt32BigEndian(oversized, 1 << 30);
         new Random(7).NextBytes(oversized.AsSpan(4));
         await AssertClosedAndServing(node, port, [], "oversized frame", oversized);
+        // the node says why it hung up, one line each in its log, and carries on
+        var log = File.ReadAllText(Path.Combine(_dir.Path, "data", "logs", "node.log"));
+        Assert.Contains("Adjusted frame length exceeds 4194304", log);
     }
 
     [Fact]
@@ -71,11 +74,13 @@ public class HostileBytesTests : IDisposable
             return await ReadUntilClosed(tls);
         });
         Assert.True(closed is not null, "the node kept the stranger's TLS connection open");
+        Console.WriteLine($"stranger's TLS handshake: closed ({closed.How}) after {closed.After.TotalMilliseconds:F0} ms");
         AssertServing(node, port, console);
 
         var garbage = new byte[64 * 1024];
         new Random(20261203).NextBytes(garbage);
         await AssertClosedAndServing(node, port, console, "garbage on TLS", garbage);
+        Assert.Contains("Mutual TLS required but client did not provide a certificate", node.Output);
     }
 
     static string[] Tls(string ca, string who) =>
