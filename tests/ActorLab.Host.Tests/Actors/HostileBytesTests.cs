@@ -4,7 +4,6 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using ActorLab.Host.Security;
 using ActorLab.Host.Tests.Infrastructure;
 
 namespace ActorLab.Host.Tests.Actors;
@@ -53,15 +52,12 @@ public class HostileBytesTests : IDisposable
     [Fact]
     public async Task A_strangers_TLS_handshake_and_garbage_leave_a_TLS_node_serving()
     {
-        var ca = Path.Combine(_dir.Path, "ca");
-        ClusterCertificates.Init(ca);
-        ClusterCertificates.Issue(ca, "node", "a");
-        ClusterCertificates.Issue(ca, "console", "c");
+        var ca = TlsClusterTests.Authority(_dir.Path, "ca");
         var port = ConsoleNodeTests.FreePort();
         using var node = new ActorLabProcess(["node", "--port", port.ToString(), "--data-dir", Path.Combine(_dir.Path, "tls"), "--slots", "1",
-            .. Tls(ca, "node-a")]);
+            .. TlsClusterTests.Tls(ca, "node-a")]);
         node.WaitForLine(l => l.StartsWith("control it with", StringComparison.Ordinal), Limit);
-        string[] console = Tls(ca, "console-c");
+        string[] console = TlsClusterTests.Tls(ca, "console-c");
         AssertServing(node, port, console);
 
         // a stranger with no client certificate that trusts any server
@@ -82,9 +78,6 @@ public class HostileBytesTests : IDisposable
         await AssertClosedAndServing(node, port, console, "garbage on TLS", garbage);
         Assert.Contains("Mutual TLS required but client did not provide a certificate", node.Output);
     }
-
-    static string[] Tls(string ca, string who) =>
-        ["--tls-certificate", Path.Combine(ca, who + ".pfx"), "--tls-ca", Path.Combine(ca, ClusterCertificates.CaCertificate)];
 
     static async Task AssertClosedAndServing(ActorLabProcess node, int port, string[] console, string what, byte[] bytes)
     {

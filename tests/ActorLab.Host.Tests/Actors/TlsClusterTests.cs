@@ -25,10 +25,12 @@ public class TlsClusterTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>A CA folder with node certificates a, b and console certificate c.</summary>
-    string Authority(string name)
+    string Authority(string name) => Authority(_dir.Path, name);
+
+    /// <summary>A CA folder DIR/NAME with node certificates a, b and console certificate c.</summary>
+    internal static string Authority(string dir, string name)
     {
-        var ca = Path.Combine(_dir.Path, name);
+        var ca = Path.Combine(dir, name);
         ClusterCertificates.Init(ca);
         ClusterCertificates.Issue(ca, "node", "a");
         ClusterCertificates.Issue(ca, "node", "b");
@@ -36,7 +38,8 @@ public class TlsClusterTests : IDisposable
         return ca;
     }
 
-    static string[] Tls(string ca, string who) =>
+    /// <summary>The node or console flags for certificate WHO (node-a, console-c, ...) of the CA folder.</summary>
+    internal static string[] Tls(string ca, string who) =>
         ["--tls-certificate", Path.Combine(ca, who + ".pfx"), "--tls-ca", Path.Combine(ca, ClusterCertificates.CaCertificate)];
 
     ActorLabProcess Seed(string ca, int port)
