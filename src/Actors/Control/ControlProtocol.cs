@@ -30,8 +30,14 @@ public sealed record RunSummary(
 
 public sealed record RunsReply(ImmutableArray<RunSummary> Runs, int Total, int Offset) : IActorLabMessage;
 
+/// <summary>
+/// A command whose work grows with the runs of a sweep (submit, stop, cancel, retry: seconds at 100,000 runs): the
+/// gateway waits `actorlab.gateway.submit-timeout` for it, the console a minute more than its ask-timeout.
+/// </summary>
+public interface ISweepWideCommand;
+
 /// <summary>Submit a sweep file's text; the coordinator validates and plans it exactly as `sweep run` would.</summary>
-public sealed record SubmitSweepFile(string Source, string Text) : IActorLabMessage;
+public sealed record SubmitSweepFile(string Source, string Text) : IActorLabMessage, ISweepWideCommand;
 
 /// <summary>The answer to any command: done, or refused with the reason.</summary>
 public sealed record CommandReply(bool Ok, string Message) : IActorLabMessage;

@@ -105,7 +105,7 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
             case SubmitSweepFile: Forward(m, _settings.SubmitTimeout); break;
             case PauseSweep or ResumeSweep or StopSweep or CancelSweep or SuspendRun or ResumeRun or RetryFailed or SubmitProbe:
                 if (op != null) _log.Info("console={0} operator={1} command={2}", Sender.Path.Address, op, m.GetType().Name);
-                Forward(m, _settings.AskTimeout);
+                Forward(m, m is ISweepWideCommand ? _settings.SubmitTimeout : _settings.AskTimeout);
                 break;
             case Watch w: OnWatch(w); break;
             default: Unhandled(m); break;

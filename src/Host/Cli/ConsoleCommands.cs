@@ -64,8 +64,7 @@ public static class ConsoleCommands
         {
             var path = pr.GetValue(file)!;
             SweepFile.Load(path); // a bad file is refused before contacting anyone
-            return WithCluster(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SubmitSweepFile(Path.GetFileName(path), File.ReadAllText(path)),
-                c.Timeout + TimeSpan.FromSeconds(60))));
+            return WithCluster(pr, contact, c => Reply(pr, json, c.Ask<CommandReply>(new SubmitSweepFile(Path.GetFileName(path), File.ReadAllText(path)))));
         });
 
         console.Subcommands.Add(status);
