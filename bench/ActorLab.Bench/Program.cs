@@ -23,9 +23,10 @@ public static class Program
             case "tls": return TlsBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
             case "badinput": return BadInputBench.Run(rest);
+            case "damaged": return DamagedStateBench.Run(rest);
             case BadInputBench.FuzzChild: return BadInputBench.RunFuzzChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, tls [--rounds R] [--asks N], badinput [fuzz-cases] [seed]");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, tls [--rounds R] [--asks N], badinput [fuzz-cases] [seed], damaged");
                 return 2;
         }
     }

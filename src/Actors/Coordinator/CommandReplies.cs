@@ -25,6 +25,8 @@ public static class CommandReplies
             RunStopRequested { Kind: StopKind.Suspend } r => $"run {r.RunId} suspending: it checkpoints now and frees its slot (`resume {r.RunId}` requeues it)",
             RunStopRequested r => $"run {r.RunId} stopping ({r.Kind.ToString().ToLowerInvariant()})",
             RunRequeued r => $"run {r.RunId} requeued: it resumes from its last checkpoint when a slot is free",
+            JobRetried j when events.Length == 1 && j.JobId.StartsWith(SweepState.MeasureJobId(""), StringComparison.Ordinal) =>
+                $"sweep {j.JobId[SweepState.MeasureJobId("").Length..]}: its capacity is measured again from its runs' accepted eval results (nothing is retrained)",
             RunRetried or JobRetried => Count<RunRetried>() switch
             {
                 0 => $"{Plural(Count<JobRetried>(), "failed job")} queued again",

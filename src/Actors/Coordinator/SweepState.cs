@@ -321,7 +321,9 @@ public sealed record SweepState
     {
         if (Sweeps.TryGetValue(plan.Name, out var existing))
             return existing.ContentHash == plan.ContentHash
-                ? Decision.None
+                // a finished sweep submitted again is measured again from its runs' accepted eval results (their
+                // SHA-256 checked), so results files deleted or damaged since come back or are named; nothing retrains
+                ? MeasureJob(plan.Name) is { Status: JobStatus.Done } ? Decision.Of(new JobRetried(MeasureJobId(plan.Name))) : Decision.None
                 : Decision.Reject($"a different sweep named '{plan.Name}' was already submitted (content {existing.ContentHash}, this one {plan.ContentHash}); rename it");
         if (Confinement(plan) is { } escape) return Decision.Reject(escape);
         var clash = plan.Runs.FirstOrDefault(r => Runs.ContainsKey(r.RunId));

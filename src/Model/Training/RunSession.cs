@@ -88,7 +88,7 @@ public sealed class RunSession : IDisposable
         options = options with { VocabSize = data.Tokenizer.VocabSize, Gradients = group ?? options.Gradients };
         var core = folder.Epoch is null
             ? TrainerCore.Create(run, folder.Dir, options)
-            : TrainerCore.CreateAt(run, folder.Dir, options, recorded is null ? null : folder.CheckpointDir(recorded), recorded?.Sha256);
+            : TrainerCore.CreateAt(run, folder.Dir, options, recorded);
         try { return new RunSession(core, folder, data, group, training: true); }
         catch { core.Dispose(); throw; }
     }

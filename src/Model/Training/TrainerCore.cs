@@ -69,14 +69,37 @@ public sealed class TrainerCore : IDisposable
     }
 
     /// <summary>
-    /// Opens a run under a lease: from exactly the checkpoint the journal recorded (its manifest must have the
-    /// recorded SHA-256), or fresh when none is recorded, whatever else lies in the folder (a stale lease's files).
+    /// Opens a run under a lease: from the checkpoint the journal recorded (its manifest must have the recorded
+    /// SHA-256), or fresh when none is recorded, whatever else lies in the folder (a stale lease's files). A recorded
+    /// checkpoint that is gone, damaged or not this run's falls back, with a warning, to the newest older one of this
+    /// run that verifies (written by the recorded lease or an earlier one, never a later step: what a stale holder
+    /// wrote past the record was never accepted), else to a fresh start: training is deterministic, so the run
+    /// retrains the lost steps and ends with the same results.
     /// </summary>
-    public static TrainerCore CreateAt(RunConfig run, string runDir, TrainerOptions options, string? checkpointDir, string? manifestSha256)
+    public static TrainerCore CreateAt(RunConfig run, string runDir, TrainerOptions options, CheckpointRef? recorded)
     {
         Validate(run, options);
-        if (checkpointDir is null) return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
-        return Resume(run, runDir, options, checkpointDir, Checkpoints.ReadRecorded(checkpointDir, manifestSha256!));
+        if (recorded is null) return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
+        var dir = Checkpoints.DirFor(runDir, recorded.Step, recorded.Epoch);
+        try { return Resume(run, runDir, options, dir, Checkpoints.ReadRecorded(dir, recorded.Sha256)); }
+        catch (UserInputException e) when (e is not SettingsChangedException)
+        {
+            options.Warn($"{e.Message}; falling back to an earlier checkpoint of the run");
+        }
+        var earlier = Checkpoints.ListWithEpochs(runDir)
+            .Where(c => c.Step < recorded.Step && c.Epoch is { } ep && ep <= (recorded.Epoch ?? long.MaxValue)).Reverse();
+        foreach (var (step, _, older) in earlier)
+        {
+            try
+            {
+                var core = Resume(run, runDir, options, older, Checkpoints.Read(older));
+                options.Warn($"run {run.RunId} resumes from {Path.GetFileName(older)} (step {step}) instead of the recorded step {recorded.Step}");
+                return core;
+            }
+            catch (UserInputException e) when (e is not SettingsChangedException) { options.Warn($"{e.Message}; trying an earlier one"); }
+        }
+        options.Warn($"run {run.RunId} has no usable checkpoint before step {recorded.Step}: it starts again from step 0");
+        return new TrainerCore(run, runDir, options, PlanModel(run, options.VocabSize), null, null);
     }
 
     static TrainerCore Resume(RunConfig run, string runDir, TrainerOptions options, string dir, CheckpointData data)
@@ -107,7 +130,7 @@ public sealed class TrainerCore : IDisposable
             throw new UserInputException($"checkpoint '{dir}' is inconsistent: its run settings do not hash to the config hash it recorded (edited after it was written?).");
         var changes = meta.Run.IdentityChanges(run);
         if (changes.Count > 0)
-            throw new UserInputException($"checkpoint '{dir}' was trained with other settings than this run asks ({string.Join("; ", changes)}): " +
+            throw new SettingsChangedException($"checkpoint '{dir}' was trained with other settings than this run asks ({string.Join("; ", changes)}): " +
                                          "a run keeps the settings it started with. Resume with the same settings, or start a new run in another folder.");
     }
 
@@ -403,3 +426,6 @@ public sealed class TrainerCore : IDisposable
         Model.Dispose();
     }
 }
+
+/// <summary>A checkpoint of this run trained with other settings than it now asks: the user's change, not damage, so never skipped.</summary>
+public sealed class SettingsChangedException(string message) : UserInputException(message);

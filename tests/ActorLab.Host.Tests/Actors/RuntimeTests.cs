@@ -86,10 +86,16 @@ public class RuntimeTests
             Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), g.Select(t => t.Step).Order());
         var runs = await n.Runs();
         Assert.All(runs.Runs, r => Assert.Equal(("Completed", 40L), (r.Status, r.Step)));
-        // resubmitting the same file changes nothing; a different one under the name is refused
+        // resubmitting the same file retrains nothing: the finished sweep is measured again (its results files rebuilt
+        // from the accepted eval results); a different one under the name is refused
+        File.Delete(Path.Combine(sweep.ResultsDir!, "capacity_final_standin.csv"));
+        var trained = n.StandIn.Trained.Count;
         var again = await Submit(n, Sweep("full"));
         Assert.True(again.Ok);
-        Assert.Equal("nothing to change", again.Message);
+        Assert.Equal("sweep full: its capacity is measured again from its runs' accepted eval results (nothing is retrained)", again.Message);
+        await n.WaitFor(s => s.Sweeps.Single().Status == "finished", TimeSpan.FromSeconds(60));
+        Assert.True(File.Exists(Path.Combine(sweep.ResultsDir!, "capacity_final_standin.csv")));
+        Assert.Equal(trained, n.StandIn.Trained.Count);
         var clash = await Submit(n, Sweep("full", maxSteps: 50));
         Assert.False(clash.Ok);
         Assert.Contains("different sweep named 'full'", clash.Message);

@@ -142,9 +142,9 @@ public class CheckpointTests : IDisposable
             Assert.Equal(7, meta.Meta.Epoch);
         }
 
-        var batch = Assert.Throws<UserInputException>(() => TrainerCore.Create(run with { BatchSize = run.BatchSize * 2 }, runDir, Options()));
+        var batch = Assert.Throws<SettingsChangedException>(() => TrainerCore.Create(run with { BatchSize = run.BatchSize * 2 }, runDir, Options()));
         Assert.Contains($"batch_size {run.BatchSize} -> {run.BatchSize * 2}", batch.Message);
-        var seq = Assert.Throws<UserInputException>(() => TrainerCore.Create(run with { SeqLen = 32 }, runDir, Options()));
+        var seq = Assert.Throws<SettingsChangedException>(() => TrainerCore.Create(run with { SeqLen = 32 }, runDir, Options()));
         Assert.Contains("seq_len 16 -> 32", seq.Message);
 
         // another run's checkpoint copied into this run's folder, its manifest intact

@@ -53,8 +53,8 @@ public class RunSessionTests : IDisposable
 
     static readonly Lazy<LoadedDataset> Loaded = new(() => new LoadedDataset(Data.Value.Db, Data.Value.Tok, new QaTokenCache(Data.Value.Db, Data.Value.Tok)));
 
-    static RunSession Open(string runDir, RunConfig run, long? epoch = null, CheckpointRef? recorded = null) =>
-        RunSession.Open(run, new RunFolder(runDir, epoch), Loaded.Value, Options, recorded: recorded);
+    static RunSession Open(string runDir, RunConfig run, long? epoch = null, CheckpointRef? recorded = null, Action<string>? warn = null) =>
+        RunSession.Open(run, new RunFolder(runDir, epoch), Loaded.Value, warn is null ? Options : Options with { Warn = warn }, recorded: recorded);
 
     sealed class Recorder : IRunObserver
     {
@@ -258,7 +258,8 @@ public class RunSessionTests : IDisposable
     /// Under leases: epoch 1 trains to step 6 (eval at 3, checkpoints at 3 and 6) into its own files; epoch 2,
     /// recorded to resume from step 3, ignores epoch 1's newer checkpoint and rows, starts its files from the
     /// checkpoint's history and ends bit for bit where epoch 1 ended. A checkpoint that is not the recorded one is
-    /// refused; a lease with nothing recorded starts fresh whatever lies in the folder.
+    /// never used (nor anything past the recorded step): the lease falls back to an earlier one, here none, so it
+    /// starts fresh; a lease with nothing recorded starts fresh whatever lies in the folder.
     /// </summary>
     [Fact]
     public void LeasedEpochsWriteOwnFilesAndResumeOnlyFromTheRecordedCheckpoint()
@@ -277,8 +278,10 @@ public class RunSessionTests : IDisposable
 
         var atThree = first.Checkpoints[0];
         var wrong = atThree with { Sha256 = new string('0', 64) };
-        var refused = Assert.Throws<UserInputException>(() => Open(runDir, run, epoch: 2, recorded: wrong));
-        Assert.Contains("not the one recorded", refused.Message);
+        var warnings = new List<string>();
+        using (var s = Open(runDir, run, epoch: 2, recorded: wrong, warn: warnings.Add)) Assert.Equal(0, s.Core.Step);
+        Assert.Contains(warnings, w => w.Contains("not the one recorded", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("starts again from step 0", StringComparison.Ordinal));
 
         using (var s = Open(runDir, run, epoch: 3, recorded: atThree))
         {
@@ -294,6 +297,46 @@ public class RunSessionTests : IDisposable
         Assert.Equal("4", progress.First(p => p[1] == "step")[2]);
 
         using (var s = Open(runDir, run, epoch: 4, recorded: null)) Assert.Equal(0, s.Core.Step);
+    }
+
+    /// <summary>
+    /// The recorded checkpoint damaged (its weights' bytes changed), deleted, or replaced by another run's: the lease
+    /// resumes from the newest earlier checkpoint of this run that verifies, with a warning, and ends bit for bit
+    /// where an undamaged run ends. A checkpoint trained with other settings is never skipped: that is an error.
+    /// </summary>
+    [Fact]
+    public void A_damaged_recorded_checkpoint_falls_back_to_an_earlier_one_and_ends_the_same()
+    {
+        var runDir = Path.Combine(dir, "fallback");
+        var run = Every(Run(maxSteps: 6), 3);
+        var first = new Recorder();
+        using (var s = Open(runDir, run, epoch: 1)) Train(s, first);
+        var e1 = File.ReadAllText(Path.Combine(runDir, "eval_results.e1.csv"));
+        var atSix = first.Checkpoints[1];
+        Assert.Equal(6, atSix.Step);
+        var six = Path.Combine(runDir, "checkpoints", "step_6.e1");
+        var weights = Path.Combine(six, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        bytes[^10] ^= 0x5A;
+        File.WriteAllBytes(weights, bytes);
+
+        var warnings = new List<string>();
+        using (var s = Open(runDir, run with { MaxSteps = 6 }, epoch: 2, recorded: atSix, warn: warnings.Add))
+        {
+            Assert.Equal(3, s.Core.Step);
+            Train(s);
+        }
+        Assert.Contains(warnings, w => w.Contains("step_6.e1", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("resumes from step_3.e1 (step 3) instead of the recorded step 6", StringComparison.Ordinal));
+        Assert.Equal(e1, File.ReadAllText(Path.Combine(runDir, "eval_results.e2.csv")));
+
+        // gone altogether: the same fallback
+        Directory.Delete(six, true);
+        using (var s = Open(runDir, run, epoch: 3, recorded: atSix)) Assert.Equal(3, s.Core.Step);
+
+        // changed settings are the user's doing, not damage: refused, not skipped
+        var changed = Assert.Throws<SettingsChangedException>(() => Open(runDir, run with { BatchSize = run.BatchSize * 2 }, epoch: 4, recorded: first.Checkpoints[0]));
+        Assert.Contains("batch_size", changed.Message);
     }
 
     /// <summary>A suspend agreed during the run ends it after that step with a checkpoint there.</summary>
