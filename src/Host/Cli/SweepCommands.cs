@@ -17,7 +17,8 @@ namespace ActorLab.Host.Cli;
 /// <summary>
 /// `actorlab sweep run FILE`: a whole capacity sweep in this process, on the same node composition as `actorlab
 /// node` (a one-node cluster on loopback: coordinator, gateway, trainer slots), resumable after a crash.
-/// `sweep check FILE` validates a sweep file and lists what it would run.
+/// `sweep check FILE` validates a sweep file and lists what it would run, with its memory and disk estimates. Both
+/// refuse a sweep whose disk estimate (<see cref="SweepPlanner.Disk"/>) exceeds the free space before anything is written.
 /// </summary>
 public static class SweepCommands
 {
