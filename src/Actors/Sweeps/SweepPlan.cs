@@ -5,6 +5,7 @@ using System.Text.Json;
 using ActorLab.Model.Capacity;
 using ActorLab.Model.Common;
 using ActorLab.Model.Profiles;
+using ActorLab.Model.Qa;
 using ActorLab.Model.Storage;
 using ActorLab.Model.Training;
 using ActorLab.Model.Transformer;
@@ -43,6 +44,7 @@ public static class SweepPlanner
         var runs = new List<RunConfig>();
         foreach (var relations in def.Relations)
         {
+            CheckSeqLen(def, relations, lists);
             var sizes = def.TargetBits.IsEmpty
                 ? def.NProfiles.Select(n => (N: n, Bits: (double?)null)).ToList()
                 : def.TargetBits.Select(bits =>
@@ -94,6 +96,51 @@ public static class SweepPlanner
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)))[..16];
         return body with { ContentHash = hash, Measure = def.Measure };
     }
+
+    /// <summary>
+    /// Refuses, at planning, a seq-len that certainly cannot hold one question of the grid point's datasets (the rule of
+    /// <see cref="QaStream.MinSeqLen"/> on <see cref="QaTokenCache.MaxQuestionTokensLowerBound"/>, which is never above
+    /// what the trained tokenizer gives, so a sweep that would train is never refused; the run start checks the exact figure).
+    /// </summary>
+    static void CheckSeqLen(SweepDefinition def, int relations, ValueLists lists)
+    {
+        int bound = QaTokenCache.MaxQuestionTokensLowerBound(relations, lists);
+        int needed = QaStream.MinSeqLen(bound);
+        if (def.Template.SeqLen < needed)
+            throw new UserInputException($"sweep.seq-len: {def.Template.SeqLen} is too short for one question at grid point relations = {relations}: " +
+                                         $"whatever the tokenizer, its longest question takes at least {bound} tokens, so a sequence needs at least {needed} " +
+                                         "(BOS + the question + one answer token); raise seq-len.");
+    }
+
+    /// <summary>
+    /// Disk the sweep writes (<see cref="DiskEstimate"/>): every run's checkpoints and logs, every distinct dataset's
+    /// cached files, and the sweep's own (capacity tables and plots: 2 MiB per scheme x selection scheme, measured
+    /// 1.2 MiB; journal events and node log: 256 KiB + 16 KiB a run).
+    /// With <paramref name="existing"/>, what is already there is not counted again (a resumed sweep): datasets whose
+    /// profiles are cached, and the bytes already in each run's folder.
+    /// </summary>
+    public static DiskEstimate Disk(SweepPlan plan, int vocabSize, RunStorage? existing = null)
+    {
+        long tables = (2L << 20) * plan.Measure.Schemes.Length * plan.Measure.SelectionSchemes.Length;
+        var total = new DiskEstimate(0, tables + (256L << 10) + (16L << 10) * plan.Runs.Length, 0);
+        foreach (var d in plan.Datasets)
+            if (existing is null || !File.Exists(existing.ProfilesPath(d)))
+                total = total.Plus(DiskEstimate.ForDataset(d));
+        foreach (var run in plan.Runs)
+        {
+            var e = DiskEstimate.ForRun(TrainerCore.PlanModel(run, vocabSize), run);
+            if (existing is not null && Directory.Exists(existing.RunDir(run.RunId)))
+            {
+                long there = new DirectoryInfo(existing.RunDir(run.RunId)).EnumerateFiles("*", OwnFiles).Sum(f => f.Length);
+                long fromCheckpoints = Math.Min(there, e.CheckpointBytes);
+                e = e with { CheckpointBytes = e.CheckpointBytes - fromCheckpoints, LogBytes = Math.Max(0, e.LogBytes - (there - fromCheckpoints)) };
+            }
+            total = total.Plus(e);
+        }
+        return total;
+    }
+
+    static readonly EnumerationOptions OwnFiles = new() { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint };
 
     /// <summary>Peak memory of one replica of a run (the model its budget and layers build at the sweep's vocabulary).</summary>
     public static MemoryEstimate Memory(RunConfig run, int vocabSize) =>

@@ -17,7 +17,8 @@ namespace ActorLab.Host.Cli;
 /// <summary>
 /// `actorlab sweep run FILE`: a whole capacity sweep in this process, on the same node composition as `actorlab
 /// node` (a one-node cluster on loopback: coordinator, gateway, trainer slots), resumable after a crash.
-/// `sweep check FILE` validates a sweep file and lists what it would run.
+/// `sweep check FILE` validates a sweep file and lists what it would run, with its memory and disk estimates. Both
+/// refuse a sweep whose disk estimate (<see cref="SweepPlanner.Disk"/>) exceeds the free space before anything is written.
 /// </summary>
 public static class SweepCommands
 {
@@ -32,11 +33,19 @@ public static class SweepCommands
     static Command Check()
     {
         var file = new Argument<string>("FILE") { Description = "Sweep file (HOCON)." };
-        var cmd = new Command("check", "Validate a sweep file and list the runs it makes, without running anything.") { file };
+        var dataDir = new Option<string>("--data-dir")
+        {
+            Description = "The data dir `sweep run` would use: the disk estimate is compared with the free space of its file system.",
+            DefaultValueFactory = _ => "./actorlab-data",
+        };
+        var cmd = new Command("check", "Validate a sweep file and list the runs it makes, without running anything.") { file, dataDir };
         cmd.SetAction(pr =>
         {
             var def = SweepFile.Load(pr.GetValue(file)!);
             var plan = SweepPlanner.Plan(def);
+            var dir = Path.GetFullPath(pr.GetValue(dataDir)!);
+            var disk = SweepPlanner.Disk(plan, def.VocabSize);
+            disk.CheckFits(dir, dir, $"sweep {plan.Name}");
             Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs on {plan.Datasets.Length} datasets (content {plan.ContentHash})");
             foreach (var d in plan.Datasets) Console.WriteLine($"  dataset {d.Name} ({d.Id}): N={d.NProfiles}, R={d.Relations}");
             // every run of a small sweep; a big grid's first ones (the largest is named below either way)
@@ -52,6 +61,7 @@ public static class SweepCommands
                 Console.WriteLine($"largest run {largest.RunId}: about {MemoryEstimate.Format(need)} per replica" +
                                   (need > here ? $"; more than this machine's {MemoryEstimate.Format(here)}: it needs a GPU node or a bigger machine" : $"; fits this machine's {MemoryEstimate.Format(here)}"));
             }
+            Console.WriteLine($"disk: about {disk.Describe()}; {MemoryEstimate.Format(DiskEstimate.FreeBytes(dir))} free at {dir}");
             return 0;
         });
         return cmd;
@@ -80,6 +90,9 @@ public static class SweepCommands
             var slots = NodeSettings.From(config, DeviceProbe.CudaDevices).Slots;
             if (plan.Runs.FirstOrDefault(r => r.DataParallel > slots) is { } wide)
                 throw new UserInputException($"sweep.data-parallel: run {wide.RunName} needs {wide.DataParallel} slots on one node and this process has {slots} (--slots, or actorlab.node.cpu-slots / one per CUDA device); lower data-parallel or raise --slots.");
+            // the disk it writes must fit, less what an earlier start of the same sweep already wrote
+            var storage = StorageSettings.From(config);
+            SweepPlanner.Disk(plan, definition.VocabSize, storage.Storage).CheckFits(storage.Root, storage.DataDir, $"sweep {plan.Name}");
             Directory.CreateDirectory(dataDir);
             Console.WriteLine($"log: {log}");
             var rt = ActorLabNode.Start(config, new NodeEndpoint("127.0.0.1", "127.0.0.1", 0, []), warn: w => Console.Error.WriteLine($"warning: {w}"));

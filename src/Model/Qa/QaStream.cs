@@ -65,9 +65,9 @@ public sealed class QaStream
             throw new ArgumentException("held-out splits belong to another database", nameof(splits));
         if (opt.Subject is { } subject && (subject < 0 || subject >= Subjects.Count(db.RelationCount)))
             throw new UserInputException($"subject {subject} does not exist in a database with {db.RelationCount} relations (subjects 0..{Subjects.Count(db.RelationCount) - 1})");
-        int minLen = 1 + cache.MaxQuestionTokens + 1;
-        if (opt.SeqLen < Math.Max(15, minLen))
-            throw new UserInputException($"seq-len {opt.SeqLen} is too short for one question: it needs at least {Math.Max(15, minLen)} tokens (BOS + the longest question + one answer token, and 15 per packed example).");
+        int minLen = MinSeqLen(cache.MaxQuestionTokens);
+        if (opt.SeqLen < minLen)
+            throw new UserInputException($"seq-len {opt.SeqLen} is too short for one question: it needs at least {minLen} tokens (BOS + the longest question + one answer token, and 15 per packed example).");
         _db = db;
         _splits = splits;
         _cache = cache;
@@ -76,6 +76,13 @@ public sealed class QaStream
         BatchIndex = startBatch;
         _twoHopPhase = !opt.Curriculum;
     }
+
+    /// <summary>
+    /// The shortest sequence that holds one question of <paramref name="maxQuestionTokens"/> tokens: BOS + the question +
+    /// one answer token, and at least the 15 tokens of one packed example. The exact rule with a trained tokenizer's
+    /// <see cref="QaTokenCache.MaxQuestionTokens"/>; sweep planning applies it to <see cref="QaTokenCache.MaxQuestionTokensLowerBound"/>.
+    /// </summary>
+    public static int MinSeqLen(int maxQuestionTokens) => Math.Max(15, 1 + maxQuestionTokens + 1);
 
     /// <summary>Longest sequence and largest batch a stream packs (the token arrays of a batch are B x T ints).</summary>
     public const int MaxSeqLen = 65536, MaxBatchSize = 65536;

@@ -31,11 +31,11 @@ public sealed class QaTokenCache
     {
         _db = db;
         _tok = tok;
-        Prefix = Add("Question: What was");
+        Prefix = Add(PrefixText);
         int r = db.RelationCount, s = Subjects.Count(r);
-        RelationPossessive = Enumerable.Range(0, r).Select(x => Add($" {Questions.RelationText(x)}'s")).ToArray();
+        RelationPossessive = Enumerable.Range(0, r).Select(x => Add(RelationPossessiveText(x))).ToArray();
         RelationIs = Enumerable.Range(0, r).Select(x => Add($" {Questions.RelationText(x)} is")).ToArray();
-        SubjectAsk = Enumerable.Range(0, s).Select(x => Add($" {Questions.SubjectText(x)}? Answer:")).ToArray();
+        SubjectAsk = Enumerable.Range(0, s).Select(x => Add(SubjectAskText(x))).ToArray();
         Their = Enumerable.Range(0, s).Select(x => Add($" their {Questions.SubjectText(x)} is")).ToArray();
 
         int n = db.Count;
@@ -52,17 +52,16 @@ public sealed class QaTokenCache
         {
             First = Values(db.FirstNames, "first name", "");
             Middle = Values(db.MiddleNames, "middle name", "");
-            Last = [Values(db.LastNames, "last name", "'s"), Values(db.LastNames, "last name", ""), Values(db.LastNames, "last name", ",")];
+            Last = [Values(db.LastNames, "last name", NameSuffix[Possessive]), Values(db.LastNames, "last name", NameSuffix[Plain]), Values(db.LastNames, "last name", NameSuffix[Comma])];
         }
         else
         {
             // Names are not "First Middle Last" of clean parts: cache whole names per profile (more memory, same ids).
             WholeNames = new Piece[3][];
-            string[] suffix = ["'s", "", ","];
             for (int v = 0; v < 3; v++)
             {
                 WholeNames[v] = new Piece[n];
-                for (int p = 0; p < n; p++) WholeNames[v][p] = AddValue(db.Names[p], "name", suffix[v]);
+                for (int p = 0; p < n; p++) WholeNames[v][p] = AddValue(db.Names[p], "name", NameSuffix[v]);
             }
         }
 
@@ -89,6 +88,35 @@ public sealed class QaTokenCache
 
         MaxQuestionTokens = Prefix.Length + MaxNameTokens(Possessive) + RelationPossessive.Max(x => x.Length) + SubjectAsk.Max(x => x.Length);
     }
+
+    /// <summary>The text of the pieces every question is made of (one place: the cache and its lower bound read them).</summary>
+    public const string PrefixText = "Question: What was";
+    public static string RelationPossessiveText(int relation) => $" {Questions.RelationText(relation)}'s";
+    public static string SubjectAskText(int subject) => $" {Questions.SubjectText(subject)}? Answer:";
+    /// <summary>What follows a name, per variant (<see cref="Possessive"/>, <see cref="Plain"/>, <see cref="Comma"/>).</summary>
+    static readonly string[] NameSuffix = ["'s", "", ","];
+
+    /// <summary>
+    /// A lower bound on <see cref="MaxQuestionTokens"/> that needs no tokenizer and no profiles, only the relation count
+    /// and the value lists the names are drawn from: the number of GPT-2 pre-tokens of the longest question. It is never
+    /// above the real value whatever the trained vocabulary: <see cref="MaxQuestionTokens"/> is the sum of four encoded
+    /// pieces' lengths (the prefix, a profile's name with "'s", the longest relation with "'s", the longest subject
+    /// with "? Answer:"); BPE encodes every pre-token on its own into at least one token (byte-level: every byte is in
+    /// the vocabulary; the pieces hold no special token), so a piece has at least as many tokens as pre-tokens; and a
+    /// name " F M L's" has exactly the pre-tokens of " F", " M" and " L's" (no pre-token runs from a non-space into a
+    /// space, the premise of this cache), each at least the fewest any first name or surname of the lists gives.
+    /// </summary>
+    public static int MaxQuestionTokensLowerBound(int relations, ValueLists lists)
+    {
+        int first = lists.FirstNames.Min(f => PreTokens(" " + f));
+        int last = lists.Surnames.Min(l => PreTokens(" " + l + NameSuffix[Possessive]));
+        int relation = Enumerable.Range(0, relations).Max(x => PreTokens(RelationPossessiveText(x)));
+        int subject = Enumerable.Range(0, Subjects.Count(relations)).Max(x => PreTokens(SubjectAskText(x)));
+        return PreTokens(PrefixText) + 2 * first + last + relation + subject;
+    }
+
+    /// <summary>How many pre-tokens the GPT-2 pre-tokenizer (the one <see cref="QaTokenizer"/> encodes with) cuts a text into.</summary>
+    public static int PreTokens(string text) => ByteLevel.Gpt2Regex().Count(text);
 
     public Piece Prefix { get; }
     public Piece[] RelationPossessive { get; }

@@ -114,6 +114,8 @@ public sealed class BadInputSandbox : IDisposable
         Conf("sw_lr", "sweep { name = lr\n grid.n-profiles = [20]\n optimizer.lr = Infinity }");
         Conf("sw_beta", "sweep { name = beta\n grid.n-profiles = [20]\n optimizer.beta2 = 1.5 }");
         Conf("sw_empty", "");
+        Conf("sw_short", "sweep { name = short\n grid { layers = [1], param-budgets = [330000], relations = [17], n-profiles = [20], orders = [[1]] }\n seq-len = 17 }");
+        Conf("sw_disk", "sweep { name = disk\n grid { layers = [1], param-budgets = [10000000000], relations = [2], n-profiles = [20], orders = [[1]] }\n batch-size = 1\n seq-len = 64 }");
         // a data dir whose journal.db is not an SQLite file at all
         Directory.CreateDirectory(P("notdb", "not-a-db"));
         File.WriteAllBytes(Path.Combine(paths["notdb"], "journal.db"), RandomBytes(5000, 8, ""));

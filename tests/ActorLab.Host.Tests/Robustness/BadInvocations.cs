@@ -332,6 +332,8 @@ public static class BadInvocations
         yield return C(check, "lr Infinity", ["sweep", "check", "{sw_lr}"], "sweep.optimizer.lr");
         yield return C(check, "beta2 1.5", ["sweep", "check", "{sw_beta}"], "sweep.optimizer.beta2");
         yield return C(check, "2 MiB file", ["sweep", "check", "{sw_large}"], "{sw_large}");
+        yield return C(check, "seq-len too short for one question", ["sweep", "check", "{sw_short}"], "sweep.seq-len: 17 is too short");
+        yield return C(check, "more disk than is free", ["sweep", "check", "{sw_disk}", "--data-dir", "{fresh:data}"], "of disk, more than the");
 
         // ---- sweep run
         const string run = "sweep run";
@@ -354,6 +356,8 @@ public static class BadInvocations
         yield return C(run, "--slots 0", With(SweepRun, ("--slots", "0")), "--slots");
         yield return C(run, "data-parallel above the slots", ["sweep", "run", "{sw_wide}", "--data-dir", "{fresh:data}", "--slots", "2"], "needs 3 slots on one node and this process has 2");
         yield return C(run, "25.6 million runs", ["sweep", "run", "{sw_grid}", "--data-dir", "{fresh:data}"], "25,600,000 runs");
+        yield return C(run, "seq-len too short for one question", ["sweep", "run", "{sw_short}", "--data-dir", "{fresh:data}"], "sweep.seq-len: 17 is too short");
+        yield return C(run, "more disk than is free", ["sweep", "run", "{sw_disk}", "--data-dir", "{fresh:data}", "--slots", "1"], "of disk, more than the");
 
         // ---- node
         const string node = "node";
