@@ -25,7 +25,7 @@ public static class DamagedStateBench
         }
         var counts = Enum.GetValues<DamageOutcome>().Select(o => $"| {DamagedStateRunner.Name(o)} | {results.Count(r => r.Outcome == o)} | {results.Count(r => (r.AfterRepair ?? r.Outcome) == o)} |");
         var md = $"""
-            # damaged (2 cores, {BenchResults.Machine()})
+            # damaged ({BenchResults.Machine()})
 
             ## Damaged state between restarts -> recovered or refused with a message ({results.Count} kinds; setup {setup:F0} s, all {sw.Elapsed.TotalSeconds:F0} s)
 
