@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ActorLab.Actors.Config;
 using ActorLab.Actors.Control;
+using ActorLab.Host.Security;
 using ActorLab.Host.Tests.Infrastructure;
 using Npgsql;
 
@@ -13,7 +15,9 @@ namespace ActorLab.Bench;
 /// stand-in trainer: failover time after kill -9 of the coordinator's node (until a console answers, until the next
 /// run starts), requeue time of a killed trainer node's run, and sweep throughput (run steps per second) with 1, 2
 /// and 3 nodes of one CPU slot each (target: K nodes >= 0.9 x K x one node). Repeated; medians and spread.
-/// Args: [--rounds R] [--runs N] [--steps S] [--step-ms MS].
+/// Args: [--rounds R] [--runs N] [--steps S] [--step-ms MS] [--only throughput|tls]. `--only tls`: sweep throughput
+/// of 2 nodes with mutual TLS on vs off, interleaved per round (issue 14's target: TLS costs under 5 %), written to
+/// bench/results/cluster-tls.md.
 /// </summary>
 public static class ClusterBench
 {
@@ -36,6 +40,11 @@ public static class ClusterBench
         }
         var root = Path.Combine(Path.GetTempPath(), "actorlab-bench-cluster-" + Guid.NewGuid().ToString("N")[..6]);
         using var pg = PostgresServer.Start(Path.Combine(root, "pg"));
+        if (only == "tls")
+        {
+            try { return TlsThroughput(root, pg, rounds, runs, steps, stepMs); }
+            finally { try { Directory.Delete(root, true); } catch { /* best effort */ } }
+        }
         var throughput = new Dictionary<int, List<double>>();
         var failover = new List<(double Answered, double NextStart)>();
         var requeue = new List<double>();
@@ -115,9 +124,12 @@ public static class ClusterBench
 
     static ClusterHarness Cluster(PostgresServer pg, int nodes, int stepMs, string standIn) => Cluster(NewDatabase(pg), nodes, stepMs, standIn);
 
-    static ClusterHarness Cluster(string connection, int nodes, int stepMs, string standIn)
+    /// <param name="ca">A CA folder of `certs init` with node-bench and console-bench certificates: every node speaks mutual TLS.</param>
+    static ClusterHarness Cluster(string connection, int nodes, int stepMs, string standIn, string? ca = null)
     {
-        var h = new ClusterHarness(connection, [standIn], TimeSpan.FromMilliseconds(stepMs));
+        var tls = ca is null ? "" :
+            $"actorlab.tls {{ enabled = on, ca = {HoconText.Quote(Path.Combine(ca, ClusterCertificates.CaCertificate))}, certificate = {HoconText.Quote(Path.Combine(ca, "node-bench.pfx"))} }}";
+        var h = new ClusterHarness(connection, [standIn], TimeSpan.FromMilliseconds(stepMs), extra: tls);
         string[] roles = ["coordinator,trainer", "coordinator,trainer", "trainer"];
         for (var i = 0; i < nodes; i++)
             h.Define(new($"n{i}", $"127.0.0.{i + 1}", ClusterHarness.FreePort($"127.0.0.{i + 1}"), roles[i]));
@@ -127,12 +139,51 @@ public static class ClusterBench
         return h;
     }
 
+    /// <summary>Sweep throughput of 2 nodes, TLS off and on in turn each round; medians, spread and the on/off ratio per round.</summary>
+    static int TlsThroughput(string root, PostgresServer pg, int rounds, int runs, int steps, int stepMs)
+    {
+        var ca = Path.Combine(root, "ca");
+        ClusterCertificates.Init(ca);
+        ClusterCertificates.Issue(ca, "node", "bench");
+        ClusterCertificates.Issue(ca, "console", "bench");
+        var off = new List<double>();
+        var on = new List<double>();
+        for (var round = 0; round < rounds; round++)
+        {
+            // alternate which goes first, so a machine getting busier or quieter does not favour one
+            foreach (var tls in round % 2 == 0 ? new[] { false, true } : [true, false])
+            {
+                var t = Throughput(pg, 2, runs, steps, stepMs, tls ? ca : null);
+                Console.WriteLine($"round {round + 1}: TLS {(tls ? "on" : "off")}: {t:F1} run steps/s");
+                (tls ? on : off).Add(t);
+            }
+        }
+        static double Median(IEnumerable<double> xs) { var l = xs.Order().ToList(); return l[l.Count / 2]; }
+        var ratios = off.Zip(on, (a, b) => b / a).ToList();
+        var md = new StringBuilder();
+        md.AppendLine("# Cluster benchmark: sweep throughput with mutual TLS on and off");
+        md.AppendLine();
+        md.AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- cluster --only tls --rounds {rounds} --runs {runs} --steps {steps} --step-ms {stepMs}` on {BenchResults.Machine()}.");
+        md.AppendLine($"2 real `actorlab node` processes (127.0.0.1-2, one CPU slot each, both coordinator and trainer), PostgreSQL 15 journal, the stand-in trainer ({stepMs} ms a step), " +
+                      $"{runs} runs x {steps} steps per sweep, submitted by a console (TLS on: console certificate too); off and on alternate, {rounds} rounds, median (min-max).");
+        md.AppendLine();
+        md.AppendLine("| TLS | run steps/s | spread |");
+        md.AppendLine("|---|---:|---|");
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| off | {Median(off):F1} | {off.Min():F1}-{off.Max():F1} |"));
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| on | {Median(on):F1} | {on.Min():F1}-{on.Max():F1} |"));
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| **on / off, per round** | **{Median(ratios):F3}** | {ratios.Min():F3}-{ratios.Max():F3} (target: >= 0.95) |"));
+        Console.Write(md);
+        Console.WriteLine($"wrote {BenchResults.Write("cluster-tls", md.ToString())}");
+        return 0;
+    }
+
     /// <summary>Run steps per second of a stand-in sweep from submission to all runs completed.</summary>
-    static double Throughput(PostgresServer pg, int nodes, int runs, int steps, int stepMs)
+    static double Throughput(PostgresServer pg, int nodes, int runs, int steps, int stepMs, string? ca = null)
     {
         var connection = NewDatabase(pg);
-        using var h = Cluster(connection, nodes, stepMs, "tp");
-        using var client = ConsoleClient.Connect(h.Contacts, "bench-console");
+        using var h = Cluster(connection, nodes, stepMs, "tp", ca);
+        using var client = ConsoleClient.Connect(h.Contacts, "bench-console",
+            ca is null ? null : new TlsSettings(true, Path.Combine(ca, ClusterCertificates.CaCertificate), Path.Combine(ca, "console-bench.pfx"), "", ""));
         Until(() => client.Ask<StatusReply>(new GetStatus()).Nodes.Count(n => n.Slots == 1) == nodes, TimeSpan.FromMinutes(2));
         var submitted = DateTimeOffset.UtcNow;
         var sw = Stopwatch.StartNew();
