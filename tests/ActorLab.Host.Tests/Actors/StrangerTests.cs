@@ -51,6 +51,42 @@ public class StrangerTests
         await stranger.Terminate();
     }
 
+    /// <summary>
+    /// A stranger speaking Akka's default, reflection-based JSON (whose payload names the CLR type to build) sends a
+    /// type with a side effect in its setter: the node never builds it (its serializer 1 refuses every payload), and
+    /// goes on serving. Akka's default would construct any type the payload names: a gadget chain away from code
+    /// execution.
+    /// </summary>
+    [Fact]
+    public async Task A_payload_in_Akkas_default_json_is_never_deserialized()
+    {
+        using var dir = new TempDir();
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"));
+        await n.Ask<StatusReply>(new GetStatus());
+        using var stranger = ActorSystem.Create("actorlab", ConfigurationFactory.ParseString("""
+            akka.actor.provider = remote
+            akka.remote.dot-netty.tcp { hostname = 127.0.0.1, port = 0 }
+            akka.loglevel = OFF
+            """));
+        var gadget = new Gadget { Command = "rm -rf /" };
+        Interlocked.Exchange(ref Gadget.Built, 0);
+        foreach (var path in new[] { "/user/coordinator-singleton/coordinator/coordinator", "/system/receptionist", "/user/gateway" })
+            stranger.ActorSelection($"{n.Node.Address}{path}").Tell(gadget);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(0, Volatile.Read(ref Gadget.Built));
+        // the node goes on answering
+        Assert.NotNull(await n.Ask<StatusReply>(new GetStatus()));
+        await stranger.Terminate();
+    }
+
+    /// <summary>Counts the times anything built one through its setter (the deserializer would).</summary>
+    public sealed class Gadget
+    {
+        public static int Built;
+        string _command = "";
+        public string Command { get => _command; set { _command = value; Interlocked.Increment(ref Built); } }
+    }
+
     static Config ActorLabSerializerConfig() => ConfigurationFactory.ParseString("""
         akka.actor.serializers.actorlab = "ActorLab.Actors.Serialization.ActorLabSerializer, ActorLab.Actors"
         akka.actor.serialization-bindings { "ActorLab.Actors.Serialization.IActorLabMessage, ActorLab.Actors" = actorlab }
