@@ -53,7 +53,10 @@ public sealed class ConsoleClient : IDisposable
             akka.remote.log-remote-lifecycle-events = off
             akka.cluster.client.establishing-get-contacts-interval = 500ms
             akka.cluster.client.refresh-contacts-interval = 5s
-            """).WithFallback(ActorLabConfig.Defaults).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig());
+            """).WithFallback(ActorLabConfig.Defaults).WithFallback(Akka.Cluster.Tools.Client.ClusterClientReceptionist.DefaultConfig())
+            // ClusterClient tunnels every request in a pub-sub Send: its protobuf serializer is bound there, and the
+            // reflection-based JSON default it would otherwise fall to is refused on both sides (RefuseUnboundSerializer)
+            .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig());
         var timeout = config.GetTimeSpan("actorlab.console.ask-timeout", TimeSpan.FromSeconds(10));
         var system = certificates == null ? ActorSystem.Create(clientName, config) : ActorSystem.Create(clientName, certificates.Bootstrap(config));
         var initial = parsed.Select(c => ActorPath.Parse($"{ClusterTls.Scheme(certificates)}://{ActorLabSystem.Name}@{c.Host}:{c.Port}/system/receptionist")).ToImmutableHashSet();

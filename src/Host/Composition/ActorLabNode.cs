@@ -148,8 +148,13 @@ public sealed class ActorLabNode : IAsyncDisposable
         catch (Exception e)
         {
             var inner = e;
-            while (inner.InnerException != null) inner = inner.InnerException;
-            throw new UserInputException($"cannot listen on {endpoint.Hostname}:{endpoint.Port}: {inner.Message} (is another node using that address?)");
+            var socket = false;
+            for (; inner.InnerException != null; inner = inner.InnerException) socket |= inner is System.Net.Sockets.SocketException;
+            socket |= inner is System.Net.Sockets.SocketException || inner.Message.Contains("bind", StringComparison.OrdinalIgnoreCase)
+                      || inner.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase);
+            throw socket
+                ? new UserInputException($"cannot listen on {endpoint.Hostname}:{endpoint.Port}: {inner.Message} (is another node using that address?)")
+                : new UserInputException($"cannot start the node on {endpoint.Hostname}:{endpoint.Port}: {inner.Message}");
         }
         var self = Cluster.Get(system);
         if (node.IsCoordinator && JournalCheck.Probe(system, TimeSpan.FromSeconds(20)) is { } why)
