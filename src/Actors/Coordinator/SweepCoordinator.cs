@@ -7,7 +7,9 @@ using Akka.Event;
 using Akka.Persistence;
 using ActorLab.Actors.Config;
 using ActorLab.Actors.Control;
+using ActorLab.Actors.Gateway;
 using ActorLab.Actors.Node;
+using ActorLab.Actors.Serialization;
 using ActorLab.Actors.Sweeps;
 using ActorLab.Model.Common;
 
@@ -86,6 +88,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         Member<RunEvaluated>(OnEvaluated);
 
         // consoles (through a gateway)
+        Member<VerifiedRequest>(OnVerified);
         Member<SubmitSweepFile>(OnSubmitFile);
         Command<Planned>(p =>
         {
@@ -118,6 +121,24 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         _log.Warning("command={0} sender={1} event=refused reason=\"not a cluster member\"", typeof(T).Name, from);
         Sender.Tell(new CommandReply(false, "refused: the sender is not a member of this cluster"));
     });
+
+    /// <summary>A signed console request a gateway verified: run once in the cluster (the nonce ledger), as the command it carries.</summary>
+    void OnVerified(VerifiedRequest r)
+    {
+        _nonces ??= new NonceLedger(_startedAt);
+        if (_nonces.Admit(r.Nonce, r.IssuedAtUnixMs, DateTimeOffset.UtcNow) is { } refusal)
+        {
+            _log.Warning("operator={0} sender={1} event=refused reason=\"{2}\"", r.Operator, Sender.Path.Address, refusal);
+            Sender.Tell(new Refused(refusal));
+            return;
+        }
+        object command;
+        try { command = ActorLabSerializer.Read(r.Payload, r.Manifest, ActorLabSerializer.Standalone); }
+        catch (System.Runtime.Serialization.SerializationException e) { Sender.Tell(new Refused($"the signed command cannot be read: {e.Message}")); return; }
+        Self.Forward(command);
+    }
+
+    NonceLedger? _nonces;
 
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {

@@ -67,20 +67,14 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
     }
 
     readonly IReadOnlyDictionary<string, OperatorToken>? _tokens;
-    readonly Dictionary<string, DateTimeOffset> _nonces = new(StringComparer.Ordinal);
 
     void OnSigned(SignedRequest r)
     {
         if (_tokens is null) { Refuse("this gateway has no operator tokens configured (actorlab.gateway.tokens-file)"); return; }
-        var now = DateTimeOffset.UtcNow;
-        var (command, refusal) = OperatorTokens.Open(r, _tokens, now);
-        if (refusal is null && _nonces.ContainsKey(r.Nonce)) refusal = "the request was already used once (a replay)";
+        var (command, refusal) = OperatorTokens.Open(r, _tokens, DateTimeOffset.UtcNow);
         if (refusal != null) { Refuse(refusal); return; }
-        // a nonce is remembered as long as its request could still be fresh; bounded, so a flood cannot grow it
-        _nonces[r.Nonce] = now + OperatorTokens.MaxSkew + OperatorTokens.MaxSkew;
-        if (_nonces.Count > 100_000) foreach (var k in _nonces.Where(kv => kv.Value < now).Select(kv => kv.Key).ToList()) _nonces.Remove(k);
-        if (_nonces.Count > 100_000) { _nonces.Remove(r.Nonce); Refuse("too many requests in the last two minutes"); return; }
-        Dispatch(command!, r.Operator); // still in the console's message: Sender is the console
+        // the coordinator checks the nonce (one ledger for every gateway) and runs the command it carries
+        Dispatch(command!, r.Operator, new VerifiedRequest(r.Operator, r.Nonce, r.IssuedAtUnixMs, r.Manifest, r.Payload)); // Sender is still the console
     }
 
     /// <summary>
@@ -96,16 +90,18 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
         Sender.Tell(new Refused($"refused by {_cluster.SelfAddress.Host}:{_cluster.SelfAddress.Port}: {why}"));
     }
 
-    void Dispatch(object m, string? op)
+    /// <param name="wire">What goes to the coordinator in place of <paramref name="m"/> (a signed command's <see cref="VerifiedRequest"/>).</param>
+    void Dispatch(object m, string? op, object? wire = null)
     {
+        var send = wire ?? m;
         switch (m)
         {
-            case GetStatus: Forward(m, _settings.AskTimeout, r => r is StatusReply s ? s with { Members = Members() } : r); break;
-            case GetRuns: Forward(m, _settings.AskTimeout); break;
-            case SubmitSweepFile: Forward(m, _settings.SubmitTimeout); break;
+            case GetStatus: Forward(send, _settings.AskTimeout, r => r is StatusReply s ? s with { Members = Members() } : r); break;
+            case GetRuns: Forward(send, _settings.AskTimeout); break;
+            case SubmitSweepFile: Forward(send, _settings.SubmitTimeout); break;
             case PauseSweep or ResumeSweep or StopSweep or CancelSweep or SuspendRun or ResumeRun or RetryFailed or SubmitProbe:
                 if (op != null) _log.Info("console={0} operator={1} command={2}", Sender.Path.Address, op, m.GetType().Name);
-                Forward(m, m is ISweepWideCommand ? _settings.SubmitTimeout : _settings.AskTimeout);
+                Forward(send, m is ISweepWideCommand ? _settings.SubmitTimeout : _settings.AskTimeout);
                 break;
             case Watch w: OnWatch(w); break;
             default: Unhandled(m); break;

@@ -23,6 +23,12 @@ public sealed record SignedRequest(string Operator, long IssuedAtUnixMs, string 
 public sealed record Refused(string Message) : IActorLabMessage;
 
 /// <summary>
+/// A signed request whose operator, signature, freshness and role a gateway checked, passed on to the coordinator
+/// with its nonce: the coordinator's <see cref="NonceLedger"/> runs it at most once in the cluster.
+/// </summary>
+public sealed record VerifiedRequest(string Operator, string Nonce, long IssuedAtUnixMs, string Manifest, byte[] Payload) : IActorLabMessage;
+
+/// <summary>
 /// Operator tokens: the coordinator nodes' tokens file (one `NAME ROLE SECRET` line per console, 0600) and a
 /// console's own token file (`NAME ROLE SECRET`, the same line), signing and checking requests. Passwords never sit
 /// in sweep files or flags: a file or the environment.

@@ -79,6 +79,7 @@ public static class MessageRegistry
         (typeof(NoCoordinator), "no-coordinator", 1),
         (typeof(Gateway.SignedRequest), "signed-request", 1),
         (typeof(Gateway.Refused), "refused", 1),
+        (typeof(Gateway.VerifiedRequest), "verified-request", 1),
         (typeof(Watch), "watch", 2),
         (typeof(WatchAck), "watch-ack", 1),
         (typeof(WatchNotice), "watch-notice", 2),

@@ -66,6 +66,15 @@ public class OperatorTokenTests
         Assert.IsType<CommandReply>(await op.Client.Ask<object>(new ClusterClient.Send(ConsoleGateway.Path, signed, true), TimeSpan.FromSeconds(10)));
         var replay = await op.Client.Ask<object>(new ClusterClient.Send(ConsoleGateway.Path, signed, true), TimeSpan.FromSeconds(10));
         Assert.Contains("already used once", Assert.IsType<Refused>(replay).Message);
+        // the same request at another gateway (another coordinator-role node's, here a second one on this node): the
+        // coordinator keeps the one nonce ledger, so it is a replay there too
+        var proxy = await n.Node.System.ActorSelection("/user/coordinator-proxy").ResolveOne(TimeSpan.FromSeconds(5));
+        var second = n.Node.System.ActorOf(ConsoleGateway.Props(proxy, GatewaySettings.From(n.Node.System.Settings.Config)), "gateway-2");
+        ClusterClientReceptionist.Get(n.Node.System).RegisterService(second);
+        var elsewhere = await AskUntilRegistered(op, "/user/gateway-2", signed);
+        Assert.Contains("already used once", Assert.IsType<Refused>(elsewhere).Message);
+        var fresh = OperatorTokens.Sign(ann, new ResumeSweep(null), DateTimeOffset.UtcNow);
+        Assert.IsType<CommandReply>(await op.Client.Ask<object>(new ClusterClient.Send("/user/gateway-2", fresh, true), TimeSpan.FromSeconds(10)));
         var stale = OperatorTokens.Sign(ann, new PauseSweep(null), DateTimeOffset.UtcNow - TimeSpan.FromMinutes(2));
         var old = await op.Client.Ask<object>(new ClusterClient.Send(ConsoleGateway.Path, stale, true), TimeSpan.FromSeconds(10));
         Assert.Contains("more than 60 s", Assert.IsType<Refused>(old).Message);
@@ -73,5 +82,16 @@ public class OperatorTokenTests
         var submitted = op.Ask<CommandReply>(new SubmitSweepFile("s.conf", Sweep), TimeSpan.FromSeconds(60));
         Assert.True(submitted.Ok, submitted.Message);
         Assert.Equal("signed", Assert.Single((await n.Ask<StatusReply>(new GetStatus())).Sweeps).Name);
+    }
+
+    /// <summary>The receptionist learns a new service by gossip: ask until the gateway answers (or 20 s pass).</summary>
+    static async Task<object> AskUntilRegistered(ConsoleClient op, string path, SignedRequest signed)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            try { return await op.Client.Ask<object>(new ClusterClient.Send(path, signed, true), TimeSpan.FromSeconds(2)); }
+            catch (AskTimeoutException) when (DateTime.UtcNow < until) { }
+        }
     }
 }
