@@ -235,6 +235,8 @@ public static class CapacityCommands
         int converged = report.Convergence.Count(c => c.Result.Converged);
         Console.WriteLine($"measured {report.Runs.Count} run(s) ({report.Skipped.Count} skipped{(report.FilteredOut > 0 ? $", {report.FilteredOut} filtered out" : "")}), {report.AllSteps.Count} capacity rows; " +
                           $"{converged} converged, {report.Convergence.Count - converged} never converged");
+        foreach (var final in files.Where(f => Path.GetFileName(f).StartsWith("capacity_final_", StringComparison.Ordinal)))
+            CapacitySummary.Print(final);
         Console.WriteLine($"wrote {files.Count} files to {Path.GetFullPath(outDir)}");
         return 0;
     }

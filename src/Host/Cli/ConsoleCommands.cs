@@ -190,7 +190,7 @@ public static class ConsoleCommands
     // ------------------------------------------------------------------ tables
 
     /// <summary>Tables keep run ids on one line even when the output is a pipe (no terminal width).</summary>
-    static void WideTables()
+    internal static void WideTables()
     {
         if (Console.IsOutputRedirected || AnsiConsole.Profile.Width < 160) AnsiConsole.Profile.Width = 240;
     }

@@ -143,6 +143,7 @@ public static class SweepCommands
             return 1;
         }
         var dir = mine.ResultsDir!;
+        foreach (var final in Directory.GetFiles(dir, "capacity_final_*.csv").Order(StringComparer.Ordinal)) CapacitySummary.Print(final);
         Console.WriteLine($"capacity tables: {string.Join(", ", Directory.GetFiles(dir, "capacity_final_*.csv").Select(Path.GetFileName))} in {dir}");
         Console.WriteLine($"plots: {string.Join(", ", Directory.GetFiles(dir, "capacity_vs_params_*.png").Select(Path.GetFileName))} in {dir}");
         if (mine.Failed > 0)

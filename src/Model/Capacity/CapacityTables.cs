@@ -30,7 +30,7 @@ public static class CapacityTables
     public static IReadOnlyList<string> Write(string outDir, MeasureReport report)
     {
         var o = report.Options;
-        var converged = report.Convergence.ToDictionary(c => c.Run.Dir, c => c.Result.Converged);
+        var converged = report.Convergence.ToDictionary(c => c.Run.Dir, c => c.Result);
         var paths = new List<string>
         {
             Path.Combine(outDir, AllStepsFile(o.Scheme, o.Selection)),
@@ -50,9 +50,17 @@ public static class CapacityTables
     static string F(long v) => v.ToString(CultureInfo.InvariantCulture);
     static string Hops(double h) => h.ToString("0.#", CultureInfo.InvariantCulture);
 
+    /// <summary>The convergence column: when it converged, or why not (the rule's own reason).</summary>
+    public static string ConvergenceText(ConvergenceResult? c) => c switch
+    {
+        null => "not assessed",
+        { Converged: true } => $"converged at step {c.FirstConvergedStep}",
+        _ => c.Reason ?? "not converged",
+    };
+
     static string Quote(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    public static string CapacityCsv(IReadOnlyList<CapacityRow> rows, bool subjectwise, int maxRelations, IReadOnlyDictionary<string, bool>? converged)
+    public static string CapacityCsv(IReadOnlyList<CapacityRow> rows, bool subjectwise, int maxRelations, IReadOnlyDictionary<string, ConvergenceResult>? converged)
     {
         var subjects = subjectwise ? Subjects.Names(Math.Max(1, maxRelations)) : [];
         var sb = new StringBuilder(rows.Count * 160);
@@ -60,7 +68,7 @@ public static class CapacityTables
         foreach (var s in subjects) sb.Append(',').Append(s).Append("_capacity");
         if (converged != null) sb.Append(",total_capacity,bits_per_param,fraction_of_entropy");
         sb.Append(",run");
-        if (converged != null) sb.Append(",converged");
+        if (converged != null) sb.Append(",converged,convergence");
         sb.Append('\n');
         // Formatting doubles dominates: format chunks of rows in parallel, then join in order.
         const int chunk = 8192;
@@ -75,7 +83,7 @@ public static class CapacityTables
         return sb.ToString();
     }
 
-    static void AppendRow(StringBuilder sb, CapacityRow r, IReadOnlyList<string> subjects, IReadOnlyDictionary<string, bool>? converged)
+    static void AppendRow(StringBuilder sb, CapacityRow r, IReadOnlyList<string> subjects, IReadOnlyDictionary<string, ConvergenceResult>? converged)
     {
         {
             var run = r.Run;
@@ -90,7 +98,11 @@ public static class CapacityTables
             if (converged != null)
                 sb.Append(',').Append(F(r.Capacity)).Append(',').Append(F(r.BitsPerParam)).Append(',').Append(F(r.FractionOfEntropy));
             sb.Append(',').Append(Quote(run.Name));
-            if (converged != null) sb.Append(',').Append(converged.GetValueOrDefault(run.Dir) ? "true" : "false");
+            if (converged != null)
+            {
+                var c = converged.GetValueOrDefault(run.Dir);
+                sb.Append(',').Append(c?.Converged == true ? "true" : "false").Append(',').Append(Quote(ConvergenceText(c)));
+            }
             sb.Append('\n');
         }
     }

@@ -180,6 +180,15 @@ public class CapacityCommandsTests
         Assert.Equal(88 + s, double.Parse(f21[Array.IndexOf(header, "dataset_entropy")], CultureInfo.InvariantCulture), 6);
         double cap = double.Parse(f21[Array.IndexOf(header, "capacity")], CultureInfo.InvariantCulture);
         Assert.Equal(cap / 5000, double.Parse(f21[Array.IndexOf(header, "bits_per_param")], CultureInfo.InvariantCulture), 9);
+        // the summary it prints is the CSV's: every row's capacity, bits per parameter and convergence, as written
+        Assert.Contains("bits / parameter", r.Stdout);
+        foreach (var row in final.Skip(1).Select(l => l.Split(',')))
+        {
+            Assert.Contains(double.Parse(row[Array.IndexOf(header, "capacity")], CultureInfo.InvariantCulture).ToString("F0", CultureInfo.InvariantCulture), r.Stdout);
+            Assert.Contains(double.Parse(row[Array.IndexOf(header, "bits_per_param")], CultureInfo.InvariantCulture).ToString("F3", CultureInfo.InvariantCulture), r.Stdout);
+        }
+        Assert.Contains("eval points after step 1000000, the rule needs 15", File.ReadAllText(Path.Combine(outDir, "capacity_final_optimal_optimal.csv")));
+        Assert.Contains("not converged by the reference's rule", r.Stdout);
 
         var none = ActorLabCli.Run("measure", "--results", results, "--out", outDir, "--n-params", "7");
         Assert.Equal(2, none.ExitCode);

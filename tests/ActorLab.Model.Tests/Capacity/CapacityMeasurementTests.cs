@@ -177,10 +177,13 @@ public class CapacityMeasurementTests
         Assert.Equal(["1000", "8", "2", "2", "1", "2", "2.1", "0.1", "1000", "0.5"], row[..10]);
         Assert.Equal(72 + s, double.Parse(row[10], CultureInfo.InvariantCulture), 6);
         var final = File.ReadAllLines(files[1]);
-        Assert.EndsWith(",dataset_entropy,total_capacity,bits_per_param,fraction_of_entropy,run,converged", final[0]);
+        Assert.EndsWith(",dataset_entropy,total_capacity,bits_per_param,fraction_of_entropy,run,converged,convergence", final[0]);
         Assert.Equal(7, final.Length);
         // run_a at 2.1 hops: 72 + S bits, n_params 1000, entropy 88 + 88 + S.
-        var f21 = final.Select(l => l.Split(',')).Single(f => f[^2] == "run_a" && f[6] == "2.1");
+        var f21 = final.Select(ResultsReader.SplitCsv).Single(f => f[^3] == "run_a" && f[6] == "2.1");
+        // converged, then why not (the rule's reason)
+        Assert.Equal("false", f21[^2]);
+        Assert.Contains("eval points after step 1000000, the rule needs 15", f21[^1]);
         double[] ratios = f21[13..16].Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal([72 + s, (72 + s) / 1000, (72 + s) / (176 + s)], ratios, new ToleranceComparer(1e-6));
         var never = File.ReadAllLines(files[3]);

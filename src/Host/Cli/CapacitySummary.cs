@@ -1,0 +1,41 @@
+using System.Globalization;
+using ActorLab.Model.Capacity;
+using Spectre.Console;
+
+namespace ActorLab.Host.Cli;
+
+/// <summary>
+/// The table `measure` and `sweep run` end with: one row per run and hop level of a capacity_final CSV, read back
+/// from the file itself, so its numbers are the CSV's.
+/// </summary>
+public static class CapacitySummary
+{
+    public static void Print(string capacityFinalCsv)
+    {
+        var lines = File.ReadAllLines(capacityFinalCsv);
+        if (lines.Length < 2) return;
+        var header = ResultsReader.SplitCsv(lines[0]);
+        int Col(string name) => Array.IndexOf(header, name);
+        int run = Col("run"), hops = Col("hops"), n = Col("N_profiles"), p = Col("n_params"), cap = Col("capacity"),
+            bpp = Col("bits_per_param"), frac = Col("fraction_of_entropy"), conv = Col("converged"), why = Col("convergence");
+        if (new[] { run, hops, n, p, cap, bpp, frac, conv }.Any(i => i < 0)) return; // not a final table of this version
+        var rows = lines.Skip(1).Where(l => l.Length > 0).Select(ResultsReader.SplitCsv)
+            .OrderBy(f => D(f[hops])).ThenBy(f => D(f[n])).ThenBy(f => D(f[p])).ToList();
+        ConsoleCommands.WideTables();
+        var t = new Table().Title(Markup.Escape(Path.GetFileName(capacityFinalCsv)))
+            .AddColumns("run", "hops", "N", "parameters", "capacity (bits)", "bits / parameter", "of dataset entropy", "converged");
+        foreach (var i in new[] { 1, 2, 3, 4, 5, 6 }) t.Columns[i].RightAligned();
+        foreach (var f in rows)
+            t.AddRow(Markup.Escape(f[run]), f[hops], f[n], f[p], Fixed(f[cap], "F0"), Fixed(f[bpp], "F3"), Percent(f[frac]),
+                Markup.Escape(f[conv] == "true" ? "yes" : "no" + (why >= 0 && why < f.Length ? ": " + f[why] : "")));
+        AnsiConsole.Write(t);
+        var unconverged = rows.Count(f => f[conv] != "true");
+        if (unconverged > 0)
+            Console.WriteLine($"{unconverged} of {rows.Count} row(s) not converged by the reference's rule (the convergence column says why): " +
+                              "their capacity is what the run stored so far, a lower bound.");
+    }
+
+    static double D(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN;
+    static string Fixed(string s, string format) => double.IsNaN(D(s)) ? s : D(s).ToString(format, CultureInfo.InvariantCulture);
+    static string Percent(string s) => double.IsNaN(D(s)) ? s : (100 * D(s)).ToString("F1", CultureInfo.InvariantCulture) + " %";
+}
