@@ -13,7 +13,8 @@ namespace ActorLab.Bench;
 /// as fast as they can (each keeping a few asks open). Per round: a quiet window, then a flood window of the same
 /// length; the run's step time in each (from its progress.eN.csv step rows' clock), the flood's answers per second,
 /// busy refusals and answer latency. The consoles run on the same machine as the node, so the step-time change
-/// includes their CPU. Args: [--rounds R] [--window SECONDS] [--consoles N] [--outstanding K].
+/// includes their CPU. Args: [--rounds R] [--window SECONDS] [--consoles N] [--outstanding K] [--max-in-flight B]
+/// (B: the node's actorlab.gateway.max-in-flight; the results then go to consoleflood-max-in-flight-B.md).
 /// </summary>
 public static class ConsoleFloodBench
 {
@@ -38,7 +39,7 @@ public static class ConsoleFloodBench
 
     public static int Run(string[] args)
     {
-        int rounds = 3, window = 15, consoles = 20, outstanding = 8;
+        int rounds = 3, window = 15, consoles = 20, outstanding = 8, bound = 0;
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             var v = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
@@ -48,6 +49,7 @@ public static class ConsoleFloodBench
                 case "--window": window = v; break;
                 case "--consoles": consoles = v; break;
                 case "--outstanding": outstanding = v; break;
+                case "--max-in-flight": bound = v; break;
                 default: Console.Error.WriteLine($"unknown argument {args[i]}"); return 2;
             }
         }
@@ -56,12 +58,12 @@ public static class ConsoleFloodBench
         var sweepFile = Path.Combine(root, "flood.conf");
         File.WriteAllText(sweepFile, Sweep);
         var config = Path.Combine(root, "node.conf");
-        File.WriteAllText(config, "actorlab.node.use-cuda = off\n");
+        File.WriteAllText(config, "actorlab.node.use-cuda = off\n" + (bound > 0 ? $"actorlab.gateway.max-in-flight = {bound}\n" : ""));
         var data = Path.Combine(root, "data");
         var port = ClusterHarness.FreePort();
         var contact = $"127.0.0.1:{port}";
         var windows = new List<(DateTimeOffset QuietFrom, DateTimeOffset QuietTo, DateTimeOffset FloodFrom, DateTimeOffset FloodTo, ConsoleFlood.Outcome Flood)>();
-        var maxInFlight = ActorLabConfig.Defaults.GetInt("actorlab.gateway.max-in-flight");
+        var maxInFlight = bound > 0 ? bound : ActorLabConfig.Defaults.GetInt("actorlab.gateway.max-in-flight");
         try
         {
             using var node = new ActorLabProcess("node", "--port", port.ToString(CultureInfo.InvariantCulture), "--data-dir", data, "--slots", "1", "--config", config);
@@ -89,7 +91,9 @@ public static class ConsoleFloodBench
             // every lease epoch's file (a run re-leased during the bench would show as more than one)
             var progress = Directory.GetFiles(data, "progress*.csv", SearchOption.AllDirectories);
             var rows = progress.SelectMany(StepRows).OrderBy(r => r.At).ToList();
-            Console.WriteLine($"progress: {string.Join(", ", progress.Select(Path.GetFileName))}: {rows.Count} step rows");
+            var (a, b) = rows.Zip(rows.Skip(1)).MaxBy(p => p.Item2.At - p.Item1.At);
+            Console.WriteLine($"progress: {string.Join(", ", progress.Select(Path.GetFileName))}: {rows.Count} step rows; " +
+                              $"longest gap between steps {(b.At - a.At).TotalMilliseconds:F0} ms after step {a.Step} at {a.At:HH:mm:ss.fff}");
             var results = windows.Select(w => new Round(StepMs(rows, w.QuietFrom, w.QuietTo), StepMs(rows, w.FloodFrom, w.FloodTo), w.Flood)).ToList();
             using (var c = ConsoleClient.Connect(contact, "bench-cancel")) c.Ask<CommandReply>(new ActorLab.Actors.Coordinator.CancelSweep("flood"));
 
@@ -115,20 +119,31 @@ public static class ConsoleFloodBench
                           $"refused {Spread(results.Select(r => (double)r.Flood.Refused), "F0")}.");
             Console.WriteLine();
             Console.Write(md);
-            Console.WriteLine($"written: {BenchResults.Write("consoleflood", md.ToString())}");
+            Console.WriteLine($"written: {BenchResults.Write(bound > 0 ? $"consoleflood-max-in-flight-{bound}" : "consoleflood", md.ToString())}");
             return 0;
         }
         finally
         {
-            try { Directory.Delete(root, true); } catch { /* best effort */ }
+            // ACTORLAB_KEEP_TEST_DIRS=1 keeps the node's logs and files for a look
+            if (Environment.GetEnvironmentVariable("ACTORLAB_KEEP_TEST_DIRS") == "1") Console.WriteLine($"kept: {root}");
+            else try { Directory.Delete(root, true); } catch { /* best effort */ }
         }
     }
 
-    static List<(long Step, DateTimeOffset At)> StepRows(string progress) =>
-        File.ReadAllLines(progress).Skip(1).Select(l => l.Split(','))
-            .Where(p => p.Length >= 7 && p[1] == "step")
-            .Select(p => (long.Parse(p[2], CultureInfo.InvariantCulture), DateTimeOffset.Parse(p[6], CultureInfo.InvariantCulture)))
-            .ToList();
+    /// <summary>The step rows (a last row the trainer is still writing is skipped).</summary>
+    static List<(long Step, DateTimeOffset At)> StepRows(string progress)
+    {
+        var rows = new List<(long, DateTimeOffset)>();
+        using var reader = new StreamReader(new FileStream(progress, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        while (reader.ReadLine() is { } line)
+        {
+            var p = line.Split(',');
+            if (p.Length >= 7 && p[1] == "step" && p[6].EndsWith("+00:00", StringComparison.Ordinal) && long.TryParse(p[2], CultureInfo.InvariantCulture, out var step) &&
+                DateTimeOffset.TryParse(p[6], CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
+                rows.Add((step, at));
+        }
+        return rows;
+    }
 
     /// <summary>Mean wall-clock time per step of the steps trained within [from, to].</summary>
     static double StepMs(List<(long Step, DateTimeOffset At)> rows, DateTimeOffset from, DateTimeOffset to)

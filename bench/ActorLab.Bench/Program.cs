@@ -27,7 +27,7 @@ public static class Program
             case "damaged": return DamagedStateBench.Run(rest);
             case BadInputBench.FuzzChild: return BadInputBench.RunFuzzChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, tls [--rounds R] [--asks N], consoleflood [--rounds R] [--window S] [--consoles N] [--outstanding K], badinput [fuzz-cases] [seed], damaged");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, tls [--rounds R] [--asks N], consoleflood [--rounds R] [--window S] [--consoles N] [--outstanding K] [--max-in-flight B], badinput [fuzz-cases] [seed], damaged");
                 return 2;
         }
     }
