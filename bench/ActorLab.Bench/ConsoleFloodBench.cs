@@ -73,7 +73,7 @@ public static class ConsoleFloodBench
             using (var watcher = ConsoleClient.Connect(contact, "bench-watcher"))
                 Until(() => watcher.Ask<RunsReply>(new GetRuns("flood")).Runs.Single() is { Status: "Running", Step: > 500 }, TimeSpan.FromMinutes(2));
             using var flood = new ConsoleFlood(contact, consoles);
-            flood.StatusAndRunsAtOnce(TimeSpan.FromSeconds(30)); // every console's contact made
+            Console.WriteLine($"warm-up (every console's contact made): {flood.Burst(2, TimeSpan.FromSeconds(30))}");
             Thread.Sleep(2000);
             for (var r = 0; r < rounds; r++)
             {

@@ -92,6 +92,43 @@ public class ConsoleFloodTests
         }
     }
 
+    [Fact]
+    public void Beyond_max_in_flight_a_flood_is_refused_as_busy_logged_a_few_times_and_the_node_answers_after()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "actorlab-busy-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "node.conf");
+        File.WriteAllText(config, "actorlab.gateway.max-in-flight = 1\n");
+        var port = ConsoleNodeTests.FreePort();
+        var contact = $"127.0.0.1:{port}";
+        try
+        {
+            using var node = new ActorLabProcess("node", "--port", port.ToString(), "--data-dir", Path.Combine(dir, "data"), "--slots", "1", "--config", config);
+            node.WaitForLine(l => l.StartsWith("control it with", StringComparison.Ordinal), Limit);
+            using (var first = ConsoleClient.Connect(contact, "busy-first"))
+                Until(() => first.Ask<StatusReply>(new GetStatus()) is { Nodes.Length: 1 } s ? s : null);
+
+            // with one place, 20 consoles' 100 asks each cannot all be in flight: some are refused at once
+            using (var flood = new ConsoleFlood(contact, 20))
+            {
+                var outcome = flood.Burst(100, FloodBound);
+                Console.WriteLine($"max-in-flight 1: {outcome}");
+                Assert.True(outcome.Other.Count == 0, outcome.ToString());
+                Assert.True(outcome.Refused > 0 && outcome.Answered > 0, outcome.ToString());
+            }
+
+            // a real console after the flood is answered; the refusals were logged a few times, not once each
+            var (code, output) = ActorLabProcess.Run(Limit, "console", "--contact", contact, "status");
+            Assert.True(code == 0, output);
+            var busyLines = File.ReadLines(Path.Combine(dir, "data", "logs", "node.log")).Count(l => l.Contains("event=busy"));
+            Assert.InRange(busyLines, 1, 5);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, true); } catch { /* best effort */ }
+        }
+    }
+
     static T Until<T>(Func<T?> found, TimeSpan? timeout = null) where T : class
     {
         var until = DateTime.UtcNow + (timeout ?? Limit);
