@@ -31,8 +31,8 @@ public class ConsoleFloodTests
         """;
 
     static readonly TimeSpan Limit = TimeSpan.FromMinutes(1);
-    // measured on a loaded 2-core machine: 20 consoles' status + runs within ~0.3 s, a 4,000-ask burst's slowest
-    // answer within ~3 s; the bounds are several times that
+    // measured on a loaded 2-core machine: 20 consoles' status + runs within 0.05-0.4 s once connected, a 4,000-ask
+    // burst's slowest answer within 3-5 s; the bounds are several times that
     static readonly TimeSpan AtOnceBound = TimeSpan.FromSeconds(10);
     static readonly TimeSpan FloodBound = TimeSpan.FromSeconds(30);
 
@@ -60,7 +60,9 @@ public class ConsoleFloodTests
 
             using var flood = new ConsoleFlood(contact, 20);
             // (b) 20 consoles at once, each status then runs: all answered within the bound
-            var first = flood.StatusAndRunsAtOnce(AtOnceBound); // the first asks also make each console's contact
+            // the first asks also make each console's contact (20 ClusterClients finding the receptionist: up to ~6 s
+            // measured while other tests run beside this one), so they get the wide bound; the bound is on the next ones
+            var first = flood.StatusAndRunsAtOnce(FloodBound);
             var atOnce = flood.StatusAndRunsAtOnce(AtOnceBound);
             Assert.Equal(20, atOnce.Count);
             Assert.True(atOnce.Max() < AtOnceBound, $"slowest of 20 consoles: {atOnce.Max()}");
