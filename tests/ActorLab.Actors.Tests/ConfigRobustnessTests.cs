@@ -80,6 +80,8 @@ public class ConfigRobustnessTests : IDisposable
     [InlineData("actorlab.node.use-cuda = maybe", "actorlab.node.use-cuda: 'maybe' is not one of auto, on, off")]
     [InlineData("actorlab.coordinator.resend-interval = 0s", "actorlab.coordinator.resend-interval: 0s must be longer than zero")]
     [InlineData("actorlab.console.ask-timeout = soon", "actorlab.console.ask-timeout: expected a duration")]
+    [InlineData("actorlab.gateway.max-in-flight = 0", "actorlab.gateway.max-in-flight: 0 is not in 1..1000000")]
+    [InlineData("actorlab.gateway.max-in-flight = lots", "actorlab.gateway.max-in-flight: expected a whole number, got 'lots'")]
     [InlineData("actorlab.data.read-ahead = 0", "actorlab.data.read-ahead: 0 is not in 1..1024")]
     [InlineData("actorlab.coordinator.retry-backoff-min = 1m", "actorlab.coordinator.retry-backoff-max: 00:00:30 is below retry-backoff-min")]
     [InlineData("actorlab.node = 3", "actorlab.node: expected an object")]

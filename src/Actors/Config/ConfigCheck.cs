@@ -69,6 +69,7 @@ public static class ConfigCheck
         v.Duration("actorlab.node.join-timeout");
         v.Duration("actorlab.gateway.ask-timeout");
         v.Duration("actorlab.gateway.submit-timeout");
+        v.Int("actorlab.gateway.max-in-flight", 1, 1_000_000);
         v.Duration("actorlab.console.ask-timeout");
         TlsSettings.From(config, source);
         v.List("actorlab.testing.stand-in-sweeps");

@@ -567,11 +567,13 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     RunsReply Runs(GetRuns g)
     {
         var limit = Math.Clamp(g.Limit, 1, 1000);
-        var runs = g.Sweep is null
-            ? _state.SweepsInOrder.SelectMany(s => _state.RunsOf(s.Name))
-            : _state.RunsOf(g.Sweep);
-        var all = runs as IList<RunInfo> ?? runs.ToList();
-        var page = all.Skip(Math.Max(0, g.Offset)).Take(limit)
+        // run ids only until the page: a page looks up its own runs, not every run of every sweep, so a `runs` ask
+        // stays cheap under a flood of consoles at 100,000 runs (the answer is the same)
+        IReadOnlyList<SweepInfo> sweeps = g.Sweep is null ? [.. _state.SweepsInOrder]
+            : _state.Sweeps.TryGetValue(g.Sweep, out var one) ? [one] : [];
+        var total = sweeps.Sum(s => s.RunIds.Length);
+        var page = sweeps.SelectMany(s => s.RunIds).Skip(Math.Max(0, g.Offset)).Take(limit)
+            .Select(id => _state.Runs[id])
             .Select(r =>
             {
                 // live progress is newer than the journal only while it is ahead of what the journal recorded
@@ -580,7 +582,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
                     live != null ? live.Loss : r.TrainLoss, r.Lease?.NodeId, r.Lease?.Epoch, r.FailedAttempts, r.Error);
             })
             .ToImmutableArray();
-        return new RunsReply(page, all.Count, Math.Max(0, g.Offset));
+        return new RunsReply(page, total, Math.Max(0, g.Offset));
     }
 }
 

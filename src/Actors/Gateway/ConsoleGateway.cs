@@ -8,13 +8,17 @@ using ActorLab.Actors.Coordinator;
 
 namespace ActorLab.Actors.Gateway;
 
-/// <summary>Timeouts of the gateway (from `actorlab.gateway`).</summary>
-public sealed record GatewaySettings(TimeSpan AskTimeout, TimeSpan SubmitTimeout, string TokensFile = "")
+/// <summary>Timeouts and bounds of the gateway (from `actorlab.gateway`).</summary>
+/// <param name="MaxInFlight">Commands forwarded to the coordinator and not yet answered, at most; beyond it a command is refused at once.</param>
+public sealed record GatewaySettings(TimeSpan AskTimeout, TimeSpan SubmitTimeout, string TokensFile = "", int MaxInFlight = GatewaySettings.DefaultMaxInFlight)
 {
+    public const int DefaultMaxInFlight = 256;
+
     public static GatewaySettings From(Akka.Configuration.Config c) => new(
         c.GetTimeSpan("actorlab.gateway.ask-timeout", TimeSpan.FromSeconds(4)),
         c.GetTimeSpan("actorlab.gateway.submit-timeout", TimeSpan.FromSeconds(60)),
-        c.GetString("actorlab.gateway.tokens-file", ""));
+        c.GetString("actorlab.gateway.tokens-file", ""),
+        c.GetInt("actorlab.gateway.max-in-flight", DefaultMaxInFlight));
 }
 
 /// <summary>
@@ -23,7 +27,10 @@ public sealed record GatewaySettings(TimeSpan AskTimeout, TimeSpan SubmitTimeout
 /// commands, forwards them to the coordinator through the singleton proxy and pipes the answer back; when the
 /// coordinator does not answer it says so (<see cref="NoCoordinator"/>), so a console can tell "no node" from "node
 /// up, no coordinator". Watches are leases too: a console renews its <see cref="Watch"/>, the gateway forwards the
-/// events topic to it until the lease runs out, and nothing here depends on a console's life.
+/// events topic to it until the lease runs out, and nothing here depends on a console's life. The commands it has
+/// forwarded and not yet had answered are bounded (<see cref="GatewaySettings.MaxInFlight"/>): beyond the bound a
+/// command is refused at once as busy (<see cref="Refused"/>), so a flood of consoles gets answers or refusals,
+/// never an unbounded queue of asks, and the node stays responsive.
 /// </summary>
 public sealed class ConsoleGateway : ReceiveActor, IWithTimers
 {
@@ -35,11 +42,15 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
         public static readonly Sweep Instance = new();
     }
 
+    /// <summary>A forwarded command's answer (or its timeout), back through this actor so the in-flight count stays its own.</summary>
+    sealed record Answered(IActorRef ReplyTo, object Reply);
+
     readonly ILoggingAdapter _log = Context.GetLogger();
     readonly IActorRef _coordinator;
     readonly GatewaySettings _settings;
     readonly Cluster _cluster = Cluster.Get(Context.System);
     readonly Dictionary<IActorRef, (IActorRef Forwarder, DateTimeOffset Until)> _watchers = new();
+    readonly InFlightBound _bound;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -50,10 +61,16 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
     {
         _coordinator = coordinatorProxy;
         _settings = settings;
+        _bound = new InFlightBound(settings.MaxInFlight);
 
         _tokens = settings.TokensFile.Length == 0 ? null : OperatorTokens.LoadFile(settings.TokensFile, "actorlab.gateway.tokens-file");
         Receive<SignedRequest>(OnSigned);
         Receive<Sweep>(_ => ExpireWatchers());
+        Receive<Answered>(a =>
+        {
+            _bound.Release();
+            a.ReplyTo.Tell(a.Reply);
+        });
         Receive<Terminated>(t =>
         {
             foreach (var (k, v) in _watchers.Where(kv => kv.Value.Forwarder.Equals(t.ActorRef)).ToList()) _watchers.Remove(k);
@@ -115,11 +132,21 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
     {
         var sender = Sender;
         var self = _cluster.SelfAddress;
-        _coordinator.Ask<object>(message, timeout).PipeTo(sender,
-            success: r => map?.Invoke(r) ?? r,
-            failure: _ => new NoCoordinator(
+        if (!_bound.TryTake())
+        {
+            sender.Tell(new Refused($"node {self.Host}:{self.Port} is busy: {_bound.InFlight} commands waiting for the coordinator " +
+                                    "(actorlab.gateway.max-in-flight); try again"));
+            if (_bound.RefusalsToLog(DateTimeOffset.UtcNow) is > 0 and var n)
+                _log.Warning("event=busy refused={0} in_flight={1} max_in_flight={2} refused_total={3} (logged at most every {4:0}s)",
+                    n, _bound.InFlight, _bound.Max, _bound.Refused, InFlightBound.LogEvery.TotalSeconds);
+            return;
+        }
+        // the answer comes back through this actor (Answered), which releases the count and passes it on
+        _coordinator.Ask<object>(message, timeout).PipeTo(Self,
+            success: r => new Answered(sender, map?.Invoke(r) ?? r),
+            failure: _ => new Answered(sender, new NoCoordinator(
                 $"node {self.Host}:{self.Port} is up, but no coordinator answered within {timeout.TotalSeconds:0}s " +
-                $"(it is starting or failing over; members: {string.Join(", ", Members().Select(m => $"{m.Address} {m.Status}{(m.Reachable ? "" : " unreachable")}"))})"));
+                $"(it is starting or failing over; members: {string.Join(", ", Members().Select(m => $"{m.Address} {m.Status}{(m.Reachable ? "" : " unreachable")}"))})")));
     }
 
     ImmutableArray<MemberSummary> Members()
