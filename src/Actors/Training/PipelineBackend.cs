@@ -90,6 +90,8 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
             foreach (var (run, reason) in report.Skipped) _warn($"skipped run {run}: {reason}");
             if (report.Runs.Count == 0) throw new UserInputException($"sweep {sweep}: all {report.Skipped.Count} runs were skipped");
             CapacityTables.Write(outputDir, report);
+            // into each run's own tensorboard/ (measured-runs/RUN links to the run folder): one logdir has the curves and capacity
+            CapacityTensorBoard.Write(report, r => Path.Combine(r.Dir, "tensorboard"));
             var warnings = new List<string>();
             // generalisation-gap plots per run once, the capacity plots per hop level
             foreach (var h in hops)

@@ -231,6 +231,8 @@ public static class CapacityCommands
         var files = new List<string>(CapacityTables.Write(outDir, report));
         var plotWarnings = new List<string>();
         files.AddRange(CapacityPlots.Write(outDir, report, hops, runPlots, plotWarnings));
+        // beside the tables, not in the runs' folders: `measure` writes only under --out
+        CapacityTensorBoard.Write(report, r => Path.Combine(outDir, "tensorboard", r.Name));
         foreach (var w in plotWarnings) Console.Error.WriteLine($"warning: {w}");
         int converged = report.Convergence.Count(c => c.Result.Converged);
         Console.WriteLine($"measured {report.Runs.Count} run(s) ({report.Skipped.Count} skipped{(report.FilteredOut > 0 ? $", {report.FilteredOut} filtered out" : "")}), {report.AllSteps.Count} capacity rows; " +

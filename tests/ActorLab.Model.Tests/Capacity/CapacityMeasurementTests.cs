@@ -160,6 +160,30 @@ public class CapacityMeasurementTests
         Assert.Equal("--weight-decay 0.2", none.Options.Filter.ToString());
     }
 
+    /// <summary>Capacity goes to TensorBoard beside the curves: every measured row read back from the event file; a new measurement replaces it.</summary>
+    [Fact]
+    public void Capacity_is_written_to_tensorboard_per_run_and_replaced_by_a_new_measurement()
+    {
+        var (results, profilesDir) = BuildTree();
+        var report = CapacityMeasurement.Measure(Options(results, profilesDir, SelectionScheme.Enumerate));
+        var outDir = CapacityTestData.TempDir();
+        string DirOf(RunInfo r) => Path.Combine(outDir, r.Name);
+        CapacityTensorBoard.Write(report, DirOf);
+        CapacityTensorBoard.Write(report, DirOf);
+        foreach (var run in report.AllSteps.GroupBy(r => r.Run.Name))
+        {
+            Assert.Single(Directory.GetFiles(DirOf(run.First().Run)));
+            var scalars = ActorLab.Model.Tests.Training.TensorBoardEvents.Read(DirOf(run.First().Run));
+            foreach (var r in run)
+            {
+                var hops = r.Hops.ToString("0.#", CultureInfo.InvariantCulture);
+                var bits = Assert.Single(scalars, x => x.Tag == $"capacity_optimal_enumerate/hops{hops}_bits" && x.Step == r.Step);
+                Assert.Equal((float)r.Capacity, bits.Value);
+                Assert.Contains(scalars, x => x.Tag == $"capacity_optimal_enumerate/hops{hops}_bits_per_param" && x.Step == r.Step && x.Value == (float)r.BitsPerParam);
+            }
+        }
+    }
+
     [Fact]
     public void Tables_have_the_reference_columns()
     {
