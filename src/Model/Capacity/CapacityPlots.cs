@@ -45,8 +45,17 @@ public static class CapacityPlots
             (() => OneHopVsTwoHop(report.Final, schemeText), Path.Combine(outDir, $"capacity_1hop_vs_2hop_{o.Scheme.Name()}_{o.Selection.Name()}")),
             (() => LossDerivatives(report.Convergence, o.Convergence), Path.Combine(outDir, "loss_derivatives")),
         };
+        var noProgress = new List<string>();
         foreach (var run in selected)
+        {
             jobs.Add((() => GeneralisationGap(run), Path.Combine(runDir, $"{SafeName(run.Info.Name)}_generalisation_gap")));
+            // the loss curve needs the run's progress files (ActorLab runs write them; the reference's do not)
+            var train = Training.ProgressSampler.TrainLoss(run.Info.Dir);
+            if (train.Count > 0) jobs.Add((() => LossCurve(run, train), Path.Combine(runDir, $"{SafeName(run.Info.Name)}_loss_curve")));
+            else noProgress.Add(run.Info.Name);
+        }
+        if (noProgress.Count > 0)
+            warnings.Add($"{noProgress.Count} of the {selected.Count} plotted run(s) have no progress.csv rows (e.g. {noProgress[0]}): no loss curve for them");
         var written = new List<string>[jobs.Count];
         Parallel.For(0, jobs.Count, i => written[i] = Save(jobs[i].Build(), jobs[i].Path).ToList());
         var files = new List<string>();
@@ -347,6 +356,35 @@ public static class CapacityPlots
         double pos = q * (sorted.Length - 1);
         int lo = (int)Math.Floor(pos), hi = Math.Min(sorted.Length - 1, lo + 1);
         return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+    }
+
+    /// <summary>
+    /// A run's training curve: train loss per step (nats per answer token, left axis) and each eval mode's loss at
+    /// its eval steps (nats per question, right axis), log steps.
+    /// </summary>
+    public static Plot LossCurve(RunResults run, IReadOnlyList<(long Step, double Loss)> train)
+    {
+        var plt = NewPlot($"Loss curve: {run.Info.Name}", "training step (log scale)", "train loss (nats per answer token)");
+        var pts = train.Where(p => p.Step > 0).ToList();
+        var line = plt.Add.Scatter(pts.Select(p => Math.Log10(p.Step)).ToArray(), pts.Select(p => p.Loss).ToArray(), Colors.Black);
+        line.LegendText = "train loss (left, nats per token)";
+        line.MarkerSize = 0;
+        line.LineWidth = 1.5f;
+        var source = run.OverallRows.Count > 0 ? run.OverallRows : run.Rows;
+        var palette = new ScottPlot.Palettes.Category10();
+        foreach (var g in source.Where(r => r.Step > 0).GroupBy(r => r.Mode).OrderBy(g => g.Key))
+        {
+            var e = g.GroupBy(r => r.Step).OrderBy(sg => sg.Key).Select(sg => (Step: sg.Key, Loss: sg.Average(r => r.Loss))).ToList();
+            var s = plt.Add.Scatter(e.Select(p => Math.Log10(p.Step)).ToArray(), e.Select(p => p.Loss).ToArray(), palette.GetColor((int)g.Key));
+            s.Axes.YAxis = plt.Axes.Right;
+            s.LegendText = $"{g.Key.Name()} (right, nats per question)";
+            s.MarkerSize = 5;
+            s.LineWidth = 1;
+        }
+        plt.Axes.Right.Label.Text = "eval loss (nats per question)";
+        LogAxis(plt.Axes.Bottom);
+        plt.ShowLegend(Alignment.UpperRight);
+        return plt;
     }
 
     public static Plot GeneralisationGap(RunResults run)

@@ -140,6 +140,9 @@ public class CapacityCommandsTests
         WriteRun(results, "good", null, profiles, 8, Csv());
         WriteRun(results, "mismatched", null, profiles, 9, Csv());
         WriteRun(results, "no_config_here", null, null, 8, Csv());
+        // the good run's training log: its loss curve is plotted beside the generalisation gap
+        File.WriteAllLines(Path.Combine(results, "good", "progress.csv"),
+            [ActorLab.Model.Training.ProgressCsv.Header, .. Enumerable.Range(1, 50).Select(i => string.Create(CultureInfo.InvariantCulture, $",step,{i * 200},{6.0 / i},0.001,1000,t"))]);
         var outDir = Path.Combine(root, "out");
 
         var r = ActorLabCli.Run("measure", "--results", results, "--out", outDir, "--selection-scheme", "independent");
@@ -155,7 +158,7 @@ public class CapacityCommandsTests
         Assert.Equal((11 - 6 * l) * 8, double.Parse(oneHop[10], CultureInfo.InvariantCulture), 6);
         foreach (var f in new[] { "capacity_final_optimal_independent.csv", "loss_derivatives.csv", "never_converged.csv",
                      "capacity_vs_params_optimal_independent_hops2.png", "capacity_vs_N_optimal_independent_hops2.svg",
-                     "capacity_vs_step_optimal_independent_hops2.png", "loss_derivatives.png", "runs/good_generalisation_gap.png" })
+                     "capacity_vs_step_optimal_independent_hops2.png", "loss_derivatives.png", "runs/good_generalisation_gap.png", "runs/good_loss_curve.png", "runs/good_loss_curve.svg" })
             Assert.True(new FileInfo(Path.Combine(outDir, f)).Length > 0, f);
     }
 

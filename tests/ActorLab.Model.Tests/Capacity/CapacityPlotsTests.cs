@@ -61,8 +61,10 @@ public class CapacityPlotsTests
         Assert.Equal(2, runPlots.Length);
         foreach (var f in runPlots) AssertPng(f);
         Assert.Contains("eval_complete_two_hop_questions", File.ReadAllText(Path.ChangeExtension(runPlots[0], ".svg")));
-        Assert.Single(warnings);
+        Assert.Equal(2, warnings.Count);
         Assert.Contains("2 of 4 runs", warnings[0]);
+        // these runs have eval results only: no loss curve, one warning saying so (not a plot of nothing)
+        Assert.Contains("2 of the 2 plotted run(s) have no progress.csv rows", warnings[1]);
         Assert.Equal(7 * 2 + 2 * 2, files.Count);
         Assert.Contains("least-squares fit", File.ReadAllText(Path.Combine(outDir, "capacity_vs_norm_optimal_optimal_hops2.svg")));
         Assert.Contains("y = 2 - x", File.ReadAllText(Path.Combine(outDir, "capacity_1hop_vs_2hop_optimal_optimal.svg")));
