@@ -81,12 +81,8 @@ public static class CapacityPlots
     /// <summary>Ticks on a log10-transformed axis, labelled in real units.</summary>
     static void LogAxis(IAxis axis)
     {
-        // Fractional ticks too, so a range narrower than a decade still gets labels (10^5.2 = 158k).
-        var ticks = new ScottPlot.TickGenerators.NumericAutomatic
-        {
-            LabelFormatter = v => FormatReal(Math.Pow(10, v)),
-        };
-        axis.TickGenerator = ticks;
+        // round values (1, 2, 5 x 10^k), minor ticks at the other integers of each decade
+        axis.TickGenerator = new RoundLogTicks(FormatReal);
     }
 
     static string FormatReal(double v) => v switch
@@ -101,6 +97,8 @@ public static class CapacityPlots
     {
         var plt = new Plot();
         plt.Title(title);
+        // the title is centred over the data (the legend sits to its right): a run's long name gets a smaller font
+        if (title.Length > 50) plt.Axes.Title.Label.FontSize = Math.Max(10, 14 * 50f / title.Length + 2);
         plt.XLabel(xLabel);
         plt.YLabel(yLabel);
         return plt;
@@ -113,8 +111,11 @@ public static class CapacityPlots
         plt.Axes.SetLimits(-1, 1, -1, 1);
     }
 
+    // the trained hops are in every label (a 1-hop-only and a 1+2-hop line must never look alike); byOrders: the
+    // series were split by them
     static string SeriesLabel(RunInfo run, bool byLayers, bool byOrders, string lead) =>
-        lead + (byLayers ? $", L={run.Layers}" : "") + (byOrders ? $", trained hops {run.MinOrder}-{run.MaxOrder}" : "");
+        lead + (byLayers ? $", L={run.Layers}" : "") +
+        (run.MinOrder == run.MaxOrder ? $", trained hops {run.MinOrder}" : $", trained hops {run.MinOrder}-{run.MaxOrder}");
 
     public static Plot CapacityVsParams(IReadOnlyList<CapacityRow> final, double hops, string schemeText)
     {
@@ -152,7 +153,7 @@ public static class CapacityPlots
         if (dropped > 0) plt.Title($"{HopsText(hops)}-hop capacity vs parameters ({schemeText}; {dropped} non-positive not shown)");
         LogAxis(plt.Axes.Bottom);
         LogAxis(plt.Axes.Left);
-        plt.ShowLegend(Alignment.UpperLeft);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -178,7 +179,7 @@ public static class CapacityPlots
         e.MarkerShape = MarkerShape.OpenSquare;
         e.LegendText = "dataset entropy";
         LogAxis(plt.Axes.Bottom);
-        plt.ShowLegend(Alignment.UpperLeft);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -208,7 +209,7 @@ public static class CapacityPlots
         }
         if (!legend) plt.Title($"{HopsText(hops)}-hop capacity over training ({schemeText}; {runs.Count} runs, colour = log parameters)");
         LogAxis(plt.Axes.Bottom);
-        plt.ShowLegend(Alignment.UpperLeft);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -239,7 +240,7 @@ public static class CapacityPlots
             fit.LineWidth = 2;
             fit.LegendText = "least-squares fit";
         }
-        plt.ShowLegend(Alignment.UpperLeft);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -263,7 +264,7 @@ public static class CapacityPlots
         var all = plt.Add.HorizontalLine(1, 1, Colors.Black);
         all.LegendText = "all of the dataset";
         LogAxis(plt.Axes.Bottom);
-        plt.ShowLegend(Alignment.UpperLeft);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -298,7 +299,7 @@ public static class CapacityPlots
         var guide = plt.Add.Line(0, 2, 2, 0);
         guide.Color = Colors.Gray;
         guide.LegendText = "y = 2 - x";
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -346,7 +347,7 @@ public static class CapacityPlots
             h.LegendText = t > 0 ? $"threshold ±{config.Threshold:G}" : "";
         }
         if (!legend) plt.Title($"Smoothed loss derivative ({series.Count} curves)");
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -383,7 +384,7 @@ public static class CapacityPlots
         }
         plt.Axes.Right.Label.Text = "eval loss (nats per question)";
         LogAxis(plt.Axes.Bottom);
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);
         return plt;
     }
 
@@ -406,7 +407,40 @@ public static class CapacityPlots
             else { line.LineWidth = 1; line.MarkerShape = MarkerShape.OpenCircle; }
         }
         LogAxis(plt.Axes.Bottom);
-        plt.ShowLegend(Alignment.UpperRight);
+        plt.ShowLegend(Edge.Right);
         return plt;
+    }
+}
+
+/// <summary>
+/// Ticks of a log10 axis at round values, 1, 2 and 5 x 10^k, labelled in real units (20k, 5M); where fewer than
+/// three of those fall in the range (narrower than a decade), every integer multiple of the power of ten instead.
+/// </summary>
+sealed class RoundLogTicks(Func<double, string> format) : ScottPlot.ITickGenerator
+{
+    public ScottPlot.Tick[] Ticks { get; set; } = [];
+    public int MaxTickCount { get; set; } = 50;
+
+    public void Regenerate(ScottPlot.CoordinateRange range, ScottPlot.Edge edge, ScottPlot.PixelLength size, ScottPlot.Paint paint, ScottPlot.LabelStyle labelStyle)
+    {
+        double lo = Math.Min(range.Min, range.Max), hi = Math.Max(range.Min, range.Max);
+        var ticks = Round(lo, hi, [1, 2, 5]);
+        if (ticks.Count(t => t.IsMajor) < 3) ticks = Round(lo, hi, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        Ticks = ticks.ToArray();
+    }
+
+    List<ScottPlot.Tick> Round(double lo, double hi, int[] mantissas)
+    {
+        var ticks = new List<ScottPlot.Tick>();
+        if (!double.IsFinite(lo) || !double.IsFinite(hi) || hi - lo > 40) return ticks;
+        for (var k = (int)Math.Floor(lo) - 1; k <= (int)Math.Ceiling(hi); k++)
+            for (var m = 1; m <= 9; m++)
+            {
+                var at = k + Math.Log10(m);
+                if (at < lo || at > hi) continue;
+                var major = mantissas.Contains(m);
+                ticks.Add(major ? ScottPlot.Tick.Major(at, format(m * Math.Pow(10, k))) : ScottPlot.Tick.Minor(at));
+            }
+        return ticks;
     }
 }
