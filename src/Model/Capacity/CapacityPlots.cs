@@ -63,6 +63,9 @@ public static class CapacityPlots
         return files;
     }
 
+    /// <summary>Ten distinct colours, or twenty where a plot has more series: a legend never shows one colour twice.</summary>
+    static IPalette Palette(int series) => series <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
+
     static string HopsText(double h) => h.ToString("0.#", CultureInfo.InvariantCulture);
 
     static string SafeName(string name) =>
@@ -126,7 +129,7 @@ public static class CapacityPlots
         bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
         bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
         var groups = positive.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
-        var palette = new ScottPlot.Palettes.Category10();
+        var palette = Palette(groups.Count);
         double minP = positive.Min(r => (double)r.Run.NParams), maxP = positive.Max(r => (double)r.Run.NParams);
         for (int i = 0; i < groups.Count; i++)
         {
@@ -165,7 +168,7 @@ public static class CapacityPlots
         bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
         bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
         var groups = rows.GroupBy(r => (r.Run.NParams, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
-        var palette = new ScottPlot.Palettes.Category10();
+        var palette = Palette(groups.Count);
         for (int i = 0; i < groups.Count; i++)
         {
             var g = groups[i].OrderBy(r => r.Run.NProfiles).ToList();
@@ -189,7 +192,7 @@ public static class CapacityPlots
         var runs = all.Where(r => r.Hops == hops && r.Step > 0).GroupBy(r => r.Run.Dir).ToList();
         if (runs.Count == 0) { Empty(plt, $"no {HopsText(hops)}-hop rows"); return plt; }
         bool legend = runs.Count <= MaxLegendEntries;
-        var palette = new ScottPlot.Palettes.Category10();
+        var palette = Palette(runs.Count);
         var cmap = new ScottPlot.Colormaps.Viridis();
         double lo = Math.Log10(runs.Min(g => (double)g.First().Run.NParams)), hi = Math.Log10(runs.Max(g => (double)g.First().Run.NParams));
         int i = 0;
@@ -220,7 +223,7 @@ public static class CapacityPlots
         var rows = all.Where(r => r.Hops == hops && double.IsFinite(r.ParameterNorm)).ToList();
         if (rows.Count == 0) { Empty(plt, $"no {HopsText(hops)}-hop rows with a parameter norm"); return plt; }
         var groups = rows.GroupBy(r => (r.Run.NProfiles, r.Run.MaxOrder)).OrderBy(g => g.Key).ToList();
-        var palette = new ScottPlot.Palettes.Category10();
+        var palette = Palette(groups.Count);
         for (int i = 0; i < groups.Count; i++)
         {
             var g = groups[i].ToList();
@@ -253,7 +256,7 @@ public static class CapacityPlots
         bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
         bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
         var groups = rows.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
-        var palette = new ScottPlot.Palettes.Category10();
+        var palette = Palette(groups.Count);
         for (int i = 0; i < groups.Count; i++)
         {
             var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
@@ -311,7 +314,7 @@ public static class CapacityPlots
             .ToList();
         if (series.Count == 0) { Empty(plt, $"no run has {config.Window} eval points after step {config.MinStep:0}"); return plt; }
         bool legend = series.Count <= MaxLegendEntries;
-        var palette = new ScottPlot.Palettes.Category10();
+        var palette = Palette(series.Count);
         if (legend)
             for (int i = 0; i < series.Count; i++)
             {
