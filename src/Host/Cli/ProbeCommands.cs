@@ -174,7 +174,7 @@ public static class ProbeCommands
             set = a.Reference
                 ? ReferenceCapture.Capture(ck.Core.Model, ck.Db, ck.Tokenizer, ck.Splits, spec, ck.Run.SeqLen, ck.Run.Cot, description)
                 : ActivationCapture.Capture(ck.Core.Model, ck.Db, ck.Tokenizer, ck.Splits, spec, description: description);
-            title = $"step {ck.Step}, {hops}-hop {spec.EffectiveMode.Name()}{(a.Reference ? ", reference" : "")}";
+            title = $"{ck.Run.RunName}, step {ck.Step}, {hops}-hop {spec.EffectiveMode.Name()}{(a.Reference ? ", reference" : "")}";
             Console.WriteLine($"captured {set.Count} questions x {set.LayerCount} layers in {sw.Elapsed.TotalSeconds:F1}s");
         }
         using (set)

@@ -96,10 +96,11 @@ public static class ProbeSweep
             .ThenBy(r => Array.IndexOf(order, r.Position) is var i && i < 0 ? int.MaxValue : i).ThenBy(r => r.Position).ToList();
         var written = new List<string> { Path.Combine(outDir, ResultsFile) };
         ProbeResults.Write(written[0], rows);
+        var spread = ProbeHeatmap.Spread(rows); // one colour scale for every target
         foreach (var target in rows.Select(r => r.Target).Distinct())
         {
             var png = Path.Combine(outDir, $"heatmap_{target}.png");
-            ProbeHeatmap.Write(png, rows, target, $"{title}: {target}");
+            ProbeHeatmap.Write(png, rows, target, $"{title}: {target}", spread);
             written.Add(png);
         }
         return written;
