@@ -7,7 +7,8 @@ namespace ActorLab.Model.Capacity;
 
 /// <summary>
 /// The plots of `measure` (ScottPlot, each written as PNG and SVG): capacity vs parameters (one line per N, with
-/// 1 and 2 bits/parameter guide lines and each N's dataset entropy, log-log), capacity vs N, capacity per parameter
+/// each N's dataset entropy, log-log), bits per parameter vs parameters (with the 1 and 2 bits/parameter levels),
+/// capacity vs N, capacity per parameter
 /// vs step, capacity vs parameter norm, capacity as a fraction of the dataset entropy vs parameters, final 1-hop vs
 /// 2-hop capacity per parameter, the smoothed loss derivatives of the convergence rule, and per run the
 /// generalisation gap (loss of every eval mode over steps). Log axes are drawn as log10 of the data with ticks labelled in real units.
@@ -37,6 +38,7 @@ public static class CapacityPlots
         var jobs = new List<(Func<Plot> Build, string Path)>
         {
             (() => CapacityVsParams(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_params_{tag}")),
+            (() => BitsPerParamVsParams(report.Final, hops, schemeText), Path.Combine(outDir, $"bits_per_param_vs_params_{tag}")),
             (() => CapacityVsN(report.Final, hops, schemeText), Path.Combine(outDir, $"capacity_vs_N_{tag}")),
             (() => CapacityVsStep(report.AllSteps, hops, schemeText), Path.Combine(outDir, $"capacity_vs_step_{tag}")),
             (() => CapacityVsNorm(report.AllSteps, hops, schemeText), Path.Combine(outDir, $"capacity_vs_norm_{tag}")),
@@ -130,7 +132,6 @@ public static class CapacityPlots
         bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
         var groups = positive.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
         var palette = Palette(groups.Count);
-        double minP = positive.Min(r => (double)r.Run.NParams), maxP = positive.Max(r => (double)r.Run.NParams);
         for (int i = 0; i < groups.Count; i++)
         {
             var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
@@ -145,17 +146,38 @@ public static class CapacityPlots
                 h.LegendText = groups.Count <= MaxLegendEntries ? $"dataset entropy N={g[0].Run.NProfiles}" : "";
             }
         }
-        double x0 = Math.Log10(minP) - 0.1, x1 = Math.Log10(maxP) + 0.1;
-        foreach (var (bits, color) in new[] { (1.0, Colors.Gray), (2.0, Colors.Black) })
-        {
-            var guide = plt.Add.Line(x0, Math.Log10(bits) + x0, x1, Math.Log10(bits) + x1);
-            guide.Color = color;
-            guide.LegendText = $"{bits:0} bit{(bits > 1 ? "s" : "")}/parameter";
-        }
+        // bits per parameter have their own plot (BitsPerParamVsParams): guide lines here would squash the data
         int dropped = rows.Count - positive.Count;
         if (dropped > 0) plt.Title($"{HopsText(hops)}-hop capacity vs parameters ({schemeText}; {dropped} non-positive not shown)");
         LogAxis(plt.Axes.Bottom);
         LogAxis(plt.Axes.Left);
+        plt.ShowLegend(Edge.Right);
+        return plt;
+    }
+
+    /// <summary>Capacity per parameter against parameters, one line per N (and layers, hops), with the 1 and 2 bits/parameter levels.</summary>
+    public static Plot BitsPerParamVsParams(IReadOnlyList<CapacityRow> final, double hops, string schemeText)
+    {
+        var plt = NewPlot($"{HopsText(hops)}-hop bits per parameter vs parameters ({schemeText})", "parameters (log scale)", "capacity per parameter (bits)");
+        var rows = final.Where(r => r.Hops == hops && r.Run.NParams > 0).ToList();
+        if (rows.Count == 0) { Empty(plt, $"no final {HopsText(hops)}-hop rows"); return plt; }
+        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
+        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
+        var groups = rows.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
+        var palette = Palette(groups.Count);
+        for (int i = 0; i < groups.Count; i++)
+        {
+            var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
+            var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NParams)).ToArray(), g.Select(r => r.BitsPerParam).ToArray(), palette.GetColor(i));
+            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"N={g[0].Run.NProfiles}") : "";
+            line.MarkerSize = 7;
+        }
+        foreach (var (bits, color) in new[] { (1.0, Colors.Gray), (2.0, Colors.Black) })
+        {
+            var level = plt.Add.HorizontalLine(bits, 1, color);
+            level.LegendText = $"{bits:0} bit{(bits > 1 ? "s" : "")}/parameter";
+        }
+        LogAxis(plt.Axes.Bottom);
         plt.ShowLegend(Edge.Right);
         return plt;
     }

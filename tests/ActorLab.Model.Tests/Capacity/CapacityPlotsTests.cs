@@ -43,7 +43,7 @@ public class CapacityPlotsTests
         var files = CapacityPlots.Write(outDir, report, 2, maxRunPlots: 2, warnings);
         string[] expected =
         [
-            "capacity_vs_params_optimal_optimal_hops2", "capacity_vs_N_optimal_optimal_hops2",
+            "capacity_vs_params_optimal_optimal_hops2", "bits_per_param_vs_params_optimal_optimal_hops2", "capacity_vs_N_optimal_optimal_hops2",
             "capacity_vs_step_optimal_optimal_hops2", "capacity_vs_norm_optimal_optimal_hops2",
             "capacity_fraction_of_entropy_optimal_optimal_hops2", "capacity_1hop_vs_2hop_optimal_optimal", "loss_derivatives",
         ];
@@ -56,7 +56,9 @@ public class CapacityPlotsTests
         // Titles and axis labels are in the SVG text.
         var paramsSvg = File.ReadAllText(Path.Combine(outDir, "capacity_vs_params_optimal_optimal_hops2.svg"));
         Assert.Contains("capacity (bits, log scale)", paramsSvg);
-        Assert.Contains("2 bits/parameter", paramsSvg);
+        // the bits-per-parameter levels live in their own plot, not as guide lines over the capacity data
+        Assert.DoesNotContain("bits/parameter", paramsSvg);
+        Assert.Contains("2 bits/parameter", File.ReadAllText(Path.Combine(outDir, "bits_per_param_vs_params_optimal_optimal_hops2.svg")));
         var runPlots = Directory.GetFiles(Path.Combine(outDir, "runs"), "*.png");
         Assert.Equal(2, runPlots.Length);
         foreach (var f in runPlots) AssertPng(f);
@@ -65,7 +67,7 @@ public class CapacityPlotsTests
         Assert.Contains("2 of 4 runs", warnings[0]);
         // these runs have eval results only: no loss curve, one warning saying so (not a plot of nothing)
         Assert.Contains("2 of the 2 plotted run(s) have no progress.csv rows", warnings[1]);
-        Assert.Equal(7 * 2 + 2 * 2, files.Count);
+        Assert.Equal(8 * 2 + 2 * 2, files.Count);
         Assert.Contains("least-squares fit", File.ReadAllText(Path.Combine(outDir, "capacity_vs_norm_optimal_optimal_hops2.svg")));
         Assert.Contains("y = 2 - x", File.ReadAllText(Path.Combine(outDir, "capacity_1hop_vs_2hop_optimal_optimal.svg")));
         Assert.Contains("capacity / dataset entropy", File.ReadAllText(Path.Combine(outDir, "capacity_fraction_of_entropy_optimal_optimal_hops2.svg")));
