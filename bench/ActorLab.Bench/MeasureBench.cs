@@ -14,7 +14,7 @@ namespace ActorLab.Bench;
 /// is written first (not timed): runs with run.json pointing at 4 real profiles parquet files (N = 2k..16k, R = 4)
 /// and eval_results.csv with all 9 eval modes at the SPEC 4 eval steps (10 log-spaced up to 1e5, then every 1e5), so
 /// the convergence rule has points after 1e6. Then `measure` runs in a fresh process, timed per phase: read + compute
-/// (CSV parsing, entropies from parquet, capacities, convergence), tables, plots (8 summary plots + 20 per-run
+/// (CSV parsing, entropies from parquet, capacities, convergence), tables, plots (9 summary plots + 20 per-run
 /// plots, PNG + SVG each). Each form is measured `repeats` times (fresh process each): the table gives the median
 /// and the range. A second row measures the reference's headline setup on 100 runs: subject-wise
 /// (eval_results_full.csv), 2-hop-double, with university absent from every train_twohop group (a held-out second
@@ -60,8 +60,8 @@ public static class MeasureBench
             .AppendLine($"`dotnet run --project bench/ActorLab.Bench -c Release -- measure {runs} {checkpoints} {repeats}` on {BenchResults.Machine()}, {DateTime.UtcNow:yyyy-MM-dd}.")
             .AppendLine("Synthetic runs (run.json + eval_results.csv with 9 modes per checkpoint; 4 shared profiles parquet files, R = 4);")
             .AppendLine("`measure` in a fresh process per repeat: wall seconds per phase as median (min-max over the repeats), CPU seconds of the process,")
-            .AppendLine("peak = median peak working set. The final table has total_capacity, bits_per_param, fraction_of_entropy. Plots: 8 summary plots")
-            .AppendLine("(capacity vs params, N, step, norm; fraction of entropy; 1-hop vs 2-hop; loss derivatives) + 20 per-run generalisation-gap plots, PNG + SVG.")
+            .AppendLine("peak = median peak working set. The final table has total_capacity, bits_per_param, fraction_of_entropy. Plots: 9 summary plots")
+            .AppendLine("(capacity vs params, bits per parameter vs params, N, step, norm; fraction of entropy; 1-hop vs 2-hop; loss derivatives) + 20 per-run generalisation-gap plots (no loss curves: synthetic runs have no progress files), PNG + SVG.")
             .AppendLine("Subject-wise row: eval_results_full.csv, scheme 2-hop-double, university absent from every train_twohop group.")
             .AppendLine($"Load average at the end: {LoadAverage()}.")
             .AppendLine()
