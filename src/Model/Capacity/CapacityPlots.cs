@@ -161,17 +161,7 @@ public static class CapacityPlots
         var plt = NewPlot($"{HopsText(hops)}-hop bits per parameter vs parameters ({schemeText})", "parameters (log scale)", "capacity per parameter (bits)");
         var rows = final.Where(r => r.Hops == hops && r.Run.NParams > 0).ToList();
         if (rows.Count == 0) { Empty(plt, $"no final {HopsText(hops)}-hop rows"); return plt; }
-        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
-        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
-        var groups = rows.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
-        var palette = Palette(groups.Count);
-        for (int i = 0; i < groups.Count; i++)
-        {
-            var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
-            var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NParams)).ToArray(), g.Select(r => r.BitsPerParam).ToArray(), palette.GetColor(i));
-            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"N={g[0].Run.NProfiles}") : "";
-            line.MarkerSize = 7;
-        }
+        LinesOverLogX(plt, rows, r => r.NProfiles, r => r.NParams, r => r.BitsPerParam, r => $"N={r.NProfiles}");
         foreach (var (bits, color) in new[] { (1.0, Colors.Gray), (2.0, Colors.Black) })
         {
             var level = plt.Add.HorizontalLine(bits, 1, color);
@@ -182,22 +172,32 @@ public static class CapacityPlots
         return plt;
     }
 
+    /// <summary>
+    /// One line per series (<paramref name="series"/>, and layers and trained hops where those vary) over log10 of
+    /// <paramref name="x"/>, each its own colour, labelled while the legend stays readable.
+    /// </summary>
+    static void LinesOverLogX(Plot plt, IReadOnlyList<CapacityRow> rows, Func<RunInfo, long> series, Func<RunInfo, double> x,
+        Func<CapacityRow, double> y, Func<RunInfo, string> lead)
+    {
+        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
+        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
+        var groups = rows.GroupBy(r => (series(r.Run), byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
+        var palette = Palette(groups.Count);
+        for (int i = 0; i < groups.Count; i++)
+        {
+            var g = groups[i].OrderBy(r => x(r.Run)).ToList();
+            var line = plt.Add.Scatter(g.Select(r => Math.Log10(x(r.Run))).ToArray(), g.Select(y).ToArray(), palette.GetColor(i));
+            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, lead(g[0].Run)) : "";
+            line.MarkerSize = 7;
+        }
+    }
+
     public static Plot CapacityVsN(IReadOnlyList<CapacityRow> final, double hops, string schemeText)
     {
         var plt = NewPlot($"{HopsText(hops)}-hop capacity vs N ({schemeText})", "profiles N (log scale)", "capacity (bits)");
         var rows = final.Where(r => r.Hops == hops).ToList();
         if (rows.Count == 0) { Empty(plt, $"no final {HopsText(hops)}-hop rows"); return plt; }
-        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
-        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
-        var groups = rows.GroupBy(r => (r.Run.NParams, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
-        var palette = Palette(groups.Count);
-        for (int i = 0; i < groups.Count; i++)
-        {
-            var g = groups[i].OrderBy(r => r.Run.NProfiles).ToList();
-            var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NProfiles)).ToArray(), g.Select(r => r.Capacity).ToArray(), palette.GetColor(i));
-            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"{FormatReal(g[0].Run.NParams)} params") : "";
-            line.MarkerSize = 7;
-        }
+        LinesOverLogX(plt, rows, r => r.NParams, r => r.NProfiles, r => r.Capacity, r => $"{FormatReal(r.NParams)} params");
         var entropy = rows.GroupBy(r => r.Run.NProfiles).OrderBy(g => g.Key).Select(g => (N: g.Key, H: g.Average(r => r.DatasetEntropy))).ToList();
         var e = plt.Add.Scatter(entropy.Select(p => Math.Log10(p.N)).ToArray(), entropy.Select(p => p.H).ToArray(), Colors.Red);
         e.LineWidth = 2;
@@ -275,17 +275,7 @@ public static class CapacityPlots
         var plt = NewPlot($"{HopsText(hops)}-hop capacity / dataset entropy vs parameters ({schemeText})", "parameters (log scale)", "capacity / dataset entropy");
         var rows = final.Where(r => r.Hops == hops && double.IsFinite(r.FractionOfEntropy) && r.Run.NParams > 0).ToList();
         if (rows.Count == 0) { Empty(plt, $"no final {HopsText(hops)}-hop rows with a dataset entropy"); return plt; }
-        bool byLayers = rows.Select(r => r.Run.Layers).Distinct().Count() > 1;
-        bool byOrders = rows.Select(r => r.Run.MaxOrder).Distinct().Count() > 1;
-        var groups = rows.GroupBy(r => (r.Run.NProfiles, byLayers ? r.Run.Layers : 0, byOrders ? r.Run.MaxOrder : 0)).OrderBy(g => g.Key).ToList();
-        var palette = Palette(groups.Count);
-        for (int i = 0; i < groups.Count; i++)
-        {
-            var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
-            var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NParams)).ToArray(), g.Select(r => r.FractionOfEntropy).ToArray(), palette.GetColor(i));
-            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"N={g[0].Run.NProfiles}") : "";
-            line.MarkerSize = 7;
-        }
+        LinesOverLogX(plt, rows, r => r.NProfiles, r => r.NParams, r => r.FractionOfEntropy, r => $"N={r.NProfiles}");
         var all = plt.Add.HorizontalLine(1, 1, Colors.Black);
         all.LegendText = "all of the dataset";
         LogAxis(plt.Axes.Bottom);
