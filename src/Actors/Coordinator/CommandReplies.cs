@@ -9,6 +9,8 @@ namespace ActorLab.Actors.Coordinator;
 public static class CommandReplies
 {
     public const string NothingToChange = "nothing to change";
+    /// <summary>What the reply to a finished sweep submitted again says (it is measured again, nothing retrains).</summary>
+    public const string MeasuredAgain = "its capacity is measured again from its runs' accepted eval results (nothing is retrained)";
 
     public static string Sentence(ImmutableArray<ISweepEvent> events)
     {
@@ -26,7 +28,7 @@ public static class CommandReplies
             RunStopRequested r => $"run {r.RunId} stopping ({r.Kind.ToString().ToLowerInvariant()})",
             RunRequeued r => $"run {r.RunId} requeued: it resumes from its last checkpoint when a slot is free",
             JobRetried j when events.Length == 1 && j.JobId.StartsWith(SweepState.MeasureJobId(""), StringComparison.Ordinal) =>
-                $"sweep {j.JobId[SweepState.MeasureJobId("").Length..]}: its capacity is measured again from its runs' accepted eval results (nothing is retrained)",
+                $"sweep {j.JobId[SweepState.MeasureJobId("").Length..]}: {MeasuredAgain}",
             RunRetried or JobRetried => Count<RunRetried>() switch
             {
                 0 => $"{Plural(Count<JobRetried>(), "failed job")} queued again",

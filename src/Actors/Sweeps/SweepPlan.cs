@@ -126,9 +126,13 @@ public static class SweepPlanner
         foreach (var d in plan.Datasets)
             if (existing is null || !File.Exists(existing.ProfilesPath(d)))
                 total = total.Plus(DiskEstimate.ForDataset(d));
+        // a sweep's runs share a few schedules: count each once, not once per run (a long eval list in a big grid)
+        var schedules = new Dictionary<(CheckpointSchedule, long, long, int), DiskEstimate.ScheduleCounts>();
         foreach (var run in plan.Runs)
         {
-            var e = DiskEstimate.ForRun(TrainerCore.PlanModel(run, vocabSize), run);
+            var key = (run.EvalSchedule, run.MaxSteps, run.CheckpointEvery, run.KeepLast);
+            if (!schedules.TryGetValue(key, out var counts)) schedules[key] = counts = DiskEstimate.CountsOf(run);
+            var e = DiskEstimate.ForRun(TrainerCore.PlanModel(run, vocabSize), run, counts);
             if (existing is not null && Directory.Exists(existing.RunDir(run.RunId)))
             {
                 long there = new DirectoryInfo(existing.RunDir(run.RunId)).EnumerateFiles("*", OwnFiles).Sum(f => f.Length);

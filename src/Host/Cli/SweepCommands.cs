@@ -117,7 +117,7 @@ public static class SweepCommands
         var reply = AskCoordinator<CommandReply>(rt, new SubmitSweepFile(source, text), TimeSpan.FromSeconds(120));
         if (!reply.Ok) throw new UserInputException(reply.Message);
         Console.WriteLine($"sweep {plan.Name}: {plan.Runs.Length} runs, {plan.Datasets.Length} datasets, storage {rt.Storage.Root}" +
-                          (reply.Message == CommandReplies.NothingToChange ? " (resuming)" : reply.Message.Contains("measured again", StringComparison.Ordinal) ? " (finished before: measuring again)" : ""));
+                          (reply.Message == CommandReplies.NothingToChange ? " (resuming)" : reply.Message.EndsWith(CommandReplies.MeasuredAgain, StringComparison.Ordinal) ? " (finished before: measuring again)" : ""));
         if (retryFailed)
         {
             var retried = AskCoordinator<CommandReply>(rt, new RetryFailed(plan.Name), TimeSpan.FromSeconds(30));

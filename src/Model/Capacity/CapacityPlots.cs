@@ -116,9 +116,8 @@ public static class CapacityPlots
         plt.Axes.SetLimits(-1, 1, -1, 1);
     }
 
-    // the trained hops are in every label (a 1-hop-only and a 1+2-hop line must never look alike); byOrders: the
-    // series were split by them
-    static string SeriesLabel(RunInfo run, bool byLayers, bool byOrders, string lead) =>
+    // the trained hops are in every label (a 1-hop-only and a 1+2-hop line must never look alike)
+    static string SeriesLabel(RunInfo run, bool byLayers, string lead) =>
         lead + (byLayers ? $", L={run.Layers}" : "") +
         (run.MinOrder == run.MaxOrder ? $", trained hops {run.MinOrder}" : $", trained hops {run.MinOrder}-{run.MaxOrder}");
 
@@ -137,7 +136,7 @@ public static class CapacityPlots
             var g = groups[i].OrderBy(r => r.Run.NParams).ToList();
             var color = palette.GetColor(i);
             var line = plt.Add.Scatter(g.Select(r => Math.Log10(r.Run.NParams)).ToArray(), g.Select(r => Math.Log10(r.Capacity)).ToArray(), color);
-            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, $"N={g[0].Run.NProfiles}") : "";
+            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, $"N={g[0].Run.NProfiles}") : "";
             line.MarkerSize = 7;
             var entropy = g[0].DatasetEntropy;
             if (entropy > 0)
@@ -187,7 +186,7 @@ public static class CapacityPlots
         {
             var g = groups[i].OrderBy(r => x(r.Run)).ToList();
             var line = plt.Add.Scatter(g.Select(r => Math.Log10(x(r.Run))).ToArray(), g.Select(y).ToArray(), palette.GetColor(i));
-            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, byOrders, lead(g[0].Run)) : "";
+            line.LegendText = groups.Count <= MaxLegendEntries ? SeriesLabel(g[0].Run, byLayers, lead(g[0].Run)) : "";
             line.MarkerSize = 7;
         }
     }

@@ -29,10 +29,13 @@ public sealed record DiskEstimate(long CheckpointBytes, long LogBytes, long Data
     public DiskEstimate Plus(DiskEstimate o) =>
         new(Sum(CheckpointBytes, o.CheckpointBytes), Sum(LogBytes, o.LogBytes), Sum(DatasetBytes, o.DatasetBytes));
 
-    /// <summary>Checkpoints and logs of one run of <paramref name="model"/> (its dataset is counted by <see cref="ForDataset"/>).</summary>
-    public static DiskEstimate ForRun(LlamaMupConfig model, RunConfig run)
+    /// <summary>
+    /// Checkpoints and logs of one run of <paramref name="model"/> (its dataset is counted by <see cref="ForDataset"/>).
+    /// <paramref name="counts"/>: <see cref="CountsOf"/> of the run, when the caller shares it between runs of one schedule.
+    /// </summary>
+    public static DiskEstimate ForRun(LlamaMupConfig model, RunConfig run, ScheduleCounts? counts = null)
     {
-        var (evals, resident, checkpoints) = Counts(run);
+        var (evals, resident, checkpoints) = counts ?? CountsOf(run);
         double p = model.ParameterCount, tensors = 9.0 * model.Layers + 3;
         int subjects = Subjects.Count(run.Relations), modes = run.TrainsTwoHop ? EvalModes : 1;
         const double header = 192; // one tensor's safetensors header entry (name, dtype, shape, offsets)
@@ -56,21 +59,11 @@ public sealed record DiskEstimate(long CheckpointBytes, long LogBytes, long Data
 
     const int EvalModes = 9;
 
-    /// <summary>(evals, checkpoints on disk at the peak, checkpoints written) of one uninterrupted run to its step cap.</summary>
-    static (double Evals, double Resident, double Written) Counts(RunConfig run)
-    {
-        // a sweep's runs share one schedule: count it once, not once per run (a long eval list in a big grid)
-        var key = (run.EvalSchedule, run.MaxSteps, run.CheckpointEvery, run.KeepLast);
-        if (_lastCounts is { } c && ReferenceEquals(c.Key.EvalSchedule, key.EvalSchedule) && c.Key.MaxSteps == key.MaxSteps &&
-            c.Key.CheckpointEvery == key.CheckpointEvery && c.Key.KeepLast == key.KeepLast) return c.Value;
-        var value = CountsOf(run);
-        _lastCounts = (key, value);
-        return value;
-    }
+    /// <summary>Evals, checkpoints on disk at the peak, and checkpoints written, of one uninterrupted run to its step cap.</summary>
+    public readonly record struct ScheduleCounts(double Evals, double Resident, double Written);
 
-    [ThreadStatic] static ((CheckpointSchedule EvalSchedule, long MaxSteps, long CheckpointEvery, int KeepLast) Key, (double, double, double) Value)? _lastCounts;
-
-    static (double Evals, double Resident, double Written) CountsOf(RunConfig run)
+    /// <summary>What depends only on a run's schedule (eval steps, step cap, checkpoint period, keep-last): a sweep's runs share it.</summary>
+    public static ScheduleCounts CountsOf(RunConfig run)
     {
         long max = run.MaxSteps;
         var schedule = run.EvalSchedule;
@@ -90,7 +83,7 @@ public sealed record DiskEstimate(long CheckpointBytes, long LogBytes, long Data
         }
         double evals = due + 1; // and the final eval
         double resident = due + Math.Min(run.KeepLast + 1.0, periodic + 1); // the final checkpoint among the newest
-        return (evals, resident, due + periodic + 1);
+        return new ScheduleCounts(evals, resident, due + periodic + 1);
     }
 
     /// <summary>How many steps in [from, to] are congruent to <paramref name="offset"/> modulo <paramref name="every"/>.</summary>
