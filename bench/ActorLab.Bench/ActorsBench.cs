@@ -126,7 +126,7 @@ public static class ActorsBench
             }
             var reply = (CommandReply)Ask(new SubmitSweepFile("bench.conf", sweep));
             if (!reply.Ok) throw new InvalidOperationException(reply.Message);
-            while (((StatusReply)Ask(new GetStatus())).Sweeps[0].Status != "finished") Thread.Sleep(100);
+            while (((StatusReply)Ask(new GetStatus())).Sweeps[0].State != "finished") Thread.Sleep(100);
         }
         finally
         {

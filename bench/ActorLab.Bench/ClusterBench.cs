@@ -224,7 +224,7 @@ public static class ClusterBench
         Until(() => client.Ask<StatusReply>(new GetStatus()).Nodes.Count(n => n.Slots == 1) == 3, TimeSpan.FromMinutes(2));
         var reply = client.Ask<CommandReply>(new SubmitSweepFile("fo.conf", Sweep("fo", 30, 2000)), TimeSpan.FromSeconds(90));
         if (!reply.Ok) throw new InvalidOperationException(reply.Message);
-        Until(() => client.Ask<RunsReply>(new GetRuns(null)).Runs.Count(r => r.Status == "Running" && r.CheckpointStep > 0) == 3, TimeSpan.FromMinutes(2));
+        Until(() => client.Ask<RunsReply>(new GetRuns(null)).Runs.Count(r => r.State == "running" && r.CheckpointStep > 0) == 3, TimeSpan.FromMinutes(2));
 
         // 1. the coordinator's node
         var old = client.Ask<StatusReply>(new GetStatus()).CoordinatorAddress;
@@ -240,7 +240,7 @@ public static class ClusterBench
         var nextStart = PollTime(() => FirstEventAfter(h.Connection, "run-started@2", killedAt), TimeSpan.FromMinutes(2), 100);
 
         // 2. a trainer node holding a lease
-        var onTrainer = Poll(() => client.Ask<RunsReply>(new GetRuns(null)).Runs.FirstOrDefault(r => r.Status == "Running" && (r.Node ?? "").StartsWith(h.Node("n2").Contact)),
+        var onTrainer = Poll(() => client.Ask<RunsReply>(new GetRuns(null)).Runs.FirstOrDefault(r => r.State == "running" && (r.Node ?? "").StartsWith(h.Node("n2").Contact)),
             TimeSpan.FromMinutes(2));
         h.Kill9("n2");
         var trainerKilledAt = DateTimeOffset.UtcNow;

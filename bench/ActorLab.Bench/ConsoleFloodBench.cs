@@ -71,7 +71,7 @@ public static class ConsoleFloodBench
             var (code, output) = ActorLabProcess.Run(TimeSpan.FromMinutes(1), "console", "--contact", contact, "submit", sweepFile);
             if (code != 0) throw new InvalidOperationException(output);
             using (var watcher = ConsoleClient.Connect(contact, "bench-watcher"))
-                Until(() => watcher.Ask<RunsReply>(new GetRuns("flood")).Runs.Single() is { Status: "Running", Step: > 500 }, TimeSpan.FromMinutes(2));
+                Until(() => watcher.Ask<RunsReply>(new GetRuns("flood")).Runs.Single() is { State: "running", Step: > 500 }, TimeSpan.FromMinutes(2));
             using var flood = new ConsoleFlood(contact, consoles);
             Console.WriteLine($"warm-up (every console's contact made): {flood.Burst(2, TimeSpan.FromSeconds(30))}");
             Thread.Sleep(2000);

@@ -4,6 +4,7 @@ using ActorLab.Actors.Sweeps;
 using ActorLab.Actors.Training;
 using ActorLab.Model.Capacity;
 using ActorLab.Model.Common;
+using ActorLab.Model.Training;
 
 namespace ActorLab.Actors.Tests;
 
@@ -150,7 +151,9 @@ public class SweepFileTests
 
         // The measure job's options: one per scheme x selection scheme; entropies estimated from the reference's
         // list sizes (223 cities, 100 universities, 73 employers, 5163 first and 88799 last names), as the reference.
-        var options = PipelineBackend.MeasureOptionsOf("/results", ["/profiles"], spec.Datasets, spec.Measure!);
+        // convergence judged by the sweep's own rule, not the reference's 1e6-step floor
+        var options = PipelineBackend.MeasureOptionsOf("/results", ["/profiles"], spec.Datasets, spec.Measure!, new ConvergenceSettings(false, 5000, 1e-6));
+        Assert.All(options, o => Assert.Equal((5000.0, 1e-6), (o.Convergence.MinStep, o.Convergence.Threshold)));
         Assert.Equal([(CapacityScheme.Optimal, SelectionScheme.Enumerate), (CapacityScheme.TwoHopDouble, SelectionScheme.Enumerate)],
             options.Select(o => (o.Scheme, o.Selection)));
         Assert.All(options, o => Assert.True(o.Subjectwise));
@@ -165,8 +168,9 @@ public class SweepFileTests
         Assert.True(plan.Measure.IsDefault);
         var s = SweepState.Empty.ApplyAll(SweepState.Empty.Decide(new SubmitSweep(plan)).Events);
         Assert.Null(s.MeasureSpec("tiny").Measure); // the job worker reads null as the default
-        var options = PipelineBackend.MeasureOptionsOf("/results", [], s.MeasureSpec("tiny").Datasets, SweepMeasure.Default);
+        var options = PipelineBackend.MeasureOptionsOf("/results", [], s.MeasureSpec("tiny").Datasets, SweepMeasure.Default, new ConvergenceSettings());
         var o = Assert.Single(options);
+        Assert.Equal(ConvergenceConfig.Default, o.Convergence);
         Assert.Equal((CapacityScheme.Optimal, SelectionScheme.Optimal, false), (o.Scheme, o.Selection, o.Subjectwise));
         // an explicit default block is the same sweep; any other setting is a different one
         var explicitDefault = TestSweeps.Tiny.TrimEnd().TrimEnd('}') + "\n  measure {\n    schemes = [optimal]\n    hops = []\n  }\n}\n";

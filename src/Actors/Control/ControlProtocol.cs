@@ -9,14 +9,14 @@ namespace ActorLab.Actors.Control;
 public sealed record GetStatus() : IActorLabMessage;
 
 public sealed record SweepSummary(
-    string Name, string Status, int Runs, int Queued, int Running, int Suspended, int Completed, int Failed, int Cancelled,
+    string Name, string State, int Runs, int Queued, int Running, int Suspended, int Completed, int Failed, int Cancelled,
     string? ResultsDir, string? ResultsError);
 
 /// <summary>A node as the coordinator sees it: its member address, roles, slots and their use, health.</summary>
 public sealed record NodeSummary(string NodeId, string Roles, string Device, int Slots, int Busy, string State, string? Note);
 
 /// <summary>A cluster member as the answering gateway sees it.</summary>
-public sealed record MemberSummary(string Address, string Status, string Roles, bool Reachable);
+public sealed record MemberSummary(string Address, string State, string Roles, bool Reachable);
 
 public sealed record StatusReply(
     ImmutableArray<SweepSummary> Sweeps, ImmutableArray<NodeSummary> Nodes, ImmutableArray<MemberSummary> Members,
@@ -26,7 +26,7 @@ public sealed record StatusReply(
 public sealed record GetRuns(string? Sweep, int Offset = 0, int Limit = 200) : IActorLabMessage;
 
 public sealed record RunSummary(
-    string RunId, string Status, long Step, long CheckpointStep, double? Loss, string? Node, long? Epoch, int FailedAttempts, string? Error);
+    string RunId, string State, long Step, long CheckpointStep, double? Loss, string? Node, long? Epoch, int FailedAttempts, string? Error);
 
 public sealed record RunsReply(ImmutableArray<RunSummary> Runs, int Total, int Offset) : IActorLabMessage;
 

@@ -578,7 +578,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             {
                 // live progress is newer than the journal only while it is ahead of what the journal recorded
                 var live = _progress.TryGetValue(r.RunId, out var p) && p.Step >= r.Step ? p : null;
-                return new RunSummary(r.RunId, r.Status.ToString(), live?.Step ?? r.Step, r.Checkpoint?.Step ?? 0,
+                return new RunSummary(r.RunId, r.Status.ToString().ToLowerInvariant(), live?.Step ?? r.Step, r.Checkpoint?.Step ?? 0,
                     live != null ? live.Loss : r.TrainLoss, r.Lease?.NodeId, r.Lease?.Epoch, r.FailedAttempts, r.Error);
             })
             .ToImmutableArray();

@@ -146,7 +146,7 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
             success: r => new Answered(sender, map?.Invoke(r) ?? r),
             failure: _ => new Answered(sender, new NoCoordinator(
                 $"node {self.Host}:{self.Port} is up, but no coordinator answered within {timeout.TotalSeconds:0}s " +
-                $"(it is starting or failing over; members: {string.Join(", ", Members().Select(m => $"{m.Address} {m.Status}{(m.Reachable ? "" : " unreachable")}"))})")));
+                $"(it is starting or failing over; members: {string.Join(", ", Members().Select(m => $"{m.Address} {m.State}{(m.Reachable ? "" : " unreachable")}"))})")));
     }
 
     ImmutableArray<MemberSummary> Members()

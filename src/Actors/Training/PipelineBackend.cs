@@ -78,7 +78,7 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
         }
         var options = MeasureOptionsOf(resultsDir,
             datasets.Select(d => storage.ProfilesDir(DatasetStore.Ensure(storage, d.Config, d.Fingerprint, cancel).Config)).Distinct().ToList(),
-            datasets, measure);
+            datasets, measure, runs[0].Config.Convergence);
         var hops = !measure.Hops.IsEmpty ? [.. measure.Hops] : runs.Any(r => r.Config.MaxOrder >= 2) ? new[] { 1.0, 2.0 } : [1.0];
         bool runPlotsDone = false;
         // one measurement, tables and capacity plots per scheme x selection scheme (their file names say which)
@@ -105,10 +105,11 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
 
     /// <summary>
     /// The `measure` options of a sweep's measure job, one per scheme x selection scheme: entropies from the sweep's
-    /// own profiles files (made from its value lists), estimates from those lists' sizes.
+    /// own profiles files (made from its value lists), estimates from those lists' sizes; convergence judged by the
+    /// sweep's own rule (its `convergence.min-step` and threshold, one setting for all its runs).
     /// </summary>
     public static IReadOnlyList<MeasureOptions> MeasureOptionsOf(string resultsDir, IReadOnlyList<string> profilesDirs,
-        IReadOnlyList<PreparedDatasetRecord> datasets, SweepMeasure measure)
+        IReadOnlyList<PreparedDatasetRecord> datasets, SweepMeasure measure, ConvergenceSettings convergence)
     {
         var lists = ValueListSizes.Of(datasets.Count > 0 ? datasets[0].Config.LoadLists() : ValueLists.Default);
         return [.. from scheme in measure.Schemes
@@ -122,6 +123,7 @@ public sealed class PipelineBackend(RunStorage storage, int torchThreadsPerSlot 
                        ProfilesDirs = profilesDirs,
                        LoadProfiles = ProfileParquet.Read,
                        Lists = lists,
+                       Convergence = convergence.Rule,
                        MaxParallelism = 2,
                    }];
     }

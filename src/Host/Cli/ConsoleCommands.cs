@@ -198,16 +198,16 @@ public static class ConsoleCommands
     internal static void PrintStatus(StatusReply s)
     {
         WideTables();
-        var sweeps = new Table().AddColumns("sweep", "status", "runs", "queued", "running", "suspended", "completed", "failed", "cancelled", "results");
+        var sweeps = new Table().AddColumns("sweep", "state", "runs", "queued", "running", "suspended", "completed", "failed", "cancelled", "results");
         foreach (var x in s.Sweeps)
-            sweeps.AddRow(Esc(x.Name), Esc(x.Status), N(x.Runs), N(x.Queued), N(x.Running), N(x.Suspended), N(x.Completed), N(x.Failed), N(x.Cancelled),
+            sweeps.AddRow(Esc(x.Name), Esc(x.State), N(x.Runs), N(x.Queued), N(x.Running), N(x.Suspended), N(x.Completed), N(x.Failed), N(x.Cancelled),
                 Esc(x.ResultsError != null ? "error: " + x.ResultsError : x.ResultsDir ?? ""));
         AnsiConsole.Write(sweeps);
         var nodes = new Table().AddColumns("node", "roles", "state", "device", "slots", "busy", "note");
         foreach (var n in s.Nodes) nodes.AddRow(Esc(n.NodeId), Esc(n.Roles), Esc(n.State), Esc(n.Device), N(n.Slots), N(n.Busy), Esc(n.Note ?? ""));
         AnsiConsole.Write(nodes);
         Console.WriteLine($"coordinator at {s.CoordinatorAddress}; storage {s.StorageRoot}; jobs {s.QueuedJobs} queued, {s.RunningJobs} running");
-        Console.WriteLine($"members seen by the answering node: {string.Join(", ", s.Members.Select(m => $"{m.Address} ({m.Roles}) {m.Status}{(m.Reachable ? "" : " unreachable")}"))}");
+        Console.WriteLine($"members seen by the answering node: {string.Join(", ", s.Members.Select(m => $"{m.Address} ({m.Roles}) {m.State}{(m.Reachable ? "" : " unreachable")}"))}");
     }
 
     internal static void PrintRuns(RunsReply r)
@@ -215,7 +215,7 @@ public static class ConsoleCommands
         WideTables();
         var t = new Table().AddColumns("run", "state", "step", "checkpoint", "loss", "node", "epoch", "error");
         foreach (var x in r.Runs)
-            t.AddRow(Esc(x.RunId), x.Status, N(x.Step), N(x.CheckpointStep), x.Loss?.ToString("F4", CultureInfo.InvariantCulture) ?? "",
+            t.AddRow(Esc(x.RunId), x.State, N(x.Step), N(x.CheckpointStep), x.Loss?.ToString("F4", CultureInfo.InvariantCulture) ?? "",
                 Esc(x.Node ?? ""), x.Epoch?.ToString(CultureInfo.InvariantCulture) ?? "", Esc(x.Error ?? ""));
         AnsiConsole.Write(t);
     }

@@ -125,7 +125,7 @@ public static class SweepCommands
             Console.WriteLine($"retry: {retried.Message}");
         }
         // a sweep that already finished before this process started
-        if (Mine(rt, plan.Name).Status is "finished" or "failed") done.TrySetResult();
+        if (Mine(rt, plan.Name).State is "finished" or "failed") done.TrySetResult();
         // the event log goes to the log file either way; the terminal gets a live panel or plain lines
         var interrupted = live ? LivePanel(rt, plan, done, cancel.Token) : WaitPlain(rt, plan, done, cancel.Token);
         if (interrupted)
@@ -136,7 +136,7 @@ public static class SweepCommands
         var mine = Mine(rt, plan.Name);
         var runs = AskCoordinator<RunsReply>(rt, new GetRuns(plan.Name, 0, 1000), TimeSpan.FromSeconds(30));
         ConsoleCommands.PrintRuns(runs);
-        Console.WriteLine($"sweep {plan.Name} {mine.Status}: {mine.Completed} completed, {mine.Failed} failed, {mine.Cancelled} cancelled");
+        Console.WriteLine($"sweep {plan.Name} {mine.State}: {mine.Completed} completed, {mine.Failed} failed, {mine.Cancelled} cancelled");
         if (mine.ResultsError != null)
         {
             Console.Error.WriteLine($"error: capacity was not measured: {mine.ResultsError} (fix the cause, then run the same command with --retry-failed)");
@@ -159,7 +159,7 @@ public static class SweepCommands
         {
             if (cancel.IsCancellationRequested) return true;
             // the notice may have been missed (subscription not yet active): status is the truth
-            if (Mine(rt, plan.Name).Status is "finished" or "failed") break;
+            if (Mine(rt, plan.Name).State is "finished" or "failed") break;
         }
         return false;
     }
@@ -178,7 +178,7 @@ public static class SweepCommands
                 var runs = AskCoordinator<RunsReply>(rt, new GetRuns(plan.Name, 0, 1000), TimeSpan.FromSeconds(30));
                 state = state.Observe(DateTime.UtcNow, sweep, runs.Runs, caps);
                 ctx.UpdateTarget(state.Render());
-                if (done.Task.IsCompleted || sweep.Status is "finished" or "failed") return;
+                if (done.Task.IsCompleted || sweep.State is "finished" or "failed") return;
                 if (cancel.IsCancellationRequested) { interrupted = true; return; }
                 done.Task.Wait(TimeSpan.FromSeconds(1));
             }

@@ -35,9 +35,9 @@ public sealed record SweepPanelState(
         foreach (var r in runs)
         {
             var cap = maxSteps.TryGetValue(r.RunId, out var m) ? m : r.Step;
-            if (r.Status is "Completed" or "Failed" or "Cancelled") continue;
+            if (r.State is "completed" or "failed" or "cancelled") continue;
             remaining += Math.Max(0, cap - r.Step);
-            if (r.Status != "Running") continue;
+            if (r.State != "running") continue;
             // steps/s from the step one poll to the next, smoothed; a poll that sees no new step keeps the pace
             var old = Runs.FirstOrDefault(x => x.Run == Short(r.RunId))?.StepsPerSecond;
             double? pace = null;

@@ -5,8 +5,15 @@ using ActorLab.Model.Profiles;
 
 namespace ActorLab.Model.Training;
 
-/// <summary>SPEC 5's convergence rule as a run uses it to stop early.</summary>
-public sealed record ConvergenceSettings(bool Enabled = true, long MinStep = 1_000_000, double Threshold = 2e-8);
+/// <summary>
+/// SPEC 5's convergence rule as a sweep sets it: whether a run stops early when converged (<see cref="Enabled"/>),
+/// and the rule's min-step and threshold, which the sweep's measurement also judges its runs by.
+/// </summary>
+public sealed record ConvergenceSettings(bool Enabled = true, long MinStep = 1_000_000, double Threshold = 2e-8)
+{
+    [JsonIgnore]
+    public Capacity.ConvergenceConfig Rule => Capacity.ConvergenceConfig.Default with { MinStep = MinStep, Threshold = Threshold };
+}
 
 /// <summary>
 /// The one description of a run, from sweep file to `run.json`: what data it trains on, the model, the optimiser,

@@ -256,8 +256,7 @@ public sealed class RunSession : IDisposable
         if (!c.Enabled || Core.Step < c.MinStep) return;
         IReadOnlyList<EvalMode> required = Splits is null ? [EvalMode.TrainOnehop] : [EvalMode.TrainOnehop, EvalMode.TrainTwohop];
         var curves = _curves.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<LossPoint>)kv.Value);
-        var cfg = ConvergenceConfig.Default with { MinStep = c.MinStep, Threshold = c.Threshold };
-        if (Capacity.Convergence.Assess(curves, required, cfg).Converged) Group.RequestStop(RunStop.Complete);
+        if (Capacity.Convergence.Assess(curves, required, c.Rule).Converged) Group.RequestStop(RunStop.Complete);
     }
 
     void MaybeLeaveOneHopPhase(EvalReport report)

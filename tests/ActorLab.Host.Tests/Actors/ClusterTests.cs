@@ -91,7 +91,7 @@ public class ClusterTests(ITestOutputHelper output)
         Assert.Equal(0, h.Console("submit", fast).Exit);
 
         // 1. kill -9 the node that hosts the coordinator, mid-sweep; the console answers again within 15 s
-        h.WaitFor(r => ClusterHarness.Runs(r).Count(x => x.GetProperty("status").GetString() == "Completed") >= 2, Long, "runs");
+        h.WaitFor(r => ClusterHarness.Runs(r).Count(x => x.GetProperty("state").GetString() == "completed") >= 2, Long, "runs");
         h.Kill9("a");
         var killed = Stopwatch.StartNew();
         status = h.WaitFor(s => !CoordinatorAt(s).Contains(h.Node("a").Contact), Long, "status");
@@ -109,22 +109,22 @@ public class ClusterTests(ITestOutputHelper output)
         var late = Path.Combine(h.Root, "late.conf");
         File.WriteAllText(late, Late);
         Assert.Equal(0, h.Console("submit", late).Exit);
-        var onC = h.WaitFor(r => ClusterHarness.Runs(r).Any(x => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact)), Long, "runs");
-        var lost = ClusterHarness.Runs(onC).First(x => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact));
+        var onC = h.WaitFor(r => ClusterHarness.Runs(r).Any(x => x.GetProperty("state").GetString() == "running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact)), Long, "runs");
+        var lost = ClusterHarness.Runs(onC).First(x => x.GetProperty("state").GetString() == "running" && (x.GetProperty("node").GetString() ?? "").StartsWith(h.Node("c").Contact));
         var lostId = lost.GetProperty("run_id").GetString()!;
         var lostEpoch = lost.GetProperty("epoch").GetInt64();
         h.Kill9("c");
         var cKilled = Stopwatch.StartNew();
         h.WaitFor(r => ClusterHarness.Runs(r).Any(x => x.GetProperty("run_id").GetString() == lostId &&
-                                                       (x.GetProperty("status").GetString() == "Completed" || x.GetProperty("epoch").ValueKind == JsonValueKind.Number && x.GetProperty("epoch").GetInt64() > lostEpoch)),
+                                                       (x.GetProperty("state").GetString() == "completed" || x.GetProperty("epoch").ValueKind == JsonValueKind.Number && x.GetProperty("epoch").GetInt64() > lostEpoch)),
             Long, "runs");
         output.WriteLine($"run {lostId} leased again {cKilled.Elapsed.TotalSeconds:F1} s after kill -9 of its node");
 
         // 3. the sweeps complete: every run completed exactly once, nothing trained twice past a recorded checkpoint
-        status = h.WaitFor(s => s.GetProperty("sweeps").EnumerateArray().All(x => x.GetProperty("status").GetString() == "finished"), Long, "status");
+        status = h.WaitFor(s => s.GetProperty("sweeps").EnumerateArray().All(x => x.GetProperty("state").GetString() == "finished"), Long, "status");
         var runs = ClusterHarness.Runs(h.WaitFor(_ => true, Long, "runs", "--limit", "1000")).ToList();
         Assert.Equal(19, runs.Count);
-        Assert.All(runs, r => Assert.Equal("Completed", r.GetProperty("status").GetString()));
+        Assert.All(runs, r => Assert.Equal("completed", r.GetProperty("state").GetString()));
         var completions = Postgres.Query(connection, "SELECT convert_from(payload, 'UTF8') FROM event_journal WHERE manifest = 'run-completed@2'")
             .Select(p => JsonDocument.Parse((string)p!).RootElement.GetProperty("runId").GetString()).ToList();
         Assert.Equal(19, completions.Count);
@@ -180,7 +180,7 @@ public class ClusterTests(ITestOutputHelper output)
             """);
         Assert.Equal(0, h.Console("submit", file).Exit);
         var c = h.Node("c").Contact;
-        bool OnC(JsonElement x) => x.GetProperty("status").GetString() == "Running" && (x.GetProperty("node").GetString() ?? "").StartsWith(c)
+        bool OnC(JsonElement x) => x.GetProperty("state").GetString() == "running" && (x.GetProperty("node").GetString() ?? "").StartsWith(c)
                                    && x.GetProperty("checkpoint_step").GetInt64() > 0;
         var before = ClusterHarness.Runs(h.WaitFor(r => ClusterHarness.Runs(r).Any(OnC), Long, "runs")).First(OnC);
         var runId = before.GetProperty("run_id").GetString()!;
@@ -201,10 +201,10 @@ public class ClusterTests(ITestOutputHelper output)
 
         ns.Heal();
         h.Start("c");
-        h.WaitFor(s => s.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("status").GetString() == "up") == 3
+        h.WaitFor(s => s.GetProperty("members").EnumerateArray().Count(m => m.GetProperty("state").GetString() == "up") == 3
                        && s.GetProperty("nodes").EnumerateArray().Count(n => n.GetProperty("state").GetString() == "up" && n.GetProperty("slots").GetInt32() == 1) == 3,
             Long, "status");
-        h.WaitFor(s => s.GetProperty("sweeps")[0].GetProperty("status").GetString() == "finished", Long, "status");
+        h.WaitFor(s => s.GetProperty("sweeps")[0].GetProperty("state").GetString() == "finished", Long, "status");
 
         // the old epoch's reports stopped counting at the cut: its last recorded checkpoint is where the new epoch started,
         // and the run's results are the completing epoch's

@@ -55,7 +55,7 @@ public class ConsoleFloodTests
             Assert.True(code == 0, output);
 
             using var watcher = ConsoleClient.Connect(contact, "flood-watcher");
-            var before = Until(() => Run(watcher) is { Status: "Running", Step: > 0 } r ? r : null);
+            var before = Until(() => Run(watcher) is { State: "running", Step: > 0 } r ? r : null);
             Assert.True(before.Step < MaxSteps, $"the run must still be training when the consoles start (step {before.Step})");
 
             using var flood = new ConsoleFlood(contact, 20);
@@ -84,7 +84,7 @@ public class ConsoleFloodTests
             Console.WriteLine($"20 consoles at once: first {first.Max().TotalMilliseconds:F0} ms, then {atOnce.Max().TotalMilliseconds:F0} ms; flood: {outcome}");
 
             // and it completes
-            var done = Until(() => Run(watcher) is { Status: "Completed" } r ? r : null, TimeSpan.FromMinutes(5));
+            var done = Until(() => Run(watcher) is { State: "completed" } r ? r : null, TimeSpan.FromMinutes(5));
             Assert.Equal(MaxSteps, done.Step);
             Assert.False(node.Exited);
         }

@@ -91,15 +91,15 @@ public class ConsoleNodeTests
             }
             (code, output) = Console(port, "pause", "--json");
             Assert.True(code == 0, output);
-            Assert.Equal("paused", WaitForJson(port, _ => true, "status").GetProperty("sweeps")[0].GetProperty("status").GetString());
+            Assert.Equal("paused", WaitForJson(port, _ => true, "status").GetProperty("sweeps")[0].GetProperty("state").GetString());
 
-            var running = WaitForJson(port, r => r.GetProperty("runs").EnumerateArray().Any(x => x.GetProperty("status").GetString() == "Running"), "runs")
-                .GetProperty("runs").EnumerateArray().First(r => r.GetProperty("status").GetString() == "Running");
+            var running = WaitForJson(port, r => r.GetProperty("runs").EnumerateArray().Any(x => x.GetProperty("state").GetString() == "running"), "runs")
+                .GetProperty("runs").EnumerateArray().First(r => r.GetProperty("state").GetString() == "running");
             var runId = running.GetProperty("run_id").GetString()!;
             (code, output) = Console(port, "suspend", runId);
             Assert.True(code == 0, output);
             var run = WaitForJson(port, r => r.GetProperty("runs").EnumerateArray().Single(x => x.GetProperty("run_id").GetString() == runId)
-                .GetProperty("status").GetString() == "Suspended", "runs").GetProperty("runs").EnumerateArray().Single(x => x.GetProperty("run_id").GetString() == runId);
+                .GetProperty("state").GetString() == "suspended", "runs").GetProperty("runs").EnumerateArray().Single(x => x.GetProperty("run_id").GetString() == runId);
             Assert.True(run.GetProperty("checkpoint_step").GetInt64() > 0);
 
             (code, output) = Console(port, "suspend", "no-such-run");
@@ -113,7 +113,7 @@ public class ConsoleNodeTests
             Assert.True(code == 0, output);
             (code, output) = Console(port, "resume");
             Assert.True(code == 0, output);
-            Assert.Equal("running", WaitForJson(port, _ => true, "status").GetProperty("sweeps")[0].GetProperty("status").GetString());
+            Assert.Equal("running", WaitForJson(port, _ => true, "status").GetProperty("sweeps")[0].GetProperty("state").GetString());
 
             // runs come a page at a time
             var page = WaitForJson(port, _ => true, "runs", "--limit", "2");
@@ -125,7 +125,7 @@ public class ConsoleNodeTests
 
             (code, output) = Console(port, "cancel");
             Assert.True(code == 0, output);
-            var final = WaitForJson(port, s => s.GetProperty("sweeps")[0].GetProperty("status").GetString() is "finished" or "failed", "status");
+            var final = WaitForJson(port, s => s.GetProperty("sweeps")[0].GetProperty("state").GetString() is "finished" or "failed", "status");
             Assert.Equal(3, final.GetProperty("sweeps")[0].GetProperty("cancelled").GetInt32());
             Assert.False(node.Exited);
             Assert.True(File.Exists(Path.Combine(dir, "data", "logs", "node.log")));

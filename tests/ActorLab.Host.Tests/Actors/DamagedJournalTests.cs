@@ -31,7 +31,7 @@ public class DamagedJournalTests
     {
         await using var n = InProcessNode.Start(dir.Path, journal, extra);
         Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("dmg.conf", Sweep))).Ok);
-        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromSeconds(60));
         return Path.Combine(dir.Path, "journal.db");
     }
 

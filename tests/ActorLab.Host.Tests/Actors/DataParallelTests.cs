@@ -88,7 +88,7 @@ public class DataParallelTests
         await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), backend: backend);
         Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("single", Sweep("single", 2 * B, 1)))).Ok);
         Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("parallel", Sweep("parallel", B, 2)))).Ok);
-        var status = await n.WaitFor(s => s.Sweeps.Length == 2 && s.Sweeps.All(x => x.Status == "finished"), TimeSpan.FromMinutes(3));
+        var status = await n.WaitFor(s => s.Sweeps.Length == 2 && s.Sweeps.All(x => x.State == "finished"), TimeSpan.FromMinutes(3));
         Assert.All(status.Sweeps, s => Assert.Equal(1, s.Completed));
 
         string Final(string sweep)

@@ -121,7 +121,7 @@ public class NodeFailureTests(ITestOutputHelper output)
         var reply = await n.Node.Gateway.Ask<object>(new GetStatus(), TimeSpan.FromSeconds(20));
         Assert.IsType<NoCoordinator>(reply);
         pg.Start();
-        var status = await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromMinutes(2));
+        var status = await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromMinutes(2));
         output.WriteLine($"sweep finished {down.Elapsed.TotalSeconds:F1} s after the journal went away for 6 s");
         Assert.Equal(4, status.Sweeps.Single().Completed);
         var after = (await n.Runs()).Runs;
@@ -149,7 +149,7 @@ public class NodeFailureTests(ITestOutputHelper output)
         Assert.True((await a.Ask<CommandReply>(new SubmitSweepFile("f.conf", Fast))).Ok);
         await a.WaitForRuns(r => r.Runs.Any(x => x.CheckpointStep > 0));
         await using var b = InProcessNode.Start(Path.Combine(dir.Path, "b"), journal, shared, stepTime: TimeSpan.FromMilliseconds(10));
-        await a.WaitFor(s => s.Sweeps.Single().Status == "finished", TimeSpan.FromMinutes(2));
+        await a.WaitFor(s => s.Sweeps.Single().State == "finished", TimeSpan.FromMinutes(2));
         await b.DisposeAsync();
         await a.DisposeAsync();
 

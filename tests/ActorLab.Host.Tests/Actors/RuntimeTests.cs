@@ -57,7 +57,7 @@ public class RuntimeTests
             """;
         var reply = await Submit(n, text);
         Assert.True(reply.Ok, reply.Message);
-        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromSeconds(60));
         var measure = n.StandIn!.MeasuredWith["measured"];
         Assert.Equal([Model.Capacity.CapacityScheme.Optimal, Model.Capacity.CapacityScheme.TwoHopDouble], measure.Schemes.ToArray());
         Assert.Equal([Model.Capacity.SelectionScheme.Independent], measure.SelectionSchemes.ToArray());
@@ -73,7 +73,7 @@ public class RuntimeTests
         await using var n = InProcessNode.Start(dir.Path, TestJournal.Of(journal));
         var reply = await Submit(n, Sweep("full"));
         Assert.True(reply.Ok, reply.Message);
-        var status = await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        var status = await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromSeconds(60));
         var sweep = status.Sweeps.Single();
         Assert.Equal(4, sweep.Completed);
         Assert.Null(sweep.ResultsError);
@@ -85,7 +85,7 @@ public class RuntimeTests
         foreach (var g in n.StandIn!.Trained.GroupBy(t => t.RunId))
             Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), g.Select(t => t.Step).Order());
         var runs = await n.Runs();
-        Assert.All(runs.Runs, r => Assert.Equal(("Completed", 40L), (r.Status, r.Step)));
+        Assert.All(runs.Runs, r => Assert.Equal(("completed", 40L), (r.State, r.Step)));
         // resubmitting the same file retrains nothing: the finished sweep is measured again (its results files rebuilt
         // from the accepted eval results); a different one under the name is refused
         File.Delete(Path.Combine(sweep.ResultsDir!, "capacity_final_standin.csv"));
@@ -93,7 +93,7 @@ public class RuntimeTests
         var again = await Submit(n, Sweep("full"));
         Assert.True(again.Ok);
         Assert.Equal("sweep full: its capacity is measured again from its runs' accepted eval results (nothing is retrained)", again.Message);
-        await n.WaitFor(s => s.Sweeps.Single().Status == "finished", TimeSpan.FromSeconds(60));
+        await n.WaitFor(s => s.Sweeps.Single().State == "finished", TimeSpan.FromSeconds(60));
         Assert.True(File.Exists(Path.Combine(sweep.ResultsDir!, "capacity_final_standin.csv")));
         Assert.Equal(trained, n.StandIn.Trained.Count);
         var clash = await Submit(n, Sweep("full", maxSteps: 50));
@@ -117,7 +117,7 @@ public class RuntimeTests
         await first.Crash();
 
         await using var second = InProcessNode.Start(dir.Path, j, stepTime: TimeSpan.FromMilliseconds(1));
-        var status = await second.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        var status = await second.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromSeconds(60));
         Assert.Equal(4, status.Sweeps.Single().Completed);
 
         foreach (var runDir in Directory.GetDirectories(Path.Combine(dir.Path, "runs", "crash")))
@@ -157,10 +157,10 @@ public class RuntimeTests
         var poisoned = plan.Runs[1].RunId;
         n.StandIn!.FailAtStep[poisoned] = 3;
         Assert.True((await Submit(n, Sweep("poison"))).Ok);
-        var status = await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
+        var status = await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromSeconds(60));
         Assert.Equal((3, 1), (status.Sweeps[0].Completed, status.Sweeps[0].Failed));
         var run = (await n.Runs()).Runs.Single(r => r.RunId == poisoned);
-        Assert.Equal("Failed", run.Status);
+        Assert.Equal("failed", run.State);
         Assert.Contains("failed 3 times in a row", run.Error);
         Assert.Contains("poisoned", run.Error);
         // one node: nothing was quarantined, and status still answers
@@ -180,15 +180,15 @@ public class RuntimeTests
         var flaky = plan.Runs[2].RunId;
         n.StandIn!.FailAtStep[flaky] = 3;
         Assert.True((await Submit(n, Sweep("flaky"))).Ok);
-        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
-        Assert.Equal("Failed", (await n.Runs()).Runs.Single(r => r.RunId == flaky).Status);
+        await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromSeconds(60));
+        Assert.Equal("failed", (await n.Runs()).Runs.Single(r => r.RunId == flaky).State);
         Assert.Single(n.StandIn.Measured);
 
         n.StandIn.FailAtStep.TryRemove(flaky, out _); // the disk is fixed
         var reply = await n.Ask<CommandReply>(new RetryFailed("flaky"));
         Assert.True(reply.Ok, reply.Message);
         Assert.StartsWith("1 failed run queued again", reply.Message);
-        var status = await n.WaitFor(s => s.Sweeps.Single().Status == "finished" && s.Sweeps.Single().Completed == 4, TimeSpan.FromSeconds(60));
+        var status = await n.WaitFor(s => s.Sweeps.Single().State == "finished" && s.Sweeps.Single().Completed == 4, TimeSpan.FromSeconds(60));
         Assert.Equal(0, status.Sweeps[0].Failed);
         Assert.Equal(2, n.StandIn.Measured.Count);
         Assert.False((await n.Ask<CommandReply>(new RetryFailed(flaky))).Ok); // completed: nothing to retry
@@ -200,18 +200,18 @@ public class RuntimeTests
         using var dir = new TempDir();
         await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), stepTime: TimeSpan.FromMilliseconds(15));
         Assert.True((await Submit(n, Sweep("ctl", maxSteps: 400, checkpointEvery: 50))).Ok);
-        await n.WaitForRuns(r => r.Runs.Count(x => x.Status == "Running") == 2);
+        await n.WaitForRuns(r => r.Runs.Count(x => x.State == "running") == 2);
         Assert.True((await n.Ask<CommandReply>(new PauseSweep(null))).Ok);
 
-        var running = (await n.Runs()).Runs.First(r => r.Status == "Running").RunId;
+        var running = (await n.Runs()).Runs.First(r => r.State == "running").RunId;
         var suspend = await n.Ask<CommandReply>(new SuspendRun(running));
         Assert.True(suspend.Ok, suspend.Message);
-        await n.WaitForRuns(r => r.Runs.Single(x => x.RunId == running).Status == "Suspended");
+        await n.WaitForRuns(r => r.Runs.Single(x => x.RunId == running).State == "suspended");
         var suspended = (await n.Runs()).Runs.Single(x => x.RunId == running);
         Assert.True(suspended.CheckpointStep > 0 && suspended.CheckpointStep == suspended.Step, $"{suspended}");
         // paused: the freed slot stays free
         await Task.Delay(300);
-        Assert.Equal(1, (await n.Runs()).Runs.Count(x => x.Status == "Running"));
+        Assert.Equal(1, (await n.Runs()).Runs.Count(x => x.State == "running"));
 
         var unknown = await n.Ask<CommandReply>(new SuspendRun("no-such-run"));
         Assert.False(unknown.Ok);
@@ -219,7 +219,7 @@ public class RuntimeTests
 
         Assert.True((await n.Ask<CommandReply>(new ResumeRun(running))).Ok);
         Assert.True((await n.Ask<CommandReply>(new ResumeSweep(null))).Ok);
-        await n.WaitForRuns(r => r.Runs.Single(x => x.RunId == running).Status == "Running");
+        await n.WaitForRuns(r => r.Runs.Single(x => x.RunId == running).State == "running");
         // it continues from its checkpoint, not from zero (wait for its first step under the new lease)
         var trained = n.StandIn!.Trained;
         var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -230,7 +230,7 @@ public class RuntimeTests
         Assert.Equal(suspended.CheckpointStep + 1, resumedSteps[^1].Min(t => t.Step));
 
         Assert.True((await n.Ask<CommandReply>(new CancelSweep("ctl"))).Ok);
-        var status = await n.WaitFor(s => s.Sweeps[0].Status == "finished", TimeSpan.FromSeconds(30));
+        var status = await n.WaitFor(s => s.Sweeps[0].State == "finished", TimeSpan.FromSeconds(30));
         Assert.Equal(4, status.Sweeps[0].Cancelled);
     }
 
@@ -241,8 +241,8 @@ public class RuntimeTests
         await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), convergeAt: 20);
         var text = Sweep("conv", maxSteps: 40).Replace("eval.steps = [10, 40]", "eval.steps = [10, 20, 30, 40]");
         Assert.True((await Submit(n, text)).Ok);
-        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromSeconds(60));
-        Assert.All((await n.Runs()).Runs, r => Assert.Equal(("Completed", 20L), (r.Status, r.Step)));
+        await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromSeconds(60));
+        Assert.All((await n.Runs()).Runs, r => Assert.Equal(("completed", 20L), (r.State, r.Step)));
         Assert.DoesNotContain(n.StandIn!.Trained, t => t.Step > 20);
     }
 
@@ -257,7 +257,7 @@ public class RuntimeTests
         Assert.True((await Submit(first, Sweep("a"))).Ok);
         Assert.True((await first.Ask<CommandReply>(new PauseSweep("a"))).Ok);
         Assert.True((await Submit(first, Sweep("b"))).Ok);
-        await first.WaitFor(s => s.Sweeps.Any(x => x.Name == "b" && x.Status == "finished"), TimeSpan.FromSeconds(60));
+        await first.WaitFor(s => s.Sweeps.Any(x => x.Name == "b" && x.State == "finished"), TimeSpan.FromSeconds(60));
         var before = (await first.Runs()).Runs;
         await first.DisposeAsync();
         if (journal == "sqlite") Assert.True(File.Exists(Path.Combine(dir.Path, "journal.db")));
@@ -266,10 +266,10 @@ public class RuntimeTests
         await using var second = InProcessNode.Start(dir.Path, j, extra);
         var after = await second.Ask<StatusReply>(new GetStatus());
         Assert.Equal(["a", "b"], after.Sweeps.Select(s => s.Name));
-        Assert.Equal("paused", after.Sweeps[0].Status);
-        Assert.Equal("finished", after.Sweeps[1].Status);
+        Assert.Equal("paused", after.Sweeps[0].State);
+        Assert.Equal("finished", after.Sweeps[1].State);
         var afterRuns = (await second.Runs()).Runs;
-        Assert.Equal(before.Where(r => r.RunId.StartsWith("b/")).Select(r => (r.RunId, r.Status, r.Step, r.CheckpointStep)),
-            afterRuns.Where(r => r.RunId.StartsWith("b/")).Select(r => (r.RunId, r.Status, r.Step, r.CheckpointStep)));
+        Assert.Equal(before.Where(r => r.RunId.StartsWith("b/")).Select(r => (r.RunId, r.State, r.Step, r.CheckpointStep)),
+            afterRuns.Where(r => r.RunId.StartsWith("b/")).Select(r => (r.RunId, r.State, r.Step, r.CheckpointStep)));
     }
 }

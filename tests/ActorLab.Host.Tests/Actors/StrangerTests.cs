@@ -21,8 +21,8 @@ public class StrangerTests
         await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), stepTime: TimeSpan.FromMilliseconds(30));
         var sweep = ActorLab.Actors.Sweeps.SweepPlanner.Plan(ActorLab.Actors.Sweeps.SweepFile.Parse(RuntimeSweep, "t"));
         Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("s.conf", RuntimeSweep))).Ok);
-        await n.WaitForRuns(r => r.Runs.Any(x => x.Status == "Running"));
-        var running = (await n.Runs()).Runs.First(x => x.Status == "Running");
+        await n.WaitForRuns(r => r.Runs.Any(x => x.State == "running"));
+        var running = (await n.Runs()).Runs.First(x => x.State == "running");
         var before = await n.Ask<StatusReply>(new GetStatus());
 
         var address = n.Node.Address;
@@ -54,7 +54,7 @@ public class StrangerTests
         var after = await n.Ask<StatusReply>(new GetStatus());
         Assert.Equal(before.Sweeps.Select(s => s.Name), after.Sweeps.Select(s => s.Name));
         Assert.Equal(0, after.Sweeps.Single().Cancelled);
-        Assert.NotEqual("Completed", (await n.Runs()).Runs.Single(r => r.RunId == running.RunId).Status);
+        Assert.NotEqual("completed", (await n.Runs()).Runs.Single(r => r.RunId == running.RunId).State);
         await stranger.Terminate();
     }
 

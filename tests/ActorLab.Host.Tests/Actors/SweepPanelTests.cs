@@ -21,11 +21,11 @@ public class SweepPanelTests
     public void Pace_eta_and_counts_come_from_successive_observations()
     {
         var s = SweepPanelState.Start("qs", 4)
-            .Observe(T0, Sweep(1, 2, 1), [Run("a", "Running", 100), Run("b", "Running", 0), Run("c", "Queued", 0), Run("d", "Completed", 500)], Caps);
+            .Observe(T0, Sweep(1, 2, 1), [Run("a", "running", 100), Run("b", "running", 0), Run("c", "queued", 0), Run("d", "completed", 500)], Caps);
         Assert.All(s.Runs, r => Assert.Null(r.StepsPerSecond)); // one observation: no pace yet
         Assert.Null(s.SweepEta);
 
-        s = s.Observe(T0.AddSeconds(10), Sweep(1, 2, 1), [Run("a", "Running", 300, 2.5), Run("b", "Running", 50), Run("c", "Queued", 0), Run("d", "Completed", 500)], Caps);
+        s = s.Observe(T0.AddSeconds(10), Sweep(1, 2, 1), [Run("a", "running", 300, 2.5), Run("b", "running", 50), Run("c", "queued", 0), Run("d", "completed", 500)], Caps);
         var a = s.Runs.Single(r => r.Run == "a");
         Assert.Equal(20, a.StepsPerSecond!.Value, 6);                 // 200 steps in 10 s
         Assert.Equal(TimeSpan.FromSeconds(35), a.Eta);                  // 700 steps left at 20/s
@@ -37,10 +37,10 @@ public class SweepPanelTests
         Assert.Equal("sweep qs: 1/4 done, 2 running, 1 queued, 0 failed; ETA 1m 26s", s.Headline());
 
         // a poll that sees no new step keeps the pace instead of reading 0 steps/s
-        var same = s.Observe(T0.AddSeconds(11), Sweep(1, 2, 1), [Run("a", "Running", 300), Run("b", "Running", 50)], Caps);
+        var same = s.Observe(T0.AddSeconds(11), Sweep(1, 2, 1), [Run("a", "running", 300), Run("b", "running", 50)], Caps);
         Assert.Equal(20, same.Runs.Single(r => r.Run == "a").StepsPerSecond!.Value, 6);
         // and the next step counts from where that step was first seen (300 at +10 s -> 360 at +14 s: 15/s, smoothed with 20)
-        var next = same.Observe(T0.AddSeconds(14), Sweep(1, 2, 1), [Run("a", "Running", 360), Run("b", "Running", 50)], Caps);
+        var next = same.Observe(T0.AddSeconds(14), Sweep(1, 2, 1), [Run("a", "running", 360), Run("b", "running", 50)], Caps);
         Assert.Equal(17.5, next.Runs.Single(r => r.Run == "a").StepsPerSecond!.Value, 6);
     }
 
@@ -48,9 +48,9 @@ public class SweepPanelTests
     public void A_run_that_restarts_from_an_earlier_checkpoint_starts_its_pace_again()
     {
         var s = SweepPanelState.Start("qs", 4)
-            .Observe(T0, Sweep(0, 1, 3), [Run("a", "Running", 400)], Caps)
-            .Observe(T0.AddSeconds(10), Sweep(0, 1, 3), [Run("a", "Running", 500)], Caps)
-            .Observe(T0.AddSeconds(20), Sweep(0, 1, 3), [Run("a", "Running", 300)], Caps); // requeued, resumed at 300
+            .Observe(T0, Sweep(0, 1, 3), [Run("a", "running", 400)], Caps)
+            .Observe(T0.AddSeconds(10), Sweep(0, 1, 3), [Run("a", "running", 500)], Caps)
+            .Observe(T0.AddSeconds(20), Sweep(0, 1, 3), [Run("a", "running", 300)], Caps); // requeued, resumed at 300
         Assert.Null(s.Runs.Single().StepsPerSecond);
         Assert.Equal(300, s.Runs.Single().Step);
     }
@@ -59,8 +59,8 @@ public class SweepPanelTests
     public void The_panel_renders_the_headline_and_every_running_run()
     {
         var s = SweepPanelState.Start("qs", 4)
-            .Observe(T0, Sweep(1, 1, 2), [Run("a", "Running", 100), Run("d", "Completed", 500)], Caps)
-            .Observe(T0.AddSeconds(5), Sweep(1, 1, 2), [Run("a", "Running", 200, 1.25), Run("d", "Completed", 500)], Caps);
+            .Observe(T0, Sweep(1, 1, 2), [Run("a", "running", 100), Run("d", "completed", 500)], Caps)
+            .Observe(T0.AddSeconds(5), Sweep(1, 1, 2), [Run("a", "running", 200, 1.25), Run("d", "completed", 500)], Caps);
         var text = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(text), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
         console.Profile.Width = 200;

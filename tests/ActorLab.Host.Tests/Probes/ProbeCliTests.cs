@@ -189,7 +189,7 @@ public class ProbeJobTests
         await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"), backend: backend);
         var contact = $"127.0.0.1:{n.Node.Address.Port}";
         Assert.True((await n.Ask<ActorLab.Actors.Control.CommandReply>(new ActorLab.Actors.Control.SubmitSweepFile("p.conf", Sweep))).Ok);
-        await n.WaitFor(s => s.Sweeps.Any(x => x.Status == "finished"), TimeSpan.FromMinutes(2));
+        await n.WaitFor(s => s.Sweeps.Any(x => x.State == "finished"), TimeSpan.FromMinutes(2));
         var run = (await n.Runs()).Runs.Single().RunId;
 
         var r = ActorLabCli.Run("console", "--contact", contact, "probe", run.Split('/')[1], "--layers", "1", "--samples", "40");
