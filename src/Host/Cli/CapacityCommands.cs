@@ -27,7 +27,7 @@ public static class CapacityCommands
 
     static Option<string> FormulasOption() => new("--formulas")
     {
-        Description = "Dataset-entropy and averaged formulas: actorlab (SPEC 5), or reference (the reference code's numbers; docs/capacity.md).",
+        Description = "Dataset-entropy and averaged formulas: actorlab (docs/capacity.md), or reference (the reference code's numbers).",
         DefaultValueFactory = _ => "actorlab",
     };
 
