@@ -31,7 +31,7 @@ public static class CapacitySummary
         AnsiConsole.Write(t);
         var unconverged = rows.Count(f => f[conv] != "true");
         if (unconverged > 0)
-            Console.WriteLine($"{unconverged} of {rows.Count} row(s) not converged by the reference's rule (the convergence column says why): " +
+            Console.WriteLine($"{unconverged} of {rows.Count} row(s) not converged (the convergence column says why, by the rule's min-step and threshold): " +
                               "their capacity is what the run stored so far, a lower bound.");
     }
 

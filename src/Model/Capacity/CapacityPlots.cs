@@ -118,8 +118,10 @@ public static class CapacityPlots
 
     // the trained hops are in every label (a 1-hop-only and a 1+2-hop line must never look alike)
     static string SeriesLabel(RunInfo run, bool byLayers, string lead) =>
-        lead + (byLayers ? $", L={run.Layers}" : "") +
-        (run.MinOrder == run.MaxOrder ? $", trained hops {run.MinOrder}" : $", trained hops {run.MinOrder}-{run.MaxOrder}");
+        lead + (byLayers ? $", L={run.Layers}" : "") + ", " + TrainedHops(run);
+
+    static string TrainedHops(RunInfo run) =>
+        run.MinOrder == run.MaxOrder ? $"trained hops {run.MinOrder}" : $"trained hops {run.MinOrder}-{run.MaxOrder}";
 
     public static Plot CapacityVsParams(IReadOnlyList<CapacityRow> final, double hops, string schemeText)
     {
@@ -224,7 +226,7 @@ public static class CapacityPlots
             var color = legend ? palette.GetColor(i++) : cmap.GetColor(hi > lo ? (Math.Log10(run.NParams) - lo) / (hi - lo) : 0.5);
             var line = plt.Add.Scatter(pts.Select(r => Math.Log10(r.Step)).ToArray(), pts.Select(r => r.BitsPerParam).ToArray(), color);
             line.MarkerSize = legend ? 4 : 0;
-            line.LegendText = legend ? $"N={run.NProfiles}, {FormatReal(run.NParams)} params, L={run.Layers}" : "";
+            line.LegendText = legend ? SeriesLabel(run, byLayers: true, $"N={run.NProfiles}, {FormatReal(run.NParams)} params") : "";
         }
         foreach (var bits in new[] { 1.0, 2.0 })
         {
@@ -250,7 +252,7 @@ public static class CapacityPlots
             var g = groups[i].ToList();
             var dots = plt.Add.ScatterPoints(g.Select(r => r.ParameterNorm).ToArray(), g.Select(r => r.Capacity).ToArray(), palette.GetColor(i).WithAlpha(0.6));
             dots.MarkerShape = g[0].Run.MaxOrder >= 2 ? MarkerShape.FilledTriangleUp : MarkerShape.FilledCircle;
-            dots.LegendText = groups.Count <= MaxLegendEntries ? $"N={g[0].Run.NProfiles}, trained hops {g[0].Run.MinOrder}-{g[0].Run.MaxOrder}" : "";
+            dots.LegendText = groups.Count <= MaxLegendEntries ? $"N={g[0].Run.NProfiles}, {TrainedHops(g[0].Run)}" : "";
         }
         // least squares over all points, as the reference's regplot
         double mx = rows.Average(r => r.ParameterNorm), my = rows.Average(r => r.Capacity);
@@ -306,7 +308,7 @@ public static class CapacityPlots
                     cmap.GetColor(bin.Key / 19.0));
                 dots.MarkerShape = byOrder.Key >= 2 ? MarkerShape.FilledTriangleUp : MarkerShape.FilledCircle;
                 dots.MarkerSize = 9;
-                dots.LegendText = first ? $"trained hops {byOrder.First().Run.MinOrder}-{byOrder.Key} (colour = log parameters)" : "";
+                dots.LegendText = first ? $"{TrainedHops(byOrder.First().Run)} (colour = log parameters)" : "";
                 first = false;
             }
         }

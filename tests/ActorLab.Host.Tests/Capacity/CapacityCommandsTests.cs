@@ -191,7 +191,7 @@ public class CapacityCommandsTests
             Assert.Contains(double.Parse(row[Array.IndexOf(header, "bits_per_param")], CultureInfo.InvariantCulture).ToString("F3", CultureInfo.InvariantCulture), r.Stdout);
         }
         Assert.Contains("eval points after step 1000000, the rule needs 15", File.ReadAllText(Path.Combine(outDir, "capacity_final_optimal_optimal.csv")));
-        Assert.Contains("not converged by the reference's rule", r.Stdout);
+        Assert.Contains("not converged (the convergence column says why", r.Stdout);
 
         var none = ActorLabCli.Run("measure", "--results", results, "--out", outDir, "--n-params", "7");
         Assert.Equal(2, none.ExitCode);
