@@ -28,8 +28,9 @@ public static class DashboardApi
 
     public sealed record Control(string? Verb, string? Sweep, string? Run);
 
-    public static void Map(WebApplication app, DashboardGateway gateway, DashboardSessions sessions, RunConfigs configs, RunStorage storage)
+    public static void Map(WebApplication app, DashboardGateway gateway, DashboardSessions sessions, RunConfigs configs)
     {
+        var measured = new MeasuredCapacity();
         OperatorToken? TokenOf(HttpContext c) => sessions.Of(c.Request.Cookies[DashboardSessions.Cookie]);
 
         app.MapGet("/", () => Asset("index.html", "text/html; charset=utf-8"));
@@ -105,7 +106,7 @@ public static class DashboardApi
             // refuse before streaming, so the browser sees why (an EventSource cannot read an error body)
             var probe = await gateway.Ask(new GetStatus(), token);
             if (probe is Refused r) { await Error(401, r.Message).ExecuteAsync(c); return; }
-            await new DashboardFeed(gateway, configs, token).Stream(c.Response, c.RequestAborted);
+            await new DashboardFeed(gateway, configs, measured, token).Stream(c.Response, c.RequestAborted);
         });
         app.MapPost("/api/control", async Task<IResult> (HttpContext c) =>
         {

@@ -15,7 +15,7 @@ namespace ActorLab.Host.Dashboard;
 /// (`status`) and the runs whose row changed (`runs`), never the whole page again. Steps/s and ETAs come from
 /// <see cref="SweepPanelState"/>, the terminal panel's own arithmetic.
 /// </summary>
-public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, OperatorToken? token)
+public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, MeasuredCapacity measured, OperatorToken? token)
 {
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(2);
     static readonly TimeSpan AfterEvent = TimeSpan.FromMilliseconds(200);
@@ -86,8 +86,10 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         var now = DateTime.UtcNow;
         var paces = new Dictionary<string, PanelRun>(StringComparer.Ordinal);
         var etas = new Dictionary<string, double?>(StringComparer.Ordinal);
+        var capacities = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
         foreach (var sweep in status!.Sweeps)
         {
+            foreach (var (run, c) in measured.Of(sweep)) capacities[sweep.Name + "/" + run] = c;
             var mine = runs!.Where(r => r.RunId.StartsWith(sweep.Name + "/", StringComparison.Ordinal)).ToList();
             var caps = mine.Select(r => (r.RunId, Cap: configs.Of(r.RunId)?.MaxSteps)).Where(x => x.Cap != null)
                 .ToDictionary(x => x.RunId, x => x.Cap!.Value, StringComparer.Ordinal);
@@ -102,7 +104,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         foreach (var r in runs!)
         {
             present.Add(r.RunId);
-            var row = DashboardRun.Of(r, configs.Of(r.RunId), paces.GetValueOrDefault(r.RunId));
+            var row = DashboardRun.Of(r, configs.Of(r.RunId), paces.GetValueOrDefault(r.RunId), capacities.TryGetValue(r.RunId, out var c) ? c : null);
             if (_rows.TryGetValue(r.RunId, out var old) && old == row) continue;
             _rows[r.RunId] = row;
             changed.Add(row);

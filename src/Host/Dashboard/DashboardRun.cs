@@ -12,14 +12,15 @@ namespace ActorLab.Host.Dashboard;
 public sealed record DashboardRun(
     string Id, string Sweep, string Run, string State, long Step, long? MaxSteps, long CheckpointStep, double? Loss,
     string? Node, long? Epoch, int FailedAttempts, string? Error, double? StepsPerSecond, double? EtaSeconds,
-    long? Params, int? NProfiles, int? Relations, int? Layers, string? Hops)
+    long? Params, int? NProfiles, int? Relations, int? Layers, string? Hops, double? Capacity = null, double? BitsPerParam = null)
 {
-    public static DashboardRun Of(RunSummary r, RunRow? config, PanelRun? pace)
+    public static DashboardRun Of(RunSummary r, RunRow? config, PanelRun? pace, (double Capacity, double BitsPerParam)? measured = null)
     {
         var (sweep, run) = r.RunId.IndexOf('/') is var i and > 0 ? (r.RunId[..i], r.RunId[(i + 1)..]) : ("", r.RunId);
         return new DashboardRun(r.RunId, sweep, run, r.State, r.Step, config?.MaxSteps, r.CheckpointStep, r.Loss,
             r.Node?.Split('#')[0], r.Epoch, r.FailedAttempts, r.Error, pace?.StepsPerSecond, pace?.Eta?.TotalSeconds,
-            config?.NParams, config?.NProfiles, config?.Relations, config?.Layers, config?.TrainedHops);
+            config?.NParams, config?.NProfiles, config?.Relations, config?.Layers, config?.TrainedHops,
+            measured is { } m && double.IsFinite(m.Capacity) ? m.Capacity : null, measured is { } b && double.IsFinite(b.BitsPerParam) ? b.BitsPerParam : null);
     }
 }
 
@@ -48,3 +49,4 @@ public sealed class RunConfigs(RunStorage storage)
         catch (ActorLab.Model.Common.UserInputException) { return null; }
     }
 }
+

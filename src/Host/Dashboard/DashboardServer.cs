@@ -60,7 +60,7 @@ public sealed class DashboardServer : IAsyncDisposable
         var app = builder.Build();
         var timeout = askTimeout ?? node.System.Settings.Config.GetTimeSpan("actorlab.console.ask-timeout", TimeSpan.FromSeconds(10));
         var gateway = new DashboardGateway(node.System, timeout);
-        DashboardApi.Map(app, gateway, new DashboardSessions(), new RunConfigs(node.Storage.Storage), node.Storage.Storage);
+        DashboardApi.Map(app, gateway, new DashboardSessions(), new RunConfigs(node.Storage.Storage));
         try { app.StartAsync().GetAwaiter().GetResult(); }
         catch (IOException e)
         {

@@ -55,21 +55,26 @@ async function signOut() { await api("/api/session", { method: "DELETE" }); loca
 
 // ------------------------------------------------------------------ sweeps and controls
 
+// rows are updated in place (a button under the pointer stays the same element while the feed updates the row)
 function renderSweeps(sweeps) {
   state.sweeps = sweeps;
   const body = $("#sweeps tbody");
-  body.textContent = "";
+  const keep = new Set(sweeps.map(s => s.name));
+  for (const tr of [...body.children]) if (!keep.has(tr.dataset.sweep)) tr.remove();
   for (const s of sweeps) {
-    const tr = document.createElement("tr");
-    tr.dataset.sweep = s.name;
-    tr.dataset.state = s.state;
-    for (const v of [s.name, s.state, s.runs, s.completed, s.running, s.queued + s.suspended, s.failed, duration(s.eta_seconds)]) {
-      const td = document.createElement("td"); td.textContent = fmt(v); tr.appendChild(td);
+    let tr = [...body.children].find(t => t.dataset.sweep === s.name);
+    if (!tr) {
+      tr = document.createElement("tr");
+      tr.dataset.sweep = s.name;
+      for (let i = 0; i < 8; i++) tr.appendChild(document.createElement("td"));
+      const td = document.createElement("td");
+      if (canControl()) for (const verb of ["pause", "resume", "stop", "cancel"]) td.appendChild(controlButton(verb, { sweep: s.name }));
+      tr.appendChild(td);
+      body.appendChild(tr);
     }
-    const td = document.createElement("td");
-    if (canControl()) for (const verb of ["pause", "resume", "stop", "cancel"]) td.appendChild(controlButton(verb, { sweep: s.name }));
-    tr.appendChild(td);
-    body.appendChild(tr);
+    tr.dataset.state = s.state;
+    [s.name, s.state, s.runs, s.completed, s.running, s.queued + s.suspended, s.failed, duration(s.eta_seconds)]
+      .forEach((v, i) => { if (tr.children[i].textContent !== fmt(v)) tr.children[i].textContent = fmt(v); });
   }
   document.querySelectorAll(".controls-col").forEach(th => th.hidden = !canControl());
 }
@@ -108,6 +113,7 @@ async function loadPlots() {
 const columns = [
   r => r.id, r => r.state, r => r.node, r => r.step, r => r.max_steps, r => fmt(r.steps_per_second, 1), r => fmt(r.loss, 4),
   r => r.params, r => r.n_profiles, r => r.relations, r => r.layers, r => r.hops, r => duration(r.eta_seconds),
+  r => fmt(r.capacity, 0), r => fmt(r.bits_per_param, 3),
 ];
 
 async function loadRuns() {
