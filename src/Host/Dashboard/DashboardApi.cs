@@ -180,7 +180,6 @@ public static class DashboardApi
             train = train.Select(p => new[] { p.Step, p.Loss }),
             eval = eval.ToDictionary(kv => kv.Key.Name(), kv => kv.Value.Select(p => new[] { p.Item1, p.Item2 })),
             checkpoints,
-            plots = Directory.Exists(dir) ? Directory.GetFiles(dir, "*.png").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray() : [],
         };
     }
 
@@ -205,6 +204,7 @@ public static class DashboardApi
         {
             T ok => Results.Json(json(ok), Json, statusCode: code?.Invoke(ok) ?? 200),
             Refused r when r.Message.Contains("read-only", StringComparison.Ordinal) => Error(403, r.Message),
+            Refused r when r.Message.Contains(" is busy", StringComparison.Ordinal) => Error(503, r.Message), // the gateway's in-flight bound
             Refused r => Error(401, r.Message),
             NoCoordinator n => Error(503, n.Message),
             _ => Error(502, $"unexpected answer {reply.GetType().Name}"),

@@ -21,7 +21,9 @@ public sealed class DashboardGateway(ActorSystem system, TimeSpan timeout)
     public Task<object> Ask(object message, OperatorToken? token)
     {
         var answer = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-        system.ActorOf(Props.Create(() => new Asker(Wire(message, token), answer, timeout)), $"{ConsoleGateway.DashboardPrefix}ask-{Interlocked.Increment(ref _next)}");
+        // a command whose work grows with the sweep's runs gets the console's extra minute
+        var wait = message is ISweepWideCommand ? timeout + TimeSpan.FromSeconds(60) : timeout;
+        system.ActorOf(Props.Create(() => new Asker(Wire(message, token), answer, wait)), $"{ConsoleGateway.DashboardPrefix}ask-{Interlocked.Increment(ref _next)}");
         return answer.Task;
     }
 

@@ -96,11 +96,11 @@ public static class RunTable
         return (best, loss);
     }
 
-    /// <summary>Every (step, train loss) line of every attempt's progress file, in file order.</summary>
+    /// <summary>Every (step, train loss) line of every attempt's progress file, oldest epoch first.</summary>
     static IEnumerable<(long Step, double Loss)> ProgressLines(string dir)
     {
-        foreach (var file in Directory.GetFiles(dir, "progress*.csv").Order(StringComparer.Ordinal))
-        foreach (var line in File.ReadLines(file).Skip(1))
+        foreach (var file in new RunFolder(dir, null).ProgressFiles())
+        foreach (var line in File.ReadLines(file.Path).Skip(1))
         {
             var f = line.Split(',');
             if (f.Length < 4 || f[1] != "step" || !long.TryParse(f[2], CultureInfo.InvariantCulture, out var step)) continue;

@@ -237,7 +237,6 @@ async function loadRun(id) {
   const ctl = $("#run-controls"); ctl.textContent = "";
   if (canControl()) { ctl.appendChild(controlButton("suspend", { run: run.id })); ctl.appendChild(controlButton("resume", { run: run.id })); }
   $("#run-checkpoints").textContent = r.body.checkpoints.map(c => c.step).join(", ") || "none yet";
-  const plots = $("#run-plots"); plots.textContent = "";
   drawRunCharts();
   renderEvents();
 }
