@@ -129,6 +129,30 @@ public class DashboardHttpTests
         Assert.Contains("status", kinds);
     }
 
+    [Fact]
+    public async Task Dashboard_lists_and_serves_the_plots_of_a_measured_sweep_and_no_other_file()
+    {
+        await using var f = await DashboardFixture.Start(steps: 100, stepTime: TimeSpan.FromMilliseconds(2));
+        using var c = Client(f);
+        Assert.Equal(HttpStatusCode.OK, (await Post(c, "/api/session", new { token = f.BobLine })).Code);
+        var (code, body) = await Get(c, "/api/plots?sweep=" + DashboardFixture.SweepName);
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Empty(body.GetProperty("plots").EnumerateArray()); // not measured yet
+        var status = await f.Node.WaitFor(s => s.Sweeps.Single().State == "finished", TimeSpan.FromSeconds(90));
+        var results = status.Sweeps.Single().ResultsDir!;
+        var png = new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3 };
+        File.WriteAllBytes(Path.Combine(results, "capacity_vs_params_test.png"), png);
+        (code, body) = await Get(c, "/api/plots?sweep=" + DashboardFixture.SweepName);
+        Assert.Equal(["capacity_vs_params_test.png"], body.GetProperty("plots").EnumerateArray().Select(p => p.GetString()));
+        var served = await c.GetAsync($"/api/plot?sweep={DashboardFixture.SweepName}&file=capacity_vs_params_test.png");
+        Assert.Equal("image/png", served.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(png, await served.Content.ReadAsByteArrayAsync());
+        foreach (var other in new[] { "../../../etc/passwd", "capacity_final_standin.csv", "" })
+            Assert.Equal(HttpStatusCode.NotFound, (await c.GetAsync($"/api/plot?sweep={DashboardFixture.SweepName}&file={Uri.EscapeDataString(other)}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Get(c, "/api/plots?sweep=nope")).Code);
+        Assert.Equal(HttpStatusCode.BadRequest, (await Get(c, "/api/plots")).Code);
+    }
+
     [Theory]
     [InlineData("0.0.0.0", 8080, false, "--insecure")]
     [InlineData("10.1.2.3", 8080, false, "--insecure")]
