@@ -1,4 +1,5 @@
 using OpenQA.Selenium;
+using OpenQA.Selenium.Interactions;
 using Xunit.Abstractions;
 
 namespace ActorLab.Host.Tests.Dashboard;
@@ -52,7 +53,16 @@ public class DashboardBrowserTests(ITestOutputHelper output)
         var drawn = Points(browser, "#train-chart");
         HeadlessBrowser.Until(() => Points(browser, "#train-chart") > drawn, Wait, () => $"the chart to grow past {drawn} points");
         Assert.NotEmpty(browser.FindElements(By.CssSelector("#train-chart svg path[data-series='train']")));
+        // hover shows the nearest step's loss; the log-y switch redraws on a linear axis
+        new Actions(browser).MoveToElement(browser.FindElement(By.CssSelector("#train-chart svg"))).Perform();
+        HeadlessBrowser.Until(() => browser.FindElement(By.CssSelector("#train-chart .tip")).Text.StartsWith("train: step ", StringComparison.Ordinal), Wait,
+            () => "the hover values: " + browser.FindElement(By.CssSelector("#train-chart .tip")).Text);
         output.WriteLine("screenshot: " + HeadlessBrowser.Shot(browser, "run"));
+        var logY = browser.FindElement(By.CssSelector("#train-chart input[data-axis='logY']"));
+        Assert.True(logY.Selected);
+        logY.Click();
+        Assert.False(logY.Selected);
+        Assert.True(Points(browser, "#train-chart") > 5);
 
         // pause from the page; the console agrees
         browser.Navigate().GoToUrl(new Uri(f.Server.Url, "#/"));
