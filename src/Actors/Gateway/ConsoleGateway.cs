@@ -95,11 +95,19 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// A console: a remote sender, or one that came through the ClusterClient receptionist (which answers through
-    /// a local tunnel actor of its own, so the sender looks local).
+    /// A console: a remote sender, one that came through the ClusterClient receptionist (which answers through a
+    /// local tunnel actor of its own, so the sender looks local), or this node's dashboard, which asks on behalf of a
+    /// browser (its actors are named <see cref="DashboardPrefix"/>...): it gets the console's authorisation, not the node's.
     /// </summary>
-    static bool FromConsole(IActorRef sender) =>
-        sender.Path.Address.HasGlobalScope || sender.Path.ToStringWithoutAddress().StartsWith("/system/receptionist", StringComparison.Ordinal);
+    static bool FromConsole(IActorRef sender)
+    {
+        if (sender.Path.Address.HasGlobalScope) return true;
+        var path = sender.Path.ToStringWithoutAddress();
+        return path.StartsWith("/system/receptionist", StringComparison.Ordinal) || path.StartsWith("/user/" + DashboardPrefix, StringComparison.Ordinal);
+    }
+
+    /// <summary>The name prefix of the dashboard's actors: the gateway treats them as consoles.</summary>
+    public const string DashboardPrefix = "dashboard-";
 
     void Refuse(string why)
     {

@@ -10,6 +10,24 @@ namespace ActorLab.Host.Cli;
 /// </summary>
 public static class CapacitySummary
 {
+    /// <summary>
+    /// Each run's total capacity (bits) and bits per parameter from a capacity_final CSV, by run name (the dashboard's
+    /// columns); empty when the file is not a final table of this version.
+    /// </summary>
+    public static IReadOnlyDictionary<string, (double Capacity, double BitsPerParam)> ByRun(string capacityFinalCsv)
+    {
+        var lines = File.ReadAllLines(capacityFinalCsv);
+        var byRun = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
+        if (lines.Length < 2) return byRun;
+        var header = ResultsReader.SplitCsv(lines[0]);
+        int run = Array.IndexOf(header, "run"), total = Array.IndexOf(header, "total_capacity"), bpp = Array.IndexOf(header, "bits_per_param");
+        if (run < 0 || total < 0 || bpp < 0) return byRun;
+        foreach (var f in lines.Skip(1).Where(l => l.Length > 0).Select(ResultsReader.SplitCsv))
+            if (f.Length > Math.Max(run, Math.Max(total, bpp)))
+                byRun.TryAdd(Path.GetFileName(f[run].TrimEnd('/')), (D(f[total]), D(f[bpp]))); // a run's hop rows share its total
+        return byRun;
+    }
+
     public static void Print(string capacityFinalCsv)
     {
         var lines = File.ReadAllLines(capacityFinalCsv);

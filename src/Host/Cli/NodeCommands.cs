@@ -5,6 +5,7 @@ using Akka.Cluster;
 using ActorLab.Actors.Config;
 using ActorLab.Actors.Control;
 using ActorLab.Host.Composition;
+using ActorLab.Host.Dashboard;
 using ActorLab.Model.Common;
 
 namespace ActorLab.Host.Cli;
@@ -27,10 +28,12 @@ public static class NodeCommands
         var seeds = new Option<string[]>("--seed") { Description = "HOST:PORT of a seed node to join (repeatable; the same list on every node). None: start a cluster.", AllowMultipleArgumentsPerToken = false };
         var roles = new Option<string?>("--roles") { Description = "coordinator, trainer or both, comma-separated (default actorlab.node.roles: both)." };
         var logFile = new Option<string?>("--log-file") { Description = "Also log here (default <data-dir>/logs/node.log)." };
-        var insecure = new Option<bool>("--insecure") { Description = "Allow a --hostname other machines can reach without TLS (only on a network you trust entirely)." };
+        var insecure = new Option<bool>("--insecure") { Description = "Allow a --hostname (or --http-bind) other machines can reach without TLS (only on a network you trust entirely)." };
+        var httpPort = new Option<int?>("--http-port") { Description = "Serve the dashboard (sweeps, live runs, loss charts, controls) on this TCP port; none: no dashboard. See docs/dashboard.md." };
+        var httpBind = new Option<string?>("--http-bind") { Description = "Address the dashboard listens on (default 127.0.0.1: loopback only; others need --insecure)." };
         var cmd = new Command("node", "Start a cluster node that runs submitted sweeps; control the cluster with `actorlab console --contact HOST:PORT`.")
         {
-            port, host, publicHost, seeds, roles, logFile, insecure,
+            port, host, publicHost, seeds, roles, logFile, insecure, httpPort, httpBind,
         };
         node.AddTo(cmd);
         var tls = new TlsOptions();
@@ -40,6 +43,8 @@ public static class NodeCommands
             // flags are checked before anything is created (the config build creates the data dir)
             if (pr.GetValue(port) is < 0 or > 65535) throw new UserInputException($"--port must be 0..65535, got {pr.GetValue(port)}.");
             foreach (var seed in pr.GetValue(seeds) ?? []) NodeContact.Parse(seed, "--seed");
+            if (pr.GetValue(httpBind) != null && pr.GetValue(httpPort) == null) throw new UserInputException("--http-bind goes with --http-port.");
+            var dashboard = pr.GetValue(httpPort) is { } hp ? DashboardEndpoint.Parse(pr.GetValue(httpBind), hp, pr.GetValue(insecure)) : null;
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.GetFullPath(pr.GetValue(logFile) ?? Path.Combine(dataDir, "logs", "node.log"));
             PathChecks.Replaceable(log, "--log-file");
@@ -70,6 +75,17 @@ public static class NodeCommands
                 ? $"started a cluster; other nodes join with: actorlab node --seed {address.Host}:{address.Port} ..."
                 : $"joined the cluster of {string.Join(", ", endpoint.Seeds.Select(s => $"{s.Host}:{s.Port}"))}");
             Console.WriteLine($"control it with: actorlab console --contact {address.Host}:{address.Port}{(TlsSettings.From(config).Enabled ? " --tls-certificate CONSOLE.pfx --tls-ca CA.crt" : "")} status");
+            DashboardServer? web = null;
+            if (dashboard != null)
+            {
+                try { web = DashboardServer.Start(rt, dashboard); }
+                catch (UserInputException)
+                {
+                    rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+                    throw;
+                }
+                Console.WriteLine($"dashboard at {web.Url}");
+            }
             var stop = new ManualResetEventSlim();
             var asked = false;
             rt.Cluster.RegisterOnMemberRemoved(() =>
@@ -84,6 +100,7 @@ public static class NodeCommands
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Ask);
             rt.System.WhenTerminated.ContinueWith(_ => stop.Set());
             stop.Wait();
+            web?.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5));
             // a graceful stop leaves the cluster first (coordinated shutdown), so the others take over at once
             rt.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
             // what `coordinated-shutdown.exit-clr = on` is for, with the exit code kept (1: downed or removed):

@@ -88,15 +88,62 @@ public static class RunTable
     {
         long best = 0;
         double? loss = null;
-        foreach (var file in Directory.GetFiles(dir, "progress*.csv"))
-        foreach (var line in File.ReadLines(file).Skip(1))
+        foreach (var (step, l) in ProgressLines(dir))
         {
-            var f = line.Split(',');
-            if (f.Length < 4 || f[1] != "step" || !long.TryParse(f[2], CultureInfo.InvariantCulture, out var step)) continue;
-            if (step < best || !double.TryParse(f[3], CultureInfo.InvariantCulture, out var l)) continue;
+            if (step < best) continue;
             (best, loss) = (step, double.IsFinite(l) ? l : null);
         }
         return (best, loss);
+    }
+
+    /// <summary>Every (step, train loss) line of every attempt's progress file, oldest epoch first.</summary>
+    static IEnumerable<(long Step, double Loss)> ProgressLines(string dir)
+    {
+        foreach (var file in new RunFolder(dir, null).ProgressFiles())
+        foreach (var line in File.ReadLines(file.Path).Skip(1))
+        {
+            var f = line.Split(',');
+            if (f.Length < 4 || f[1] != "step" || !long.TryParse(f[2], CultureInfo.InvariantCulture, out var step)) continue;
+            if (!double.TryParse(f[3], CultureInfo.InvariantCulture, out var l)) continue;
+            yield return (step, l);
+        }
+    }
+
+    /// <summary>
+    /// A run's train loss per step over all its attempts (a resumed attempt's steps replace the ones it retrains),
+    /// finite losses only, by step: what the dashboard's loss chart draws.
+    /// </summary>
+    public static IReadOnlyList<(long Step, double Loss)> TrainLossSeries(string dir)
+    {
+        var byStep = new SortedDictionary<long, double>();
+        foreach (var (step, loss) in ProgressLines(dir))
+            if (double.IsFinite(loss)) byStep[step] = loss;
+        return [.. byStep.Select(kv => (kv.Key, kv.Value))];
+    }
+
+    /// <summary>A run's eval losses per mode over steps, from the same eval file <see cref="LatestEval"/> reads.</summary>
+    public static IReadOnlyDictionary<EvalMode, IReadOnlyList<(long Step, double Loss)>> EvalSeries(string dir, int relations)
+    {
+        var file = EvalFile(dir);
+        if (file is null) return new Dictionary<EvalMode, IReadOnlyList<(long, double)>>();
+        return ResultsReader.ReadEvalCsv(file, relations, subjectwise: false, []).Where(r => double.IsFinite(r.Loss))
+            .GroupBy(r => r.Mode)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<(long, double)>)[.. g.OrderBy(r => r.Step).Select(r => (r.Step, r.Loss))]);
+    }
+
+    /// <summary>One run's row, or null when its folder has no readable run.json yet.</summary>
+    public static RunRow? TryReadOne(string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, RunConfig.FileName))) return null;
+        try { return ReadOne(dir); }
+        catch (Exception e) when (e is UserInputException or IOException or FormatException or System.Text.Json.JsonException) { return null; }
+    }
+
+    static string? EvalFile(string dir)
+    {
+        var published = Path.Combine(dir, EvalResultsCsv.FileName);
+        return File.Exists(published) ? published
+            : Directory.GetFiles(dir, "eval_results.e*.csv").OrderByDescending(f => EpochOf(f)).FirstOrDefault();
     }
 
     /// <summary>
@@ -105,9 +152,7 @@ public static class RunTable
     /// </summary>
     static (long? Step, double? OneHop, double? TwoHop) LatestEval(string dir, int relations)
     {
-        var published = Path.Combine(dir, EvalResultsCsv.FileName);
-        var file = File.Exists(published) ? published
-            : Directory.GetFiles(dir, "eval_results.e*.csv").OrderByDescending(f => EpochOf(f)).FirstOrDefault();
+        var file = EvalFile(dir);
         if (file is null) return (null, null, null);
         var rows = ResultsReader.ReadEvalCsv(file, relations, subjectwise: false, []);
         if (rows.Count == 0) return (null, null, null);

@@ -7,6 +7,7 @@ using ActorLab.Model.Training;
 namespace ActorLab.Host.Tests.Training;
 
 /// <summary>`actorlab runs --results`: one row per run across sweeps, from the files runs really write.</summary>
+[Collection(CliCollection.Name)] // Console is process-wide: an in-process node logging warnings beside it would land in the captured JSON
 public class RunsCliTests : IDisposable
 {
     readonly string root = CliRunner.TempDir("actorlab-runs");

@@ -1,0 +1,122 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Threading.Channels;
+using Akka.Actor;
+using ActorLab.Actors.Control;
+using ActorLab.Actors.Gateway;
+using ActorLab.Host.Cli;
+using Microsoft.AspNetCore.Http;
+
+namespace ActorLab.Host.Dashboard;
+
+/// <summary>
+/// One browser's server-sent events: every run notice of the console's watch at once (`progress`: a run's step and
+/// loss; `notice`: a run event), and after each run event (at the latest every <see cref="Refresh"/>) the sweeps
+/// (`status`) and the runs whose row changed (`runs`), never the whole page again. Steps/s and ETAs come from
+/// <see cref="SweepPanelState"/>, the terminal panel's own arithmetic.
+/// </summary>
+public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, MeasuredCapacity measured, OperatorToken? token)
+{
+    public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(2);
+    static readonly TimeSpan AfterEvent = TimeSpan.FromMilliseconds(200);
+    static long _next;
+
+    readonly Dictionary<string, SweepPanelState> _panels = new(StringComparer.Ordinal);
+    readonly Dictionary<string, DashboardRun> _rows = new(StringComparer.Ordinal);
+
+    public async Task Stream(HttpResponse response, CancellationToken cancel)
+    {
+        response.Headers.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        var notices = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+        var watch = gateway.System.ActorOf(DashboardWatch.Props(token, notices.Writer), $"{ConsoleGateway.DashboardPrefix}watch-{Interlocked.Increment(ref _next)}");
+        try
+        {
+            await Send(response, "hello", new { refresh_seconds = Refresh.TotalSeconds }, cancel);
+            var due = DateTime.UtcNow;
+            while (!cancel.IsCancellationRequested)
+            {
+                var wait = due - DateTime.UtcNow;
+                if (wait > TimeSpan.Zero)
+                {
+                    using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+                    timer.CancelAfter(wait);
+                    try { await notices.Reader.WaitToReadAsync(timer.Token); }
+                    catch (OperationCanceledException) when (!cancel.IsCancellationRequested) { }
+                }
+                while (notices.Reader.TryRead(out var m))
+                {
+                    switch (m)
+                    {
+                        case WatchNotice { Kind: "progress" } p:
+                            await Send(response, "progress", new { id = p.RunId, step = p.Step, loss = p.Loss, at = p.At }, cancel);
+                            break;
+                        case WatchNotice n:
+                            await Send(response, "notice", new { kind = n.Kind, id = n.RunId, step = n.Step, text = n.Text, at = n.At }, cancel);
+                            var soon = DateTime.UtcNow + AfterEvent;
+                            if (soon < due) due = soon;
+                            break;
+                        case Refused r:
+                            await Send(response, "refused", new { message = r.Message }, cancel);
+                            break;
+                    }
+                }
+                if (DateTime.UtcNow < due) continue;
+                await RefreshRows(response, cancel);
+                due = DateTime.UtcNow + Refresh;
+            }
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested) { }
+        catch (IOException) { } // the browser went away mid-write
+        finally
+        {
+            gateway.System.Stop(watch);
+        }
+    }
+
+    async Task RefreshRows(HttpResponse response, CancellationToken cancel)
+    {
+        var (status, runs, error) = await DashboardApi.Snapshot(gateway, token);
+        if (error != null)
+        {
+            await Send(response, "unavailable", new { message = error }, cancel);
+            return;
+        }
+        var now = DateTime.UtcNow;
+        var paces = new Dictionary<string, PanelRun>(StringComparer.Ordinal);
+        var etas = new Dictionary<string, double?>(StringComparer.Ordinal);
+        var capacities = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
+        foreach (var sweep in status!.Sweeps)
+        {
+            foreach (var (run, c) in measured.Of(sweep)) capacities[sweep.Name + "/" + run] = c;
+            var mine = runs!.Where(r => r.RunId.StartsWith(sweep.Name + "/", StringComparison.Ordinal)).ToList();
+            var caps = mine.Select(r => (r.RunId, Cap: configs.Of(r.RunId)?.MaxSteps)).Where(x => x.Cap != null)
+                .ToDictionary(x => x.RunId, x => x.Cap!.Value, StringComparer.Ordinal);
+            var panel = _panels.TryGetValue(sweep.Name, out var p) ? p : SweepPanelState.Start(sweep.Name, sweep.Runs);
+            panel = _panels[sweep.Name] = panel.Observe(now, sweep, mine, caps);
+            etas[sweep.Name] = panel.SweepEta?.TotalSeconds;
+            foreach (var r in panel.Runs) paces[sweep.Name + "/" + r.Run] = r;
+        }
+        await Send(response, "status", DashboardApi.StatusJson(status, etas), cancel);
+        var changed = new List<DashboardRun>();
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var r in runs!)
+        {
+            present.Add(r.RunId);
+            var row = DashboardRun.Of(r, configs.Of(r.RunId), paces.GetValueOrDefault(r.RunId), capacities.TryGetValue(r.RunId, out var c) ? c : null);
+            if (_rows.TryGetValue(r.RunId, out var old) && old == row) continue;
+            _rows[r.RunId] = row;
+            changed.Add(row);
+        }
+        var removed = _rows.Keys.Where(k => !present.Contains(k)).ToList();
+        foreach (var k in removed) _rows.Remove(k);
+        if (changed.Count > 0 || removed.Count > 0) await Send(response, "runs", new { changed, removed }, cancel);
+    }
+
+    static async Task Send(HttpResponse response, string kind, object data, CancellationToken cancel)
+    {
+        await response.WriteAsync($"event: {kind}\ndata: {JsonSerializer.Serialize(data, DashboardApi.Json)}\n\n", cancel);
+        await response.Body.FlushAsync(cancel);
+    }
+}
