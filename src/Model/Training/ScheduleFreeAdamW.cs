@@ -1,3 +1,4 @@
+using ActorLab.Model.Common;
 using ActorLab.Model.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -76,13 +77,17 @@ public sealed class ScheduleFreeAdamW : ITrainingOptimizer
                 using var scope = NewDisposeScope();
                 var zp = z[name];
                 var v = expAvgSq[name];
-                v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-                var u = grad / v.div(biasCorrection2).sqrt_().add_(eps);
-                if (decay != 0) u.add_(p, decay);
+                // every Scalar explicit and disposed at the end of this parameter, never left to the finalizer
+                // (an implicit one can be freed by the GC while libtorch reads it: TorchScalars)
+                using Scalar b2 = beta2, oneMinusB2 = 1 - beta2, bc2 = biasCorrection2, epsilon = eps, wd = decay,
+                    yStep = lrK * (beta1 * (1 - ckp1) - 1), zStep = -lrK;
+                v.mul_(b2).addcmul_(grad, grad, oneMinusB2);
+                var u = grad / v.div(bc2).sqrt_().add_(epsilon, TorchScalars.One);
+                if (decay != 0) u.add_(p, wd);
                 using var c = tensor(ckp1, dtype: p.dtype, device: p.device);
                 p.lerp_(zp, c);
-                p.add_(u, lrK * (beta1 * (1 - ckp1) - 1));
-                zp.add_(u, -lrK);
+                p.add_(u, yStep);
+                zp.add_(u, zStep);
             }
             g.K = k + 1;
         }

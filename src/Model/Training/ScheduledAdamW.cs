@@ -1,3 +1,4 @@
+using ActorLab.Model.Common;
 using ActorLab.Model.Transformer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -53,11 +54,13 @@ public sealed class ScheduledAdamW : ITrainingOptimizer
                 }
                 var v = expAvgSq[name];
                 using var scope = NewDisposeScope();
-                p.mul_(1 - lrG * decay);
+                // every Scalar explicit and disposed at the end of this parameter, never left to the finalizer (TorchScalars)
+                using Scalar keep = 1 - lrG * decay, b2 = beta2, oneMinusB2 = 1 - beta2, bc2 = bc2Sqrt, epsilon = eps, step = -lrG / bc1;
+                p.mul_(keep);
                 using (var w = tensor(1 - beta1, dtype: p.dtype, device: p.device)) m.lerp_(grad, w);
-                v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-                var denom = (v.sqrt() / bc2Sqrt).add_(eps);
-                p.addcdiv_(m, denom, -lrG / bc1);
+                v.mul_(b2).addcmul_(grad, grad, oneMinusB2);
+                var denom = v.sqrt().div_(bc2).add_(epsilon, TorchScalars.One);
+                p.addcdiv_(m, denom, step);
             }
         }
         StepCount = t;

@@ -36,7 +36,8 @@ public sealed class Attention : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1], d = x.shape[2];
         Tensor Heads(Tensor y) => y.view(b, t, heads, headDim).transpose(1, 2);
-        var q = rotary.Apply(Heads(precision.Linear(q_proj, x))) * qScale;
+        using Scalar scale = qScale; // explicit and disposed here, never left to the finalizer (TorchScalars)
+        var q = rotary.Apply(Heads(precision.Linear(q_proj, x))).mul(scale);
         var k = rotary.Apply(Heads(precision.Linear(k_proj, x)));
         var v = Heads(precision.Linear(v_proj, x));
         var y = nn.functional.scaled_dot_product_attention(q, k, v, is_casual: true);

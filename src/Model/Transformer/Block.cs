@@ -1,3 +1,4 @@
+using ActorLab.Model.Common;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,7 +23,8 @@ public sealed class Block : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x + self_attn.forward(input_layernorm.forward(x));
-        return (h + mlp.forward(post_attention_layernorm.forward(h))).MoveToOuterDisposeScope();
+        // residual adds with an explicit alpha, never one TorchSharp makes and the GC may free mid-call (TorchScalars)
+        var h = x.add(self_attn.forward(input_layernorm.forward(x)), TorchScalars.One);
+        return h.add(mlp.forward(post_attention_layernorm.forward(h)), TorchScalars.One).MoveToOuterDisposeScope();
     }
 }

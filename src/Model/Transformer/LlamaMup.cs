@@ -77,7 +77,8 @@ public sealed class LlamaMup : nn.Module<Tensor, Tensor>
             h = layers[l].forward(h);
             captureResidual?.Invoke(l + 1, h);
         }
-        h = norm.forward(h) / Config.WidthMult;
+        using Scalar widthMult = Config.WidthMult; // explicit and disposed here, never left to the finalizer (TorchScalars)
+        h = norm.forward(h).div(widthMult);
         return Precision.Linear(lm_head, h).MoveToOuterDisposeScope();
     }
 

@@ -1,3 +1,4 @@
+using ActorLab.Model.Common;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,7 +22,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var xf = x.to_type(ScalarType.Float32);
-        var normed = xf * rsqrt(xf.pow(2).mean([-1L], keepdim: true) + eps);
+        // every Scalar explicit (TorchScalars: an implicit one can be freed by the GC while libtorch reads it)
+        using Scalar two = 2, epsilon = eps;
+        var normed = xf * rsqrt(xf.pow(two).mean([-1L], keepdim: true).add(epsilon, TorchScalars.One));
         return (weight * normed.to_type(x.dtype)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using ActorLab.Model.Common;
 using static TorchSharp.torch;
 
 namespace ActorLab.Model.Transformer;
@@ -44,7 +45,7 @@ public sealed class Rotary : IDisposable
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat([-x2, x1], -1);
-        return (x * c + rotated * s).MoveToOuterDisposeScope();
+        return (x * c).add(rotated * s, TorchScalars.One).MoveToOuterDisposeScope(); // explicit alpha (TorchScalars)
     }
 
     public void Dispose()
