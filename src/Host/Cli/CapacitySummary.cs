@@ -11,8 +11,9 @@ namespace ActorLab.Host.Cli;
 public static class CapacitySummary
 {
     /// <summary>
-    /// Each run's total capacity (bits) and bits per parameter from a capacity_final CSV, by run name (the dashboard's
-    /// columns); empty when the file is not a final table of this version.
+    /// Each run's capacity (bits) and bits per parameter from a capacity_final CSV, by run name (the dashboard's
+    /// columns): the row at the hop level the run trained up to (hops 2 for a 1+2-hop run, 1 for a 1-hop run), else
+    /// its first row; empty when the file is not a final table of this version.
     /// </summary>
     public static IReadOnlyDictionary<string, (double Capacity, double BitsPerParam)> ByRun(string capacityFinalCsv)
     {
@@ -20,11 +21,17 @@ public static class CapacitySummary
         var byRun = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
         if (lines.Length < 2) return byRun;
         var header = ResultsReader.SplitCsv(lines[0]);
-        int run = Array.IndexOf(header, "run"), total = Array.IndexOf(header, "total_capacity"), bpp = Array.IndexOf(header, "bits_per_param");
+        int Col(string name) => Array.IndexOf(header, name);
+        int run = Col("run"), total = Col("total_capacity"), bpp = Col("bits_per_param"), hops = Col("hops"), trained = Col("max_train_hops");
         if (run < 0 || total < 0 || bpp < 0) return byRun;
         foreach (var f in lines.Skip(1).Where(l => l.Length > 0).Select(ResultsReader.SplitCsv))
-            if (f.Length > Math.Max(run, Math.Max(total, bpp)))
-                byRun.TryAdd(Path.GetFileName(f[run].TrimEnd('/')), (D(f[total]), D(f[bpp]))); // a run's hop rows share its total
+        {
+            if (f.Length <= new[] { run, total, bpp, hops, trained }.Max()) continue;
+            var name = Path.GetFileName(f[run].TrimEnd('/'));
+            bool trainedLevel = hops >= 0 && trained >= 0 && D(f[hops]) == D(f[trained]);
+            if (trainedLevel) byRun[name] = (D(f[total]), D(f[bpp]));
+            else byRun.TryAdd(name, (D(f[total]), D(f[bpp])));
+        }
         return byRun;
     }
 

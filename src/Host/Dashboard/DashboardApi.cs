@@ -84,7 +84,10 @@ public static class DashboardApi
             if (error != null) return Error(error.StartsWith("refused", StringComparison.Ordinal) ? 401 : 503, error);
             var summary = runs!.FirstOrDefault(r => r.RunId == id);
             if (summary is null) return Error(404, $"unknown run '{id}' (see the runs table)");
-            return Results.Json(RunDetail(summary, configs.Of(id), dir), Json);
+            // the measured sweep's plots of this run (generalisation gap, loss curve), once measurement made them
+            var results = status!.Sweeps.FirstOrDefault(w => id.StartsWith(w.Name + "/", StringComparison.Ordinal))?.ResultsDir;
+            var runPlots = results is null ? [] : RunPlots(results).Where(f => f.StartsWith($"runs/{Path.GetFileName(dir)}_", StringComparison.Ordinal)).ToArray();
+            return Results.Json(RunDetail(summary, configs.Of(id), dir, runPlots), Json);
         });
         app.MapGet("/api/plots", async Task<IResult> (HttpContext c) =>
         {
@@ -96,8 +99,8 @@ public static class DashboardApi
             var (dir, error) = await SweepDir(gateway, TokenOf(c), c.Request.Query["sweep"].ToString());
             if (error != null) return error;
             var file = c.Request.Query["file"].ToString();
-            // only a plot the listing names: no path from the browser reaches the file system
-            if (!Plots(dir!).Contains(file, StringComparer.Ordinal)) return Error(404, $"no plot '{file}' in this sweep's results");
+            // only a plot the listings name: no path from the browser reaches the file system
+            if (!Plots(dir!).Concat(RunPlots(dir!)).Contains(file, StringComparer.Ordinal)) return Error(404, $"no plot '{file}' in this sweep's results");
             return Results.File(File.ReadAllBytes(Path.Combine(dir!, file)), "image/png");
         });
         app.MapGet("/api/events", async (HttpContext c) =>
@@ -163,7 +166,7 @@ public static class DashboardApi
         running_jobs = s.RunningJobs,
     };
 
-    static object RunDetail(RunSummary summary, RunRow? config, string dir)
+    static object RunDetail(RunSummary summary, RunRow? config, string dir, string[] runPlots)
     {
         var train = Directory.Exists(dir) ? RunTable.TrainLossSeries(dir) : [];
         var eval = Directory.Exists(dir) && config != null ? RunTable.EvalSeries(dir, config.Relations) : new Dictionary<EvalMode, IReadOnlyList<(long, double)>>();
@@ -180,6 +183,7 @@ public static class DashboardApi
             train = train.Select(p => new[] { p.Step, p.Loss }),
             eval = eval.ToDictionary(kv => kv.Key.Name(), kv => kv.Value.Select(p => new[] { p.Item1, p.Item2 })),
             checkpoints,
+            run_plots = runPlots,
         };
     }
 
@@ -196,6 +200,11 @@ public static class DashboardApi
 
     /// <summary>The sweep's capacity plots (PNG files of its results folder), by name.</summary>
     static string[] Plots(string dir) => [.. Directory.GetFiles(dir, "*.png").Select(f => Path.GetFileName(f)!).Order(StringComparer.Ordinal)];
+
+    /// <summary>The per-run plots of a measured sweep (runs/RUN_generalisation_gap.png, runs/RUN_loss_curve.png), as "runs/NAME".</summary>
+    static string[] RunPlots(string dir) => Directory.Exists(Path.Combine(dir, "runs"))
+        ? [.. Directory.GetFiles(Path.Combine(dir, "runs"), "*.png").Select(f => "runs/" + Path.GetFileName(f)).Order(StringComparer.Ordinal)]
+        : [];
 
     static async Task<IResult> Answer<T>(DashboardGateway gateway, object command, OperatorToken? token, Func<T, object> json, Func<T, int>? code = null)
     {

@@ -126,7 +126,7 @@ public class HostileBytesTests : IDisposable
         var status = JsonDocument.Parse(output[output.IndexOf('{')..]).RootElement;
         var members = status.GetProperty("members").EnumerateArray().ToList();
         Assert.Single(members);
-        Assert.Equal("up", members[0].GetProperty("status").GetString());
+        Assert.Equal("up", members[0].GetProperty("state").GetString());
         Assert.Contains($"127.0.0.1:{port}", status.GetProperty("coordinator_address").GetString());
         Assert.DoesNotContain("Unhandled exception", node.Output);
         Assert.False(node.Exited, "the node exited:\n" + node.Output);

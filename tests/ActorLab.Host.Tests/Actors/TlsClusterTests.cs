@@ -77,7 +77,7 @@ public class TlsClusterTests : IDisposable
         {
             var (code, output) = Status(port, ca, "console-c");
             if (code == 0 && Json(output).GetProperty("members").GetArrayLength() == 2
-                          && Json(output).GetProperty("members").EnumerateArray().All(m => m.GetProperty("status").GetString() == "up"))
+                          && Json(output).GetProperty("members").EnumerateArray().All(m => m.GetProperty("state").GetString() == "up"))
                 break;
             Assert.True(DateTime.UtcNow < until, $"the second node never became an up member:\n{output}\n{second.Output}");
             Thread.Sleep(500);

@@ -147,7 +147,17 @@ public class DashboardHttpTests
         var served = await c.GetAsync($"/api/plot?sweep={DashboardFixture.SweepName}&file=capacity_vs_params_test.png");
         Assert.Equal("image/png", served.Content.Headers.ContentType?.MediaType);
         Assert.Equal(png, await served.Content.ReadAsByteArrayAsync());
-        foreach (var other in new[] { "../../../etc/passwd", "capacity_final_standin.csv", "" })
+        // a run's own plots of the measurement (generalisation gap, loss curve) come with the run and are served
+        var runId = (await f.Node.Runs()).Runs.First().RunId;
+        var runName = runId[(runId.IndexOf('/') + 1)..];
+        Directory.CreateDirectory(Path.Combine(results, "runs"));
+        File.WriteAllBytes(Path.Combine(results, "runs", runName + "_generalisation_gap.png"), png);
+        (code, body) = await Get(c, "/api/run?id=" + Uri.EscapeDataString(runId));
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal([$"runs/{runName}_generalisation_gap.png"], body.GetProperty("run_plots").EnumerateArray().Select(p => p.GetString()));
+        served = await c.GetAsync($"/api/plot?sweep={DashboardFixture.SweepName}&file={Uri.EscapeDataString($"runs/{runName}_generalisation_gap.png")}");
+        Assert.Equal(png, await served.Content.ReadAsByteArrayAsync());
+        foreach (var other in new[] { "../../../etc/passwd", "capacity_final_standin.csv", "", "runs/../capacity_final_standin.csv", "runs/nope.png" })
             Assert.Equal(HttpStatusCode.NotFound, (await c.GetAsync($"/api/plot?sweep={DashboardFixture.SweepName}&file={Uri.EscapeDataString(other)}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await Get(c, "/api/plots?sweep=nope")).Code);
         Assert.Equal(HttpStatusCode.BadRequest, (await Get(c, "/api/plots")).Code);

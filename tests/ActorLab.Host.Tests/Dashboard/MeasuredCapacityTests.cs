@@ -15,10 +15,12 @@ public class MeasuredCapacityTests
         var measured = new MeasuredCapacity();
         Assert.Empty(measured.Of(sweep));
         var file = Path.Combine(dir.Path, "capacity_final_entropy_last.csv");
-        File.WriteAllText(file, "n_params,hops,capacity,total_capacity,bits_per_param,fraction_of_entropy,run,converged\n" +
-                                "1000,1,700,900,0.9,0.5,runs/s/run-a,true\n1000,2,200,900,0.9,0.5,runs/s/run-a,true\n2000,1,500,500,0.25,0.3,run-b,false\n");
+        // run-a trained 1+2 hops: its 2-hop row is its capacity; run-b trained 1 hop
+        File.WriteAllText(file, "n_params,max_train_hops,hops,capacity,total_capacity,bits_per_param,fraction_of_entropy,run,converged\n" +
+                                "1000,2,1,700,700,0.7,0.5,runs/s/run-a,true\n1000,2,2,200,200,0.2,0.5,runs/s/run-a,true\n1000,2,2.1,250,250,0.25,0.4,runs/s/run-a,true\n" +
+                                "2000,1,1,500,500,0.25,0.3,run-b,false\n");
         var first = measured.Of(sweep);
-        Assert.Equal((900.0, 0.9), first["run-a"]);
+        Assert.Equal((200.0, 0.2), first["run-a"]);
         Assert.Equal((500.0, 0.25), first["run-b"]);
         File.WriteAllText(file, "n_params,hops,capacity,total_capacity,bits_per_param,fraction_of_entropy,run,converged\n2000,1,800,800,0.4,0.3,run-b,true\n");
         File.SetLastWriteTimeUtc(file, DateTime.UtcNow.AddSeconds(5));

@@ -237,6 +237,16 @@ async function loadRun(id) {
   const ctl = $("#run-controls"); ctl.textContent = "";
   if (canControl()) { ctl.appendChild(controlButton("suspend", { run: run.id })); ctl.appendChild(controlButton("resume", { run: run.id })); }
   $("#run-checkpoints").textContent = r.body.checkpoints.map(c => c.step).join(", ") || "none yet";
+  const plots = $("#run-plots"); plots.textContent = "";
+  if (r.body.run_plots.length) {
+    const h = document.createElement("h3"); h.textContent = "Generalisation and loss curve (from the sweep's measurement)"; plots.appendChild(h);
+    const sweep = run.id.split("/")[0];
+    for (const f of r.body.run_plots) {
+      const img = document.createElement("img"); img.className = "plot"; img.alt = f;
+      img.src = "/api/plot?sweep=" + encodeURIComponent(sweep) + "&file=" + encodeURIComponent(f);
+      plots.appendChild(img);
+    }
+  }
   drawRunCharts();
   renderEvents();
 }
@@ -262,6 +272,22 @@ function drawRunCharts() {
 // ------------------------------------------------------------------ a small SVG line chart: drag to zoom, double-click to reset, log axes, hover values
 
 const palette = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#ad1457", "#9e9d24"];
+
+function ticks(lo, hi, log) {
+  if (!(hi > lo)) return [lo];
+  if (log) {
+    const out = [];
+    for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++)
+      for (const m of [1, 2, 5]) { const v = m * Math.pow(10, k); if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v); }
+    if (out.length >= 2) return out.length > 8 ? out.filter(v => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9) : out;
+    // a narrow log range holds fewer than two of them: linear ticks read better there
+  }
+  const raw = (hi - lo) / 4, p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map(m => m * p).find(st => st >= raw);
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
+}
 
 function Chart(el) {
   const ns = "http://www.w3.org/2000/svg";
@@ -296,10 +322,10 @@ function Chart(el) {
     const axis = (x1_, y1_, x2_, y2_) => { const l = document.createElementNS(ns, "line"); l.setAttribute("x1", x1_); l.setAttribute("y1", y1_); l.setAttribute("x2", x2_); l.setAttribute("y2", y2_); l.setAttribute("stroke", "#888"); svg.appendChild(l); };
     axis(L, H - B, W - R, H - B); axis(L, T, L, H - B);
     const label = (x, y, text, anchor) => { const t = document.createElementNS(ns, "text"); t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("font-size", "11"); t.setAttribute("text-anchor", anchor || "middle"); t.textContent = text; svg.appendChild(t); };
-    for (let i = 0; i <= 4; i++) {
-      const px = L + i * (W - R - L) / 4, py = H - B - i * (H - B - T) / 4;
-      label(px, H - B + 14, fmtNum(sx.inv(px))); label(L - 4, py + 4, fmtNum(sy.inv(py)), "end");
-    }
+    // round ticks: 1, 2, 5 x 10^k on log axes, steps of 1, 2 or 5 x 10^k on linear ones
+    const [ylo, yhi] = [sy.inv(H - B), sy.inv(T)];
+    for (const v of ticks(x0, x1, opts.logX)) { const px = sx(v); axis(px, H - B, px, H - B + 3); label(px, H - B + 14, fmtTick(v)); }
+    for (const v of ticks(ylo, yhi, opts.logY)) { const py = sy(v); axis(L - 3, py, L, py); label(L - 4, py + 4, fmtTick(v), "end"); }
     label((L + W - R) / 2, H - 2, "step");
     list.forEach((s, i) => {
       const p = s.points.filter(q => q[0] >= x0 && q[0] <= x1 && (!opts.logX || q[0] > 0) && (!opts.logY || q[1] > 0));
@@ -336,6 +362,7 @@ function Chart(el) {
   return { draw };
 }
 
+function fmtTick(v) { return String(+v.toPrecision(6)); }
 function fmtNum(v) { return Math.abs(v) >= 1000 ? Math.round(v).toString() : Math.abs(v) >= 10 ? v.toFixed(1) : v.toPrecision(3); }
 
 const charts = { train: Chart($("#train-chart")), eval: Chart($("#eval-chart")) };
