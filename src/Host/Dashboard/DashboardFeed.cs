@@ -19,6 +19,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
 {
     public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(2);
     static readonly TimeSpan AfterEvent = TimeSpan.FromMilliseconds(200);
+    const int MaxQueuedNotices = 10_000;
     static long _next;
 
     readonly Dictionary<string, SweepPanelState> _panels = new(StringComparer.Ordinal);
@@ -29,7 +30,9 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         response.Headers.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
-        var notices = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+        // bounded: a browser that stops reading holds at most this many notices, the oldest dropped (a later
+        // progress notice and the 2-second refresh of its rows supersede them)
+        var notices = Channel.CreateBounded<object>(new BoundedChannelOptions(MaxQueuedNotices) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest });
         var watch = gateway.System.ActorOf(DashboardWatch.Props(token, notices.Writer), $"{ConsoleGateway.DashboardPrefix}watch-{Interlocked.Increment(ref _next)}");
         try
         {
