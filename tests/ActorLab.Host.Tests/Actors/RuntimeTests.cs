@@ -110,10 +110,13 @@ public class RuntimeTests
     {
         using var dir = new TempDir();
         var j = TestJournal.Of(journal);
-        var first = InProcessNode.Start(dir.Path, j, stepTime: TimeSpan.FromMilliseconds(20));
+        var first = InProcessNode.Start(dir.Path, j, stepTime: TimeSpan.FromMilliseconds(40));
         Assert.True((await Submit(first, Sweep("crash", maxSteps: 60, checkpointEvery: 7))).Ok);
-        // wait until some run has a checkpoint, then drop the whole system on the floor
-        await first.WaitForRuns(r => r.Runs.Any(x => x.CheckpointStep >= 14));
+        // wait until a running run has a checkpoint well short of its last step (so it cannot finish before the
+        // crash lands: 18+ steps of 40 ms left), then drop the whole system on the floor
+        static bool MidRun(RunSummary x) => x.State == "running" && x.CheckpointStep is >= 14 and <= 42;
+        string? midRun = null;
+        await first.WaitForRuns(r => (midRun = r.Runs.FirstOrDefault(MidRun)?.RunId) is not null);
         await first.Crash();
 
         await using var second = InProcessNode.Start(dir.Path, j, stepTime: TimeSpan.FromMilliseconds(1));
@@ -145,7 +148,8 @@ public class RuntimeTests
         // the second process never retrained a step at or below a checkpoint the first had recorded
         var resumedFrom = second.StandIn!.Trained.GroupBy(t => t.RunId).ToDictionary(g => g.Key, g => g.Min(t => t.Step));
         Assert.NotEmpty(resumedFrom);
-        Assert.Contains(resumedFrom, kv => kv.Value > 1);
+        Assert.True(resumedFrom.TryGetValue(midRun!, out var resumedAt), $"{midRun} was not trained again after the crash");
+        Assert.True(resumedAt >= 15, $"{midRun} had a checkpoint at step 14 or later, yet the second process trained it from step {resumedAt}");
     }
 
     [Fact]
