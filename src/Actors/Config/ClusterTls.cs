@@ -53,6 +53,14 @@ public sealed class ClusterTls
         return new ClusterTls(ca, cert);
     }
 
+    /// <summary>From certificates already loaded (tests, tools): the same checks as <see cref="Load"/>.</summary>
+    public static ClusterTls FromCertificates(X509Certificate2 ca, X509Certificate2 certificate)
+    {
+        if (!certificate.HasPrivateKey) throw new UserInputException($"the TLS certificate '{certificate.Subject}' holds no private key.");
+        if (Refusal(certificate, ca) is { } why) throw new UserInputException($"the TLS certificate is not one of the cluster CA: {why}.");
+        return new ClusterTls(ca, certificate);
+    }
+
     /// <summary>Null when the peer's certificate chains to the cluster CA; else why not.</summary>
     public static string? Refusal(X509Certificate2? peer, X509Certificate2 ca)
     {

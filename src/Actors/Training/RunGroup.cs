@@ -174,4 +174,5 @@ public sealed class RunGroup : IAllReduce, IDisposable
     }
 }
 
-public sealed class RunGroupAbortedException(string message) : Exception(message);
+/// <summary>The run's group cannot go on (a rank failed, the run ended, or the data plane between nodes broke).</summary>
+public class RunGroupAbortedException(string message) : Exception(message);
