@@ -110,7 +110,8 @@ public sealed class DataPlaneListener : IDisposable
         var previous = spec.Previous(ringRank);
         using var joining = CancellationTokenSource.CreateLinkedTokenSource(cancel, reg.Ending.Token);
         var outbound = ConnectAsync(reg, DateTime.UtcNow + connectTimeout, connectTimeout, joining.Token);
-        var inbound = reg.Inbound.Task.WaitAsync(connectTimeout, joining.Token);
+        // a little past the connect timeout: when both fail, the connector's reason (refused, not registered) is the telling one
+        var inbound = reg.Inbound.Task.WaitAsync(connectTimeout + TimeSpan.FromMilliseconds(500), joining.Token);
         try
         {
             // fail at the first refusal; success needs both links
@@ -250,7 +251,9 @@ public sealed class DataPlaneListener : IDisposable
             {
                 // not listening yet, or a handshake that timed out: try again until the connect timeout
                 Drop(stream, socket);
-                last = e is OperationCanceledException ? "the handshake timed out" : e.Message;
+                // an attempt cut short by the connect timeout says less than the peer's last answer
+                if (e is not OperationCanceledException) last = e.Message;
+                else if (last == "no answer") last = "the handshake timed out";
             }
             catch
             {
