@@ -9,13 +9,14 @@ namespace ActorLab.Actors.DataPlane;
 /// This node's place in one ring: a connection to the next member (this node sends on it) and one from the previous
 /// member (this node receives on it). <see cref="AllReduceSum"/> is the classic ring all-reduce: W-1 reduce-scatter
 /// steps (receive a chunk, add it to one's own) and W-1 all-gather steps (receive a finished chunk, copy it), each
-/// member sending one chunk while receiving another, in blocks of 1 MiB so a received block is added while the
-/// next ones are still on the wire. Sending runs on a thread of its own; receiving on the caller's thread.
+/// member sending one chunk while receiving another, in blocks (64 KiB to 1 MiB, at least 8 a chunk) so a received
+/// block is added, and forwarded at the next step, while the next ones are still on the wire. Sending runs on a thread of its own; receiving on the caller's thread.
 /// One call at a time; <see cref="Abort"/> may come from any thread.
 /// </summary>
 public sealed class RingConnection : IDisposable
 {
-    const int BlockFloats = 1 << 18; // 1 MiB of fp32
+    // a step's chunk goes in at least 8 blocks (so forwarding starts early) of 64 KiB to 1 MiB (so syscalls stay few)
+    const int MinBlockFloats = 1 << 14, MaxBlockFloats = 1 << 18;
     const int HeaderBytes = 24;
 
     readonly RingSpec _spec;
@@ -35,6 +36,7 @@ public sealed class RingConnection : IDisposable
     // the call in progress, shared with the sender thread (the semaphores order the accesses)
     float[] _buffer = [];
     int _count;
+    int _blockFloats = MaxBlockFloats;
     uint _call;
     TimeSpan _deadline;
     string? _sendError;
@@ -82,7 +84,9 @@ public sealed class RingConnection : IDisposable
 
         var w = _spec.WorldSize;
         var largestChunk = (int)(((long)count + w - 1) / w);
-        var blockBytes = Math.Min(BlockFloats, largestChunk) * sizeof(float);
+        // the same on every member: it derives from the count and the world size alone
+        _blockFloats = Math.Clamp((largestChunk + 7) / 8, MinBlockFloats, MaxBlockFloats);
+        var blockBytes = Math.Min(_blockFloats, largestChunk) * sizeof(float);
         if (_block.Length < blockBytes) _block = new byte[blockBytes]; // grows once per larger size, then reused
         var ms = (int)Math.Ceiling(deadline.TotalMilliseconds);
         if (ms != _timeoutMs)
@@ -261,11 +265,11 @@ public sealed class RingConnection : IDisposable
     }
 
     // an empty chunk still sends one frame: its header carries the step and the flags
-    static int Blocks(int length) => length == 0 ? 1 : (length + BlockFloats - 1) / BlockFloats;
+    int Blocks(int length) => length == 0 ? 1 : (length + _blockFloats - 1) / _blockFloats;
 
-    static (int Offset, int Length) Block(int start, int length, int b)
+    (int Offset, int Length) Block(int start, int length, int b)
     {
-        var offset = b * BlockFloats;
-        return (start + offset, Math.Min(BlockFloats, length - offset));
+        var offset = b * _blockFloats;
+        return (start + offset, Math.Min(_blockFloats, length - offset));
     }
 }
