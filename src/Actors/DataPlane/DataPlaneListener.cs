@@ -26,6 +26,9 @@ public sealed class DataPlaneListener : IDisposable
     readonly object _gate = new();
     readonly Dictionary<string, RunState> _runs = new();
     bool _disposed;
+    // connections still in their handshake: past this many, new ones are closed at once (a flood holds no more)
+    const int MaxHandshakes = 64;
+    int _handshaking;
 
     public DataPlaneListener(IPAddress bind, int port, ClusterTls? tls = null, Action<string>? log = null)
     {
@@ -98,8 +101,10 @@ public sealed class DataPlaneListener : IDisposable
                 throw new DataPlaneRefusedException($"epoch {spec.Epoch} of run {spec.RunId} is retired on this node");
             if (spec.Epoch < run.Current)
                 throw new DataPlaneRefusedException($"stale epoch {spec.Epoch} of run {spec.RunId}, current is {run.Current}");
-            if (spec.Epoch == run.Current && run.Ring != null)
-                throw new InvalidOperationException($"epoch {spec.Epoch} of run {spec.RunId} is already joined on this node");
+            if (spec.Epoch == run.Current && run.Ring is { } same)
+                throw same.Ended != null
+                    ? new DataPlaneRefusedException($"epoch {spec.Epoch} of run {spec.RunId} already failed on this node ({same.Ended}): a new ring needs a new lease")
+                    : new InvalidOperationException($"epoch {spec.Epoch} of run {spec.RunId} is already joined on this node");
             superseded = run.Ring;
             run.Current = spec.Epoch;
             run.Ring = reg;
@@ -278,8 +283,19 @@ public sealed class DataPlaneListener : IDisposable
                 _log($"data plane: accept failed: {e.Message}");
                 continue;
             }
+            if (Interlocked.Increment(ref _handshaking) > MaxHandshakes)
+            {
+                Interlocked.Decrement(ref _handshaking);
+                _log($"data plane: {MaxHandshakes} connections are in their handshake already: closed one from {socket.RemoteEndPoint}");
+                socket.Dispose();
+                continue;
+            }
             // each connection on its own task: a silent or slow connector holds nothing but itself
-            _ = Task.Run(() => Serve(socket));
+            _ = Task.Run(async () =>
+            {
+                try { await Serve(socket); }
+                finally { Interlocked.Decrement(ref _handshaking); }
+            });
         }
     }
 

@@ -140,6 +140,50 @@ public class RingHandshakeTests
     }
 
     [Fact(Timeout = 30_000)]
+    public async Task A_failed_epoch_is_not_joined_again_on_the_same_node()
+    {
+        using var ring = TestRing.Prepare(2);
+        await Assert.ThrowsAsync<DataPlaneRefusedException>(() => ring.Listeners[0].JoinAsync(ring.Spec, 0, TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<DataPlaneRefusedException>(() => ring.Listeners[0].JoinAsync(ring.Spec, 0, Long, CancellationToken.None));
+        Assert.Contains("already failed on this node", e.Message);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_flood_of_silent_connections_is_capped_and_the_listener_still_serves()
+    {
+        using var ring = TestRing.Prepare(2);
+        var flood = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var c = new TcpClient();
+                await c.ConnectAsync(IPAddress.Loopback, ring.Listeners[1].Port);
+                flood.Add(c);
+            }
+            // past the cap of 64 the listener closes new connections at once; those in their handshake wait (10 s at most)
+            // closed: readable with nothing to read (EOF); in their handshake: the listener's 21-byte hello waiting
+            int closed = 0, greeted = 0;
+            for (var until = DateTime.UtcNow.AddSeconds(5); closed + greeted < flood.Count && DateTime.UtcNow < until; await Task.Delay(50))
+            {
+                closed = flood.Count(c => c.Client.Poll(0, SelectMode.SelectRead) && c.Client.Available == 0);
+                greeted = flood.Count(c => c.Client.Available == 21);
+            }
+            Assert.Equal(64, greeted);
+            Assert.Equal(36, closed);
+        }
+        finally
+        {
+            foreach (var c in flood) c.Dispose();
+        }
+        // the flood gone, its slots are free again
+        await ring.Join(ring.Spec);
+        var buffers = new[] { new[] { 1f }, new[] { 2f } };
+        await ring.AllReduce(buffers, 1);
+        Assert.Equal(3f, buffers[0][0]);
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task Retire_aborts_the_epoch_and_refuses_it_from_then_on()
     {
         using var ring = await TestRing.Start(2);
