@@ -49,22 +49,29 @@ public static class RingBench
                 var count = mb * (1 << 20) / sizeof(float);
                 var buffers = Enumerable.Range(0, world).Select(r => Enumerable.Range(0, count).Select(j => (j % 7) * 1e-3f + r).ToArray()).ToArray();
                 var perMember = (long)(factor * count * sizeof(float));
+                // where raw TCP lands its bytes in the "full" variant: a buffer of the same size, as the ring must
+                var landing = Enumerable.Range(0, world).Select(_ => new byte[count * sizeof(float)]).ToArray();
                 RingRound(ring, buffers, count); // warm up: JIT, socket buffers, page faults
-                RawRound(raw, buffers, perMember);
+                RawRound(raw, buffers, perMember, null);
+                RawRound(raw, buffers, perMember, landing);
                 var ringBus = new List<double>();
                 var rawBus = new List<double>();
+                var rawHotBus = new List<double>();
+                var adds = new List<double>();
                 for (var round = 0; round < rounds; round++)
                 {
                     var ringSeconds = RingRound(ring, buffers, count);
-                    var rawSeconds = RawRound(raw, buffers, perMember);
+                    var rawSeconds = RawRound(raw, buffers, perMember, landing);
+                    var rawHotSeconds = RawRound(raw, buffers, perMember, null);
+                    adds.Add(AddSeconds(buffers, count, world) * 1e3);
                     ringBus.Add(perMember / ringSeconds / 1e9);
                     rawBus.Add(perMember / rawSeconds / 1e9);
+                    rawHotBus.Add(perMember / rawHotSeconds / 1e9);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{mb} MB round {round + 1}: ring {ringSeconds * 1e3:F1} ms ({ringBus[^1]:F2} GB/s bus), raw TCP {rawSeconds * 1e3:F1} ms ({rawBus[^1]:F2} GB/s)"));
+                        $"{mb} MB round {round + 1}: ring {ringSeconds * 1e3:F1} ms ({ringBus[^1]:F2} GB/s bus), raw TCP {rawSeconds * 1e3:F1} ms ({rawBus[^1]:F2} GB/s), into a 1 MiB block {rawHotSeconds * 1e3:F1} ms ({rawHotBus[^1]:F2} GB/s)"));
                 }
-                var ratio = Median(ringBus) / Median(rawBus);
                 rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"| {mb} | {Spread(ringBus)} | {Spread(rawBus)} | {ratio:F2} | {(double)mb * factor / Median(ringBus) * (1 << 20) / 1e6:F1} |"));
+                    $"| {mb} | {Spread(ringBus)} | {Spread(rawBus)} | {Median(ringBus) / Median(rawBus):F2} | {Spread(rawHotBus)} | {Median(ringBus) / Median(rawHotBus):F2} | {(double)mb * factor / Median(ringBus) * (1 << 20) / 1e6:F1} | {Median(adds):F1} |"));
             }
         }
         finally
@@ -77,10 +84,10 @@ public static class RingBench
         var md = new StringBuilder();
         md.AppendLine($"# Ring all-reduce (SUM, fp32) on loopback, world {world}, {rounds} rounds after a warm-up ({BenchResults.Machine()}; load average at start {LoadAverage()})");
         md.AppendLine();
-        md.AppendLine("Bus bandwidth = 2(W-1)/W x buffer bytes / time (NCCL's definition). Raw TCP: the same number of sockets in a ring, each member sending 2(W-1)/W x buffer bytes to the next while receiving as much, no arithmetic. All members run in one process on 127.0.0.1.");
+        md.AppendLine("Bus bandwidth = 2(W-1)/W x buffer bytes / time (NCCL's definition). Raw TCP: the same number of sockets in a ring, each member sending 2(W-1)/W x buffer bytes from its buffer to the next while receiving as much, no arithmetic; received into a buffer of the buffer's size (as the ring must land its bytes), and, for comparison, into one reused 1 MiB block that stays in cache. All members run in one process on 127.0.0.1, so \"the wire\" is the kernel copying memory on the same cores that run the members.");
         md.AppendLine();
-        md.AppendLine("| buffer, MB (MiB) | ring bus bandwidth, GB/s (median, min-max) | raw TCP, GB/s (median, min-max) | ring / raw (medians) | ring time, ms (median) |");
-        md.AppendLine("|---|---|---|---|---|");
+        md.AppendLine("| buffer, MB (MiB) | ring bus bandwidth, GB/s (median, min-max) | raw TCP into a full buffer, GB/s (median, min-max) | ring / raw | raw TCP into a 1 MiB block, GB/s | ring / that | ring time, ms (median) | a member's adds alone, ms (one thread, median) |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var r in rows) md.AppendLine(r);
         Console.WriteLine();
         Console.Write(md);
@@ -93,7 +100,7 @@ public static class RingBench
         Together(ring.Length, r => ring[r].AllReduceSum(buffers[r], count, default, TimeSpan.FromSeconds(60)));
 
     /// <summary>Every member sends perMember bytes to the next (from its buffer) while receiving as much from the previous.</summary>
-    static double RawRound((Socket Send, Socket Receive)[] raw, float[][] buffers, long perMember)
+    static double RawRound((Socket Send, Socket Receive)[] raw, float[][] buffers, long perMember, byte[][]? landing)
     {
         var w = raw.Length;
         return Together(2 * w, i =>
@@ -114,12 +121,24 @@ public static class RingBench
                 var block = ReceiveBlocks[r] ??= new byte[Block];
                 for (long got = 0; got < perMember;)
                 {
-                    var n = raw[r].Receive.Receive(block, 0, (int)Math.Min(Block, perMember - got), SocketFlags.None);
+                    var want = (int)Math.Min(Block, perMember - got);
+                    var n = landing == null
+                        ? raw[r].Receive.Receive(block, 0, want, SocketFlags.None)
+                        : raw[r].Receive.Receive(landing[r], (int)(got % (landing[r].Length - Block + 1)), want, SocketFlags.None);
                     if (n == 0) throw new EndOfStreamException();
                     got += n;
                 }
             }
         });
+    }
+
+    /// <summary>The arithmetic a member does in the reduce-scatter, (W-1)/W of the buffer added, with no I/O: what the ring costs beyond raw TCP on a machine where loopback TCP is itself CPU-bound.</summary>
+    static double AddSeconds(float[][] buffers, int count, int w)
+    {
+        var n = (int)((long)count * (w - 1) / w);
+        var sw = Stopwatch.StartNew();
+        System.Numerics.Tensors.TensorPrimitives.Add(buffers[0].AsSpan(0, n), buffers[1].AsSpan(0, n), buffers[0].AsSpan(0, n));
+        return sw.Elapsed.TotalSeconds;
     }
 
     static readonly byte[]?[] ReceiveBlocks = new byte[64][];
