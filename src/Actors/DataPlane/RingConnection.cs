@@ -91,9 +91,16 @@ public sealed class RingConnection : IDisposable
         var ms = (int)Math.Ceiling(deadline.TotalMilliseconds);
         if (ms != _timeoutMs)
         {
-            _timeoutMs = ms;
-            _prev!.Socket.ReceiveTimeout = ms;
-            _next!.Socket.SendTimeout = ms;
+            try
+            {
+                _prev!.Socket.ReceiveTimeout = ms;
+                _next!.Socket.SendTimeout = ms;
+                _timeoutMs = ms;
+            }
+            catch (Exception e) when (e is ObjectDisposedException or SocketException)
+            {
+                throw new RingAbortedException(_failure ?? $"the ring's sockets failed: {e.Message}"); // aborted just now
+            }
         }
         _buffer = buffer;
         _count = count;
