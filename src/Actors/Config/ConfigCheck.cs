@@ -62,6 +62,7 @@ public static class ConfigCheck
         StorageSettings.From(config, source);
         NodeSettings.From(config, () => 1, source);
         CoordinatorSettings.From(config, source);
+        DataPlaneSettings.From(config, source);
         v.NonEmpty("actorlab.node.hostname");
         v.String("actorlab.node.public-hostname");
         v.Int("actorlab.node.port", 0, 65535);

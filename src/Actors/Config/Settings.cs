@@ -63,6 +63,25 @@ public sealed record NodeSettings(ImmutableArray<string> Roles, int Slots, strin
     }
 }
 
+/// <summary>The node's data plane for cross-node data parallel (from `actorlab.data-plane`).</summary>
+public sealed record DataPlaneSettings(bool Enabled, int Port, TimeSpan ConnectTimeout, TimeSpan StepDeadlineFloor, int StepDeadlineMultiple)
+{
+    public static DataPlaneSettings From(AkkaConfig c, string? source = null)
+    {
+        var v = new ConfigValues(c, source);
+        var s = new DataPlaneSettings(v.Bool("actorlab.data-plane.enabled"), v.Int("actorlab.data-plane.port", 0, 65535),
+            v.Duration("actorlab.data-plane.connect-timeout"), v.Duration("actorlab.data-plane.step-deadline-floor"),
+            v.Int("actorlab.data-plane.step-deadline-multiple", 2, 10_000));
+        if (s.ConnectTimeout <= TimeSpan.Zero) throw v.Error("actorlab.data-plane.connect-timeout", "must be positive");
+        if (s.StepDeadlineFloor <= TimeSpan.Zero) throw v.Error("actorlab.data-plane.step-deadline-floor", "must be positive");
+        return s;
+    }
+
+    /// <summary>How long one step's all-reduce may wait: max(floor, multiple x median step time).</summary>
+    public TimeSpan StepDeadline(TimeSpan medianStep) =>
+        TimeSpan.FromTicks(Math.Max(StepDeadlineFloor.Ticks, Math.Min(TimeSpan.FromDays(1).Ticks, medianStep.Ticks * StepDeadlineMultiple)));
+}
+
 /// <summary>The coordinator's settings (from `actorlab.coordinator`).</summary>
 public sealed record CoordinatorSettings(int SnapshotEvery, SchedulingPolicy Policy, TimeSpan RegistrationTimeout, TimeSpan ResendInterval)
 {

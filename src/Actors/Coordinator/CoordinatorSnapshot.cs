@@ -18,10 +18,11 @@ public sealed record CoordinatorSnapshot(
     ImmutableArray<CoordinatorSnapshot.Node> Nodes,
     long LastEpoch) : IActorLabMessage
 {
-    public sealed record LeaseRecord(long Epoch, string NodeId, ImmutableArray<int> Slots);
+    /// <summary>Others: a cross-node run's further ranks (absent from older snapshots).</summary>
+    public sealed record LeaseRecord(long Epoch, string NodeId, ImmutableArray<int> Slots, ImmutableArray<SlotRef>? Others = null);
 
     public sealed record Sweep(string Name, string ContentHash, ImmutableArray<string> RunIds, ImmutableArray<string> DatasetIds, int Order,
-        bool Paused, bool Stopped, bool Cancelled, Sweeps.SweepMeasure? Measure = null); // Measure: absent from older snapshots
+        bool Paused, bool Stopped, bool Cancelled, Sweeps.SweepMeasure? Measure = null, bool AllowCrossNode = false); // absent from older snapshots
 
     public sealed record Run(RunConfig Config, string Status, LeaseRecord? Lease, long Step, long? CheckpointStep, long? CheckpointEpoch,
         string? CheckpointSha256, double? TrainLoss, int FailedAttempts, DateTimeOffset? RetryAt, string? StopRequested, string? Error,
@@ -34,12 +35,12 @@ public sealed record CoordinatorSnapshot(
 
     public sealed record Node(string NodeId, int Failures, ImmutableArray<string> FailedTargets, DateTimeOffset? QuarantinedUntil);
 
-    static LeaseRecord? From(Lease? l) => l is null ? null : new(l.Epoch, l.NodeId, l.Slots);
-    static Lease? To(LeaseRecord? l) => l is null ? null : new(l.Epoch, l.NodeId, l.Slots);
+    static LeaseRecord? From(Lease? l) => l is null ? null : new(l.Epoch, l.NodeId, l.Slots, l.Others.IsEmpty ? null : l.Others);
+    static Lease? To(LeaseRecord? l) => l is null ? null : new(l.Epoch, l.NodeId, l.Slots) { Others = l.Others ?? [] };
     static T Parse<T>(string s) where T : struct, Enum => Enum.Parse<T>(s);
 
     public static CoordinatorSnapshot From(SweepState s) => new(
-        [.. s.Sweeps.Values.Select(x => new Sweep(x.Name, x.ContentHash, x.RunIds, x.DatasetIds, x.Order, x.Paused, x.Stopped, x.Cancelled, x.Measure))],
+        [.. s.Sweeps.Values.Select(x => new Sweep(x.Name, x.ContentHash, x.RunIds, x.DatasetIds, x.Order, x.Paused, x.Stopped, x.Cancelled, x.Measure, x.AllowCrossNode))],
         [.. s.Runs.Values.Select(r => new Run(r.Config, r.Status.ToString(), From(r.Lease), r.Step, r.Checkpoint?.Step, r.Checkpoint?.Epoch,
             r.Checkpoint?.Sha256, r.TrainLoss, r.FailedAttempts, r.RetryAt, r.StopRequested?.ToString(), r.Error, r.CompletedReason,
             r.ResultsEpoch, r.ResultsSha256, r.FinishAfterStop))],
@@ -64,7 +65,7 @@ public sealed record CoordinatorSnapshot(
             Sweeps = SweepState.Empty.Sweeps.SetItems(Sweeps.Select(x => KeyValuePair.Create(x.Name, new SweepInfo
             {
                 Name = x.Name, ContentHash = x.ContentHash, RunIds = x.RunIds, DatasetIds = x.DatasetIds, Order = x.Order,
-                Paused = x.Paused, Stopped = x.Stopped, Cancelled = x.Cancelled, Measure = x.Measure, EndedRuns = x.RunIds.Count(id => runs[id].IsTerminal),
+                Paused = x.Paused, Stopped = x.Stopped, Cancelled = x.Cancelled, Measure = x.Measure, AllowCrossNode = x.AllowCrossNode, EndedRuns = x.RunIds.Count(id => runs[id].IsTerminal),
             }))),
             Runs = SweepState.Empty.Runs.SetItems(runs),
             Datasets = SweepState.Empty.Datasets.SetItems(Datasets.Select(d => KeyValuePair.Create(d.Config.Id,

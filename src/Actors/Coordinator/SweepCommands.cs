@@ -15,11 +15,14 @@ public interface ISweepCommand;
 
 public sealed record SubmitSweep(SweepPlan Plan) : ISweepCommand;
 
-/// <summary>A trainer slot on a node. Slots of one lease are on the same node.</summary>
+/// <summary>A trainer slot on a node. Slots of one lease are on one node, except a cross-node run's.</summary>
 public sealed record SlotRef(string NodeId, int Slot);
 
-/// <summary>Place queued jobs and runs on free slots (the actor says which slots are up and free of other work).</summary>
-public sealed record ScheduleLeases(ImmutableArray<SlotRef> FreeSlots, DateTimeOffset Now) : ISweepCommand;
+/// <summary>
+/// Place queued jobs and runs on free slots (the actor says which slots are up and free of other work).
+/// <see cref="DataPlaneNodes"/>: the nodes that can take ranks of a cross-node run (they have a data plane).
+/// </summary>
+public sealed record ScheduleLeases(ImmutableArray<SlotRef> FreeSlots, DateTimeOffset Now, ImmutableHashSet<string>? DataPlaneNodes = null) : ISweepCommand;
 
 public sealed record ReportRunStarted(string RunId, long Epoch, string NodeId, long Step) : ISweepCommand;
 public sealed record ReportCheckpoint(string RunId, long Epoch, string NodeId, long Step, string Sha256, double TrainLoss) : ISweepCommand;

@@ -37,7 +37,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     sealed record Planned(SweepPlan? Plan, string? Error, IActorRef ReplyTo);
 
-    sealed record NodeEntry(string NodeId, Address Address, IActorRef Agent, int Slots, string Device, int SlotsPerDevice);
+    sealed record NodeEntry(string NodeId, Address Address, IActorRef Agent, int Slots, string Device, int SlotsPerDevice, DataPlaneEndpoint? DataPlane);
 
     sealed record MemberEntry(UniqueAddress Address, MemberStatus Status, ImmutableHashSet<string> Roles, bool Reachable, DateTimeOffset Since);
 
@@ -50,8 +50,14 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     readonly IActorRef _mediator = DistributedPubSub.Get(Context.System).Mediator;
     readonly Dictionary<string, NodeEntry> _nodes = new();
     readonly Dictionary<string, MemberEntry> _members = new();
-    /// <summary>Start and stop messages not yet acknowledged, by (lease id, epoch).</summary>
-    readonly Dictionary<(string Id, long Epoch), Outgoing> _outgoing = new();
+    /// <summary>Start and stop messages not yet acknowledged, by (lease id, epoch (negated for a stop), node).</summary>
+    readonly Dictionary<(string Id, long Epoch, string NodeId), Outgoing> _outgoing = new();
+    /// <summary>
+    /// The ring secret of each cross-node lease, made when its start is first sent (never journalled: a coordinator
+    /// that takes over makes a new one for starts it sends again; ranks that hold different secrets refuse each
+    /// other, and the run is retried under a new epoch).
+    /// </summary>
+    readonly Dictionary<(string Id, long Epoch), byte[]> _ringSecrets = new();
     readonly Dictionary<string, RunProgress> _progress = new();
     SweepState _state = SweepState.Empty;
     DateTimeOffset _startedAt;
@@ -82,7 +88,10 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
         // nodes
         Member<RegisterNode>(OnRegister);
-        Member<LeaseAccepted>(a => _outgoing.Remove((a.Id, a.Epoch)));
+        Member<LeaseAccepted>(a =>
+        {
+            if (NodeOf(Sender) is { } node) _outgoing.Remove((a.Id, a.Epoch, node.NodeId));
+        });
         Member<INodeReport>(OnReport);
         Member<RunProgress>(OnProgress);
         Member<RunEvaluated>(OnEvaluated);
@@ -216,8 +225,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     {
         if (!_membersKnown) return;
         foreach (var (id, lease) in _state.Leases.ToList())
-            if (!_members.ContainsKey(lease.NodeId))
-                Execute(new LeaseLost(id, lease.Epoch, "its node left the cluster"), null);
+            if (lease.Nodes.FirstOrDefault(n => !_members.ContainsKey(n)) is { } gone)
+                Execute(new LeaseLost(id, lease.Epoch, gone == lease.NodeId ? "its node left the cluster" : $"its rank node {gone} left the cluster"), null);
     }
 
     // ------------------------------------------------------------------ nodes
@@ -237,20 +246,21 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             return;
         }
         var isNew = !_nodes.ContainsKey(r.NodeId);
-        _nodes[r.NodeId] = new NodeEntry(r.NodeId, AddressOf(sender), sender, r.Slots, r.Device, r.SlotsPerDevice);
+        _nodes[r.NodeId] = new NodeEntry(r.NodeId, AddressOf(sender), sender, r.Slots, r.Device, r.SlotsPerDevice, CheckedDataPlane(r));
         if (isNew) _log.Info("node={0} event=registered slots={1} device={2}", r.NodeId, r.Slots, r.Device);
         sender.Tell(new NodeRegistered(r.NodeId));
 
         var held = r.Leases.ToHashSet();
-        foreach (var (id, lease) in _state.Leases.Where(l => l.Lease.NodeId == r.NodeId).ToList())
+        foreach (var (id, lease) in _state.Leases.Where(l => l.Lease.Spans(r.NodeId)).ToList())
         {
-            if (held.Contains(new LeaseHeld(id, lease.Epoch))) _outgoing.Remove((id, lease.Epoch));
-            else if (lease.Epoch <= r.LastEpochSeen) Execute(new LeaseLost(id, lease.Epoch, "its node no longer holds it"), null);
-            else SendLease(id);
+            if (held.Contains(new LeaseHeld(id, lease.Epoch))) _outgoing.Remove((id, lease.Epoch, r.NodeId));
+            else if (lease.Epoch <= r.LastEpochSeen)
+                Execute(new LeaseLost(id, lease.Epoch, r.NodeId == lease.NodeId ? "its node no longer holds it" : $"its rank node {r.NodeId} no longer holds it"), null);
+            else SendLease(id, r.NodeId);
         }
         foreach (var l in r.Leases)
         {
-            var current = _state.Leases.Any(x => x.Id == l.Id && x.Lease.Epoch == l.Epoch && x.Lease.NodeId == r.NodeId);
+            var current = _state.Leases.Any(x => x.Id == l.Id && x.Lease.Epoch == l.Epoch && x.Lease.Spans(r.NodeId));
             if (current) continue;
             // fencing: a node still working on a lease that moved on (or ended) stops wasting its slots
             _log.Warning("node={0} id={1} epoch={2} event=stale-lease action=cancel", r.NodeId, l.Id, l.Epoch);
@@ -289,7 +299,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             JobFailedReport x => new ReportJobFailed(x.JobId, x.Epoch, node.NodeId, x.Error, now, OtherHealthyNodes(node.NodeId, now)),
             _ => throw new ArgumentOutOfRangeException(nameof(report), report.GetType().Name),
         };
-        _outgoing.Remove((report.Id, report.Epoch));
+        _outgoing.Remove((report.Id, report.Epoch, node.NodeId));
         Execute(command, reply =>
         {
             sender.Tell(new ReportAck(report.Seq));
@@ -323,22 +333,24 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     void OnTick()
     {
         var now = DateTimeOffset.UtcNow;
-        foreach (var ((id, epoch), o) in _outgoing.ToList())
+        foreach (var (key, o) in _outgoing.ToList())
         {
             if (now - o.SentAt < _settings.ResendInterval) continue;
             if (_nodes.TryGetValue(o.NodeId, out var node))
             {
                 node.Agent.Tell(o.Message);
-                _outgoing[(id, epoch)] = o with { SentAt = now };
+                _outgoing[key] = o with { SentAt = now };
             }
         }
         // a member that holds leases but never registers (its agent is gone) loses them
         foreach (var (id, lease) in _state.Leases.ToList())
+        foreach (var n in lease.Nodes)
         {
-            if (_nodes.ContainsKey(lease.NodeId) || !_members.TryGetValue(lease.NodeId, out var m)) continue;
+            if (_nodes.ContainsKey(n) || !_members.TryGetValue(n, out var m)) continue;
             var since = m.Since > _startedAt ? m.Since : _startedAt;
-            if (now - since > _settings.RegistrationTimeout)
-                Execute(new LeaseLost(id, lease.Epoch, $"its node did not register within {_settings.RegistrationTimeout.TotalSeconds:0}s"), null);
+            if (now - since <= _settings.RegistrationTimeout) continue;
+            Execute(new LeaseLost(id, lease.Epoch, $"its node {(n == lease.NodeId ? "" : n + " ")}did not register within {_settings.RegistrationTimeout.TotalSeconds:0}s"), null);
+            break;
         }
         Schedule();
     }
@@ -349,7 +361,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             .Where(n => _members.TryGetValue(n.NodeId, out var m) && m.Reachable && m.Status == MemberStatus.Up)
             .SelectMany(n => Enumerable.Range(0, n.Slots).Select(i => new SlotRef(n.NodeId, i))).ToImmutableArray();
         if (slots.IsEmpty) return;
-        var command = new ScheduleLeases(slots, DateTimeOffset.UtcNow);
+        var dataPlanes = _nodes.Values.Where(n => n.DataPlane != null).Select(n => n.NodeId).ToImmutableHashSet();
+        var command = new ScheduleLeases(slots, DateTimeOffset.UtcNow, dataPlanes);
         var decision = _state.Decide(command, _settings.Policy);
         if (!decision.Rejected && !decision.Events.IsEmpty) Persist(decision, null);
     }
@@ -428,6 +441,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
                 var runId = Describe(e).Id!;
                 _progress.Remove(runId);
                 foreach (var k in _outgoing.Keys.Where(k => k.Id == runId).ToList()) _outgoing.Remove(k);
+                foreach (var k in _ringSecrets.Keys.Where(k => k.Id == runId).ToList()) _ringSecrets.Remove(k);
                 break;
             case JobDone or JobFailed or JobAttemptFailed or JobRequeued:
                 var jobId = Describe(e).Id!;
@@ -436,34 +450,71 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>Sends the start message of a held lease to its node (again until the node accepts it).</summary>
-    void SendLease(string id)
+    /// <summary>Sends the start message of a held lease to each of its nodes (to one: <paramref name="only"/>), again until each accepts it.</summary>
+    void SendLease(string id, string? only = null)
     {
-        object message;
-        Lease lease;
         if (_state.Runs.TryGetValue(id, out var run) && run.HoldsLease)
         {
-            lease = run.Lease!;
+            var lease = run.Lease!;
             var dataset = _state.Datasets[run.Config.Dataset!.Id].Fingerprint!;
-            message = new StartRun(id, lease.Epoch, lease.Slots, run.Config, run.Checkpoint, dataset);
+            var start = new StartRun(id, lease.Epoch, lease.Slots, run.Config, run.Checkpoint, dataset);
+            if (lease.Others.IsEmpty)
+            {
+                Send(id, lease.Epoch, lease.NodeId, start);
+                return;
+            }
+            // a cross-node run: each node gets its own slots, where its ranks start, and the ring of node leaders
+            var ranks = lease.Ranks.ToList();
+            var nodes = lease.Nodes.ToList();
+            var missing = nodes.FirstOrDefault(n => _nodes.GetValueOrDefault(n)?.DataPlane is null);
+            if (missing != null)
+            {
+                // its node restarted without a data plane (or is not registered yet): the registration resends it
+                if (_nodes.ContainsKey(missing)) Execute(new LeaseLost(id, lease.Epoch, $"its rank node {missing} has no data plane"), null);
+                return;
+            }
+            if (!_ringSecrets.TryGetValue((id, lease.Epoch), out var secret)) _ringSecrets[(id, lease.Epoch)] = secret = DataPlane.RingSpec.NewSecret();
+            var members = nodes.Select(n => new DataPlane.RingMember(n, _nodes[n].DataPlane!.Host, _nodes[n].DataPlane!.Port)).ToImmutableArray();
+            for (var position = 0; position < nodes.Count; position++)
+            {
+                var n = nodes[position];
+                if (only != null && n != only) continue;
+                Send(id, lease.Epoch, n, start with
+                {
+                    Slots = [.. ranks.Where(r => r.NodeId == n).Select(r => r.Slot)],
+                    FirstRank = ranks.FindIndex(r => r.NodeId == n), Ranks = ranks.Count,
+                    Ring = new CrossNodeRing(members, position, secret),
+                });
+            }
         }
         else if (_state.Jobs.TryGetValue(id, out var job) && job.HoldsLease)
-        {
-            lease = job.Lease!;
-            message = new StartJob(id, lease.Epoch, lease.Slots, job.Kind, JobSpecOf(job));
-        }
-        else return;
-        _outgoing[(id, lease.Epoch)] = new Outgoing(message, lease.NodeId, DateTimeOffset.UtcNow);
-        if (_nodes.TryGetValue(lease.NodeId, out var node)) node.Agent.Tell(message);
+            Send(id, job.Lease!.Epoch, job.Lease.NodeId, new StartJob(id, job.Lease.Epoch, job.Lease.Slots, job.Kind, JobSpecOf(job)));
+    }
+
+    void Send(string id, long epoch, string nodeId, object message)
+    {
+        _outgoing[(id, epoch, nodeId)] = new Outgoing(message, nodeId, DateTimeOffset.UtcNow);
+        if (_nodes.TryGetValue(nodeId, out var node)) node.Agent.Tell(message);
     }
 
     void SendStop(string id, long epoch, StopKind kind)
     {
-        var message = new StopLease(id, epoch, kind);
         var lease = _state.Leases.FirstOrDefault(l => l.Id == id).Lease;
         if (lease is null) return;
-        _outgoing[(id, -epoch)] = new Outgoing(message, lease.NodeId, DateTimeOffset.UtcNow);
-        if (_nodes.TryGetValue(lease.NodeId, out var node)) node.Agent.Tell(message);
+        // every node of the lease: any rank's request is agreed by all at the next step's reduction
+        foreach (var n in lease.Nodes) Send(id, -epoch, n, new StopLease(id, epoch, kind));
+    }
+
+    /// <summary>The data plane a node registers, if it names a usable endpoint (a bad one is logged and ignored).</summary>
+    DataPlaneEndpoint? CheckedDataPlane(RegisterNode r)
+    {
+        if (r.DataPlane is not { } d) return null;
+        if (string.IsNullOrWhiteSpace(d.Host) || d.Host.Length > 255 || d.Port is < 1 or > 65535)
+        {
+            _log.Warning("node={0} event=data-plane-refused reason=\"endpoint '{1}:{2}' is not a host and port\"", r.NodeId, d.Host, d.Port);
+            return null;
+        }
+        return d;
     }
 
     JobSpec JobSpecOf(JobInfo job) => job.Kind switch
@@ -579,7 +630,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
                 // live progress is newer than the journal only while it is ahead of what the journal recorded
                 var live = _progress.TryGetValue(r.RunId, out var p) && p.Step >= r.Step ? p : null;
                 return new RunSummary(r.RunId, r.Status.ToString().ToLowerInvariant(), live?.Step ?? r.Step, r.Checkpoint?.Step ?? 0,
-                    live != null ? live.Loss : r.TrainLoss, r.Lease?.NodeId, r.Lease?.Epoch, r.FailedAttempts, r.Error);
+                    live != null ? live.Loss : r.TrainLoss, r.Lease is { } l ? string.Join("+", l.Nodes) : null, r.Lease?.Epoch, r.FailedAttempts, r.Error);
             })
             .ToImmutableArray();
         return new RunsReply(page, total, Math.Max(0, g.Offset));

@@ -19,7 +19,7 @@ public interface ISweepEvent : IActorLabMessage;
 /// </summary>
 /// <remarks><see cref="Measure"/> is optional: events journalled before it existed read as null, the default measure.</remarks>
 public sealed record SweepSubmitted(string Sweep, string ContentHash, ImmutableArray<DatasetConfig> Datasets, ImmutableArray<RunConfig> Runs,
-    Sweeps.SweepMeasure? Measure = null) : ISweepEvent;
+    Sweeps.SweepMeasure? Measure = null, bool AllowCrossNode = false) : ISweepEvent;
 
 /// <summary>More runs of a sweep just submitted (the chunks after the first, in the same write).</summary>
 public sealed record SweepRunsAdded(string Sweep, ImmutableArray<RunConfig> Runs) : ISweepEvent;
@@ -47,7 +47,8 @@ public sealed record JobFailed(string JobId, string Error) : ISweepEvent;
 public sealed record JobRequeued(string JobId, string Reason) : ISweepEvent;
 
 /// <summary>A run got slots on a node under a new epoch; older epochs of this run are now stale (fencing).</summary>
-public sealed record RunLeased(string RunId, long Epoch, string NodeId, ImmutableArray<int> Slots) : ISweepEvent;
+/// <summary>A run leased to slots of a node; a cross-node run's further ranks are on <see cref="Others"/> (null: none, as before cross-node runs).</summary>
+public sealed record RunLeased(string RunId, long Epoch, string NodeId, ImmutableArray<int> Slots, ImmutableArray<SlotRef>? Others = null) : ISweepEvent;
 
 /// <summary>The trainer holding the lease started (or resumed) the run at <see cref="Step"/>.</summary>
 public sealed record RunStarted(string RunId, long Epoch, long Step) : ISweepEvent;

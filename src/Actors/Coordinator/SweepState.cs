@@ -10,8 +10,29 @@ public enum RunStatus { Queued, Leased, Running, Suspended, Completed, Failed, C
 
 public enum JobStatus { Queued, Leased, Done, Failed }
 
-/// <summary>Which slots of which node hold a run or job, under which epoch.</summary>
-public sealed record Lease(long Epoch, string NodeId, ImmutableArray<int> Slots);
+/// <summary>
+/// Which slots of which node hold a run or job, under which epoch. A cross-node data-parallel run has further ranks
+/// on <see cref="Others"/>: its ranks are <see cref="NodeId"/>'s slots (rank 0 first: the leader, which reports),
+/// then the others in order.
+/// </summary>
+public sealed record Lease(long Epoch, string NodeId, ImmutableArray<int> Slots)
+{
+    public ImmutableArray<SlotRef> Others { get; init; } = [];
+
+    /// <summary>Every slot of the lease in rank order.</summary>
+    public IEnumerable<SlotRef> Ranks => Slots.Select(s => new SlotRef(NodeId, s)).Concat(Others);
+
+    /// <summary>The nodes the lease spans, the leader's first.</summary>
+    public IEnumerable<string> Nodes => Ranks.Select(r => r.NodeId).Distinct();
+
+    public bool Spans(string node) => NodeId == node || Others.Any(o => o.NodeId == node);
+
+    // by content: journalled and recovered copies compare equal
+    public bool Equals(Lease? other) =>
+        other is not null && Epoch == other.Epoch && NodeId == other.NodeId && Slots.SequenceEqual(other.Slots) && Others.SequenceEqual(other.Others);
+
+    public override int GetHashCode() => HashCode.Combine(Epoch, NodeId, Slots.Length, Others.Length);
+}
 
 public sealed record RunInfo
 {
@@ -73,6 +94,8 @@ public sealed record SweepInfo
     public required int Order { get; init; }
     /// <summary>How the sweep is measured once all its runs ended (null: the default).</summary>
     public Sweeps.SweepMeasure? Measure { get; init; }
+    /// <summary>Its data-parallel runs may spread over nodes.</summary>
+    public bool AllowCrossNode { get; init; }
     /// <summary>Runs that reached a terminal state (kept by Apply, so "all ended" is O(1)).</summary>
     public int EndedRuns { get; init; }
     public bool Paused { get; init; }
@@ -149,7 +172,7 @@ public sealed record SweepState
             .Concat(Jobs.Values.Where(j => j.HoldsLease).Select(j => (j.JobId, j.Lease!)));
 
     /// <summary>Slots held by leases, per node.</summary>
-    public IEnumerable<SlotRef> LeasedSlots => Leases.SelectMany(l => l.Lease.Slots.Select(s => new SlotRef(l.Lease.NodeId, s)));
+    public IEnumerable<SlotRef> LeasedSlots => Leases.SelectMany(l => l.Lease.Ranks);
 
     /// <summary>Finds a run by full id ("sweep/run") or by a suffix that matches exactly one run.</summary>
     public RunInfo? FindRun(string idOrSuffix)
@@ -171,6 +194,7 @@ public sealed record SweepState
             {
                 Name = x.Sweep, ContentHash = x.ContentHash, Order = Sweeps.Count,
                 RunIds = [.. x.Runs.Select(r => r.RunId)], DatasetIds = [.. x.Datasets.Select(d => d.Id)], Measure = x.Measure,
+                AllowCrossNode = x.AllowCrossNode,
             }),
             Runs = Runs.SetItems(x.Runs.Select(r => KeyValuePair.Create(r.RunId, new RunInfo { Config = r }))),
             Datasets = Datasets.SetItems(x.Datasets.Where(d => !Datasets.ContainsKey(d.Id)).Select(d => KeyValuePair.Create(d.Id, new DatasetInfo(d)))),
@@ -194,7 +218,7 @@ public sealed record SweepState
         JobRequeued x => Job(x.JobId, j => j with { Status = JobStatus.Queued, Lease = null }),
         RunLeased x => Run(x.RunId, r => r with
         {
-            Status = RunStatus.Leased, Lease = new Lease(x.Epoch, x.NodeId, x.Slots), StopRequested = null, RetryAt = null,
+            Status = RunStatus.Leased, Lease = new Lease(x.Epoch, x.NodeId, x.Slots) { Others = x.Others ?? [] }, StopRequested = null, RetryAt = null,
         }) with { LastEpoch = Math.Max(LastEpoch, x.Epoch) },
         RunStarted x => Run(x.RunId, r => r with { Status = RunStatus.Running, Step = x.Step }),
         CheckpointRecorded x => Healthy(Runs[x.RunId].Lease?.NodeId).Run(x.RunId, r => r with
@@ -330,7 +354,7 @@ public sealed record SweepState
         if (clash != null) return Decision.Reject($"run id '{clash.RunId}' already exists");
         var chunks = plan.Runs.Chunk(RunsPerEvent).Select(c => c.ToImmutableArray()).ToList();
         var events = new List<ISweepEvent> { new SweepSubmitted(plan.Name, plan.ContentHash, plan.Datasets, chunks.FirstOrDefault(ImmutableArray<RunConfig>.Empty),
-            plan.Measure.IsDefault ? null : plan.Measure) };
+            plan.Measure.IsDefault ? null : plan.Measure, plan.AllowCrossNode) };
         events.AddRange(chunks.Skip(1).Select(c => new SweepRunsAdded(plan.Name, c)));
         events.AddRange(plan.Datasets.Where(d => !Jobs.ContainsKey(DatasetJobId(d.Id)) || Jobs[DatasetJobId(d.Id)].Status == JobStatus.Failed)
             .Select(d => new JobQueued(DatasetJobId(d.Id), JobKind.PrepareDataset, d.Id)));
@@ -395,8 +419,31 @@ public sealed record SweepState
             if (sweep.Stopped && !run.FinishAfterStop) continue;
             if (Datasets[run.Config.Dataset!.Id] is not { Prepared: true }) continue;
             if (Take(run.Config.DataParallel, out var node) is { } slots) events.Add(new RunLeased(run.RunId, ++epoch, node, slots));
+            else if (sweep.AllowCrossNode && run.Config.DataParallel > 1 && TakeAcross(run.Config.DataParallel) is { } ranks)
+                events.Add(new RunLeased(run.RunId, ++epoch, ranks[0].NodeId, [.. ranks.TakeWhile(r => r.NodeId == ranks[0].NodeId).Select(r => r.Slot)],
+                    [.. ranks.SkipWhile(r => r.NodeId == ranks[0].NodeId)]));
         }
         return Decision.Of(events);
+
+        // a run that no one node can hold: the fewest nodes with a data plane, most free slots first (rank order)
+        List<SlotRef>? TakeAcross(int k)
+        {
+            var nodes = free.Where(x => c.DataPlaneNodes?.Contains(x.Key) == true)
+                .OrderByDescending(x => x.Value.Count).ThenBy(x => x.Key, StringComparer.Ordinal).ToList();
+            if (nodes.Sum(x => x.Value.Count) < k) return null;
+            var ranks = new List<SlotRef>();
+            foreach (var (id, slots) in nodes)
+            {
+                foreach (var s in slots.Take(k - ranks.Count).ToList())
+                {
+                    ranks.Add(new SlotRef(id, s));
+                    slots.Remove(s);
+                }
+                if (slots.Count == 0) free.Remove(id);
+                if (ranks.Count == k) break;
+            }
+            return ranks;
+        }
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using ActorLab.Actors.Config;
 using ActorLab.Actors.Coordinator;
+using ActorLab.Actors.DataPlane;
 using ActorLab.Actors.Jobs;
 using ActorLab.Actors.Training;
 
@@ -25,7 +26,8 @@ public static class DeviceProbe
 /// through the singleton proxy (on joining, whenever a coordinator starts, and until it is acknowledged), and places
 /// leases on the slots they name: a run's ranks on trainers (ranks of one data-parallel run share a
 /// <see cref="RunGroup"/>), a job on a <see cref="JobWorker"/>. Every report about a lease goes out through an outbox
-/// and is sent again until the coordinator acknowledges it, so a failover loses none.
+/// and is sent again until the coordinator acknowledges it, so a failover loses none. A cross-node run's ranks here
+/// share a group whose reduction continues over the node's data plane (<see cref="RingReduce"/>).
 /// </summary>
 public sealed class NodeAgent : ReceiveActor, IWithTimers
 {
@@ -46,6 +48,7 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
     readonly NodeSettings _settings;
     readonly IActorRef _coordinator;
     readonly ITrainingBackend _backend;
+    readonly NodeDataPlane? _dataPlane;
     readonly IActorRef[] _trainers;
     /// <summary>Which lease (run or job id, epoch) each slot works on; runs also keep their group.</summary>
     readonly (string Id, long Epoch, RunGroup? Group)?[] _busy;
@@ -59,15 +62,17 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(string nodeId, NodeSettings settings, IActorRef coordinatorProxy, ITrainingBackend backend) =>
-        Akka.Actor.Props.Create(() => new NodeAgent(nodeId, settings, coordinatorProxy, backend));
+    /// <param name="dataPlane">Null: this node takes no rank of a cross-node run.</param>
+    public static Props Props(string nodeId, NodeSettings settings, IActorRef coordinatorProxy, ITrainingBackend backend, NodeDataPlane? dataPlane = null) =>
+        Akka.Actor.Props.Create(() => new NodeAgent(nodeId, settings, coordinatorProxy, backend, dataPlane));
 
-    public NodeAgent(string nodeId, NodeSettings settings, IActorRef coordinatorProxy, ITrainingBackend backend)
+    public NodeAgent(string nodeId, NodeSettings settings, IActorRef coordinatorProxy, ITrainingBackend backend, NodeDataPlane? dataPlane)
     {
         _nodeId = nodeId;
         _settings = settings;
         _coordinator = coordinatorProxy;
         _backend = backend;
+        _dataPlane = dataPlane;
         _busy = new (string, long, RunGroup?)?[settings.Slots];
         _trainers = Enumerable.Range(0, settings.Slots)
             .Select(i => Context.ActorOf(TrainerActor.Props(i, backend, settings.DataWorkers, settings.ReadAhead), $"trainer-{i}"))
@@ -147,7 +152,7 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
             .Concat(_outbox.Values.Where(o => o.Report is RunCompletedReport or RunFailedReport or RunStoppedReport or JobDoneReport or JobFailedReport)
                 .Select(o => new LeaseHeld(o.Report.Id, o.Report.Epoch)))
             .Distinct().ToImmutableArray();
-        _coordinator.Tell(new RegisterNode(_nodeId, _settings.Slots, _settings.Device, _settings.SlotsPerDevice, leases, _lastEpochSeen));
+        _coordinator.Tell(new RegisterNode(_nodeId, _settings.Slots, _settings.Device, _settings.SlotsPerDevice, leases, _lastEpochSeen, _dataPlane?.Endpoint));
     }
 
     void Accept(string id, long epoch)
@@ -219,14 +224,39 @@ public sealed class NodeAgent : ReceiveActor, IWithTimers
 
     void Start(StartRun run)
     {
-        if (!CheckSlots(run.RunId, run.Epoch, run.Slots, isRun: true, run)) return;
-        var group = new RunGroup(run.RunId, run.Epoch, run.WorldSize);
-        for (var rank = 0; rank < run.Slots.Length; rank++)
+        if (CrossNodeRefusal(run) is { } why)
         {
-            var slot = run.Slots[rank];
-            _busy[slot] = (run.RunId, run.Epoch, group);
-            _trainers[slot].Tell(new TrainerActor.Assign(run, rank, group, _settings.DeviceOf(slot)));
+            _log.Warning("id={0} epoch={1} event=refused reason=\"{2}\"", run.RunId, run.Epoch, why);
+            Send(new RunFailedReport(run.RunId, run.Epoch, why));
+            return;
         }
+        if (!CheckSlots(run.RunId, run.Epoch, run.Slots, isRun: true, run)) return;
+        var group = run.Ring is not { } ring
+            ? new RunGroup(run.RunId, run.Epoch, run.WorldSize)
+            : new RunGroup(run.RunId, run.Epoch, run.Slots.Length, run.FirstRank, run.WorldSize,
+                new RingReduce(_dataPlane!.Listener, ring.Spec(run.RunId, run.Epoch), ring.Position, _dataPlane.Settings.ConnectTimeout),
+                _dataPlane.Settings.StepDeadline);
+        for (var local = 0; local < run.Slots.Length; local++)
+        {
+            var slot = run.Slots[local];
+            _busy[slot] = (run.RunId, run.Epoch, group);
+            _trainers[slot].Tell(new TrainerActor.Assign(run, run.FirstRank + local, group, _settings.DeviceOf(slot)));
+        }
+    }
+
+    /// <summary>Why this node cannot take its part of a cross-node run as the start describes it (null: it can, or the run is not cross-node).</summary>
+    string? CrossNodeRefusal(StartRun run)
+    {
+        if (run.Ring is not { } ring)
+            return run.Ranks is { } n && n != run.Slots.Length ? $"the start names {n} ranks but no ring for the other nodes' ones" : null;
+        if (_dataPlane is null) return $"{_nodeId} has no data plane (actorlab.data-plane.enabled = off) for a cross-node run";
+        if (run.Ranks is not { } ranks || ranks < 2 || ranks > 64 || run.FirstRank < 0 || run.FirstRank + run.Slots.Length > ranks)
+            return $"ranks {run.FirstRank}..{run.FirstRank + run.Slots.Length - 1} of {run.Ranks} do not fit the run";
+        if (ring.Members.IsDefaultOrEmpty || ring.Members.Length > ranks || ring.Position < 0 || ring.Position >= ring.Members.Length)
+            return $"ring position {ring.Position} of {(ring.Members.IsDefault ? 0 : ring.Members.Length)} node(s) does not fit the run";
+        if (ring.Members[ring.Position].NodeId != _nodeId) return $"ring position {ring.Position} is {ring.Members[ring.Position].NodeId}, not {_nodeId}";
+        if (ring.Secret is not { Length: 32 }) return "the ring's secret is not 32 bytes";
+        return null;
     }
 
     void Start(StartJob job)

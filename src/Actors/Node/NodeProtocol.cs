@@ -18,8 +18,11 @@ public sealed record LeaseHeld(string Id, long Epoch);
 /// coordinator answers <see cref="NodeRegistered"/>. <see cref="LastEpochSeen"/> is the highest lease epoch the node
 /// has received: a lease recorded for the node at or below it but missing from <see cref="Leases"/> is lost.
 /// </summary>
-public sealed record RegisterNode(string NodeId, int Slots, string Device, int SlotsPerDevice, ImmutableArray<LeaseHeld> Leases, long LastEpochSeen)
-    : IActorLabMessage;
+public sealed record RegisterNode(string NodeId, int Slots, string Device, int SlotsPerDevice, ImmutableArray<LeaseHeld> Leases, long LastEpochSeen,
+    DataPlaneEndpoint? DataPlane = null) : IActorLabMessage;
+
+/// <summary>Where a node's data plane listens (null on a node without one: it takes no rank of a cross-node run).</summary>
+public sealed record DataPlaneEndpoint(string Host, int Port);
 
 /// <summary>The node got a start message for this lease (sent again until acknowledged).</summary>
 public sealed record LeaseAccepted(string Id, long Epoch) : IActorLabMessage;
@@ -100,11 +103,25 @@ public sealed record JobFailedReport(string JobId, long Epoch, string Error) : I
 
 public sealed record NodeRegistered(string NodeId) : IActorLabMessage;
 
-/// <summary>Train this run on these slots under this epoch, from exactly this checkpoint (or fresh).</summary>
+/// <summary>
+/// Train this run on these slots under this epoch, from exactly this checkpoint (or fresh). A cross-node run's
+/// start also says which ranks these slots are (<see cref="FirstRank"/> on, of <see cref="Ranks"/>) and gives the
+/// ring of node leaders its gradients go through.
+/// </summary>
 public sealed record StartRun(string RunId, long Epoch, ImmutableArray<int> Slots, RunConfig Config, CheckpointRef? ResumeFrom, DatasetFingerprint Dataset)
     : IActorLabMessage
 {
-    [JsonIgnore] public int WorldSize => Slots.Length;
+    public int FirstRank { get; init; }
+    public int? Ranks { get; init; }
+    public CrossNodeRing? Ring { get; init; }
+
+    [JsonIgnore] public int WorldSize => Ranks ?? Slots.Length;
+}
+
+/// <summary>A cross-node run's ring (node leaders in rank order), this node's place in it, and the lease's secret.</summary>
+public sealed record CrossNodeRing(ImmutableArray<DataPlane.RingMember> Members, int Position, byte[] Secret)
+{
+    public DataPlane.RingSpec Spec(string runId, long epoch) => new(runId, epoch, Members, Secret);
 }
 
 /// <summary>A completed run as measurement reads it: its eval results are those of this epoch, with this SHA-256.</summary>

@@ -30,6 +30,8 @@ public sealed record SweepDefinition
     public required RunConfig Template { get; init; }
     /// <summary>How the finished sweep is measured (`sweep.measure`).</summary>
     public SweepMeasure Measure { get; init; } = SweepMeasure.Default;
+    /// <summary>A data-parallel run may place its ranks on several nodes when no one node has the slots (`sweep.allow-cross-node`).</summary>
+    public bool AllowCrossNode { get; init; }
 
     /// <summary>How many runs the grid makes (before planning).</summary>
     public long RunCount => (long)Layers.Length * ParamBudgets.Length * Relations.Length *

@@ -134,6 +134,7 @@ public static class SweepFile
             ListsDir = listsDir.Length == 0 ? null : CheckListsDir(listsDir, source),
             Template = template,
             Measure = measure,
+            AllowCrossNode = r.Bool("allow-cross-node"),
         };
     }
 

@@ -22,6 +22,8 @@ public sealed record SweepPlan(string Name, string ContentHash, ImmutableArray<D
 {
     /// <summary>How the finished sweep is measured.</summary>
     public SweepMeasure Measure { get; init; } = SweepMeasure.Default;
+    /// <summary>Data-parallel runs may spread over nodes.</summary>
+    public bool AllowCrossNode { get; init; }
 }
 
 /// <summary>Expands a <see cref="SweepDefinition"/> into datasets and runs.</summary>
@@ -92,9 +94,10 @@ public static class SweepPlanner
 
         var body = new SweepPlan(def.Name, "", [.. datasets.Values.OrderBy(d => d.Id, StringComparer.Ordinal)], [.. runs]);
         // the measure settings count only when set, so a sweep without a measure block keeps the hash it always had
-        var json = JsonSerializer.Serialize(body, RunConfig.Json) + (def.Measure.IsDefault ? "" : "\nmeasure " + def.Measure);
+        var json = JsonSerializer.Serialize(body, RunConfig.Json) + (def.Measure.IsDefault ? "" : "\nmeasure " + def.Measure)
+                   + (def.AllowCrossNode ? "\nallow-cross-node" : "");
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(json)))[..16];
-        return body with { ContentHash = hash, Measure = def.Measure };
+        return body with { ContentHash = hash, Measure = def.Measure, AllowCrossNode = def.AllowCrossNode };
     }
 
     /// <summary>

@@ -12,11 +12,26 @@ public interface IAllReduce
 }
 
 /// <summary>
+/// The cross-node leg of a run group's all-reduce: the sum of each node's ranks, summed again across the run's
+/// nodes (the data plane's ring between node leaders; a later NCCL path fits the same seam), with the group's
+/// stop and 2-hop requests agreed on the way (the highest stop, 2-hop if any node asks).
+/// </summary>
+public interface ICrossNodeReduce : IDisposable
+{
+    (RunStop Stop, bool TwoHop) AllReduceSum(float[] buffer, int count, RunStop stop, bool twoHop, TimeSpan deadline);
+
+    /// <summary>Fails the reduction in progress (and every later one) on every node.</summary>
+    void Abort(string reason);
+}
+
+/// <summary>
 /// The ranks of one data-parallel run on one node: an in-process all-reduce (a barrier whose last arriver averages
 /// the buffers) plus the agreements of <see cref="IReplicaGroup"/>: a stop or the curriculum's 2-hop phase asked of
 /// any rank is published in the barrier's post-phase, so every rank sees it after the same step and replicas
 /// never diverge. World size 1 needs no barrier: requests are agreed at once. <see cref="ForRank"/> gives each
-/// rank its <see cref="IReplicaGroup"/> view; a cross-node version implements the same seam over sockets.
+/// rank its <see cref="IReplicaGroup"/> view. A cross-node run's group holds this node's ranks (global ranks
+/// <see cref="FirstRank"/> on): the post-phase sums them, sums that across the nodes (<see cref="ICrossNodeReduce"/>)
+/// with the agreements riding along, then divides by the world size, so the average is the in-node one's.
 /// </summary>
 public sealed class RunGroup : IAllReduce, IDisposable
 {
@@ -24,6 +39,9 @@ public sealed class RunGroup : IAllReduce, IDisposable
     readonly IReadOnlyList<float[]>?[] _deposits;
     readonly CancellationTokenSource _abort = new();
     readonly object _gate = new();
+    readonly ICrossNodeReduce? _across;
+    readonly Func<TimeSpan, TimeSpan> _deadline;
+    readonly StepTimes _steps = new();
     float[][] _mean = [];
     RunStop _pendingStop, _agreedStop;
     bool _pendingTwoHop;
@@ -31,18 +49,35 @@ public sealed class RunGroup : IAllReduce, IDisposable
     string? _abortReason;
 
     public RunGroup(string runId, long epoch, int worldSize, bool twoHopPhase = false)
+        : this(runId, epoch, worldSize, 0, worldSize, null, null, twoHopPhase) { }
+
+    /// <param name="localRanks">This node's ranks of the run.</param>
+    /// <param name="firstRank">The global rank of this node's first one.</param>
+    /// <param name="worldSize">Ranks of the run on all nodes.</param>
+    /// <param name="across">The reduction across nodes (null: every rank is here).</param>
+    /// <param name="deadline">A step's deadline from the median step time (null: one day).</param>
+    public RunGroup(string runId, long epoch, int localRanks, int firstRank, int worldSize, ICrossNodeReduce? across,
+        Func<TimeSpan, TimeSpan>? deadline = null, bool twoHopPhase = false)
     {
-        if (worldSize < 1) throw new ArgumentOutOfRangeException(nameof(worldSize));
+        if (localRanks < 1) throw new ArgumentOutOfRangeException(nameof(localRanks));
+        if (firstRank < 0 || firstRank + localRanks > worldSize) throw new ArgumentOutOfRangeException(nameof(firstRank));
+        if (across == null && localRanks != worldSize) throw new ArgumentException("ranks on other nodes need a cross-node reduction", nameof(across));
         RunId = runId;
         Epoch = epoch;
+        LocalRanks = localRanks;
+        FirstRank = firstRank;
         WorldSize = worldSize;
+        _across = across;
+        _deadline = deadline ?? (_ => TimeSpan.FromDays(1));
         _pendingTwoHop = _agreedTwoHop = twoHopPhase;
-        _deposits = new IReadOnlyList<float[]>?[worldSize];
-        if (worldSize > 1) _barrier = new Barrier(worldSize, _ => Reduce());
+        _deposits = new IReadOnlyList<float[]>?[localRanks];
+        if (worldSize > 1) _barrier = new Barrier(localRanks, _ => Reduce());
     }
 
     public string RunId { get; }
     public long Epoch { get; }
+    public int LocalRanks { get; }
+    public int FirstRank { get; }
     public int WorldSize { get; }
 
     public RunStop AgreedStop
@@ -71,6 +106,7 @@ public sealed class RunGroup : IAllReduce, IDisposable
         }
     }
 
+    /// <param name="rank">The rank's index on this node (0 .. <see cref="LocalRanks"/> - 1).</param>
     public void AllReduceMean(int rank, IReadOnlyList<float[]> buffers)
     {
         if (_barrier == null) return;
@@ -90,29 +126,42 @@ public sealed class RunGroup : IAllReduce, IDisposable
         for (var i = 0; i < buffers.Count; i++) Array.Copy(_mean[i], buffers[i], buffers[i].Length);
     }
 
-    /// <summary>Runs once per step on the last rank to arrive: mean of every rank's buffers, then publish the agreements.</summary>
+    /// <summary>
+    /// Runs once per step on the last rank to arrive: the sum of this node's buffers, summed across nodes for a
+    /// cross-node run, then the mean, then publish the agreements. The sum is taken in rank order from zero, so a
+    /// cross-node run of one rank per node averages bit for bit as the same ranks in one node do.
+    /// </summary>
     void Reduce()
     {
         var first = _deposits[0]!;
         if (_mean.Length != first.Count || _mean.Where((m, i) => m.Length != first[i].Length).Any())
             _mean = first.Select(b => new float[b.Length]).ToArray();
         var scale = 1f / WorldSize;
+        RunStop stop;
+        bool twoHop;
+        lock (_gate) (stop, twoHop) = (_pendingStop, _pendingTwoHop);
+        var deadline = _deadline(_steps.Median());
         for (var i = 0; i < first.Count; i++)
         {
             var mean = _mean[i];
             Array.Clear(mean);
-            for (var r = 0; r < WorldSize; r++)
+            for (var r = 0; r < LocalRanks; r++)
             {
                 var src = _deposits[r]![i];
-                if (src.Length != mean.Length) throw new InvalidOperationException($"rank {r} buffer {i} has {src.Length} values, rank 0 {mean.Length}");
+                if (src.Length != mean.Length) throw new InvalidOperationException($"rank {FirstRank + r} buffer {i} has {src.Length} values, rank {FirstRank} {mean.Length}");
                 for (var j = 0; j < mean.Length; j++) mean[j] += src[j];
             }
+            if (_across != null) (stop, twoHop) = _across.AllReduceSum(mean, mean.Length, stop, twoHop, deadline);
             for (var j = 0; j < mean.Length; j++) mean[j] *= scale;
         }
+        _steps.Mark();
         lock (_gate)
         {
-            _agreedStop = _pendingStop;
-            _agreedTwoHop = _pendingTwoHop;
+            // requests made during the reduction count at the next step (a stop once asked is not withdrawn)
+            _agreedStop = stop;
+            _agreedTwoHop = twoHop;
+            if (stop > _pendingStop) _pendingStop = stop;
+            _pendingTwoHop |= twoHop;
         }
     }
 
@@ -121,18 +170,45 @@ public sealed class RunGroup : IAllReduce, IDisposable
     {
         _abortReason ??= reason;
         _abort.Cancel();
+        _across?.Abort(reason);
     }
 
     public bool Aborted => _abort.IsCancellationRequested;
 
-    /// <summary>Rank <paramref name="rank"/>'s view, for its run session.</summary>
-    public IReplicaGroup ForRank(int rank) => new Rank(this, rank);
+    /// <summary>The view of this node's rank <paramref name="local"/> (global rank <see cref="FirstRank"/> + local), for its run session.</summary>
+    public IReplicaGroup ForRank(int local) => new Rank(this, local);
 
     public void Dispose()
     {
         _abort.Cancel();
         _barrier?.Dispose();
         _abort.Dispose();
+        _across?.Dispose();
+    }
+
+    /// <summary>The last steps' wall times (between reductions), for the step deadline.</summary>
+    sealed class StepTimes
+    {
+        readonly Queue<TimeSpan> _last = new();
+        readonly System.Diagnostics.Stopwatch _since = new();
+
+        public void Mark()
+        {
+            if (_since.IsRunning)
+            {
+                _last.Enqueue(_since.Elapsed);
+                if (_last.Count > 64) _last.Dequeue();
+            }
+            _since.Restart();
+        }
+
+        /// <summary>Zero until a step was timed.</summary>
+        public TimeSpan Median()
+        {
+            if (_last.Count == 0) return TimeSpan.Zero;
+            var sorted = _last.Order().ToArray();
+            return sorted[sorted.Length / 2];
+        }
     }
 
     /// <summary>One rank's side of the group: model gradients go through one flat fp32 buffer.</summary>
@@ -140,7 +216,7 @@ public sealed class RunGroup : IAllReduce, IDisposable
     {
         float[] _flat = [];
 
-        int IReplicaGroup.Rank => rank;
+        int IReplicaGroup.Rank => group.FirstRank + rank;
         public int WorldSize => group.WorldSize;
         public void RequestStop(RunStop stop) => group.RequestStop(stop);
         public RunStop AgreedStop => group.AgreedStop;

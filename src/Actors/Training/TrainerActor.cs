@@ -21,7 +21,7 @@ namespace ActorLab.Actors.Training;
 /// </summary>
 public sealed class TrainerActor : ReceiveActor
 {
-    /// <summary>Node-local: train rank <see cref="Rank"/> of this run in this group on this device.</summary>
+    /// <summary>Node-local: train (global) rank <see cref="Rank"/> of this run in this group on this device.</summary>
     public sealed record Assign(StartRun Run, int Rank, RunGroup Group, string Device);
 
     /// <summary>Node-local: sent to the parent when the slot is free again.</summary>
@@ -113,7 +113,7 @@ public sealed class TrainerActor : ReceiveActor
         _cancel = new CancellationTokenSource();
         Become(Busy);
         var backend = _backend;
-        var group = job.Group.ForRank(job.Rank);
+        var group = job.Group.ForRank(job.Rank - job.Group.FirstRank);
         Task.Run(() => backend.OpenReplica(job.Run, job.Rank, group, job.Device))
             .PipeTo(Self, success: r => new Opened(r), failure: e => new Ended(null, Unwrap(e)));
     }

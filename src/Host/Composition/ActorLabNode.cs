@@ -9,6 +9,7 @@ using Akka.Pattern;
 using ActorLab.Actors.Config;
 using ActorLab.Actors.Control;
 using ActorLab.Actors.Coordinator;
+using ActorLab.Actors.DataPlane;
 using ActorLab.Actors.Gateway;
 using ActorLab.Actors.Node;
 using ActorLab.Actors.Training;
@@ -182,12 +183,31 @@ public sealed class ActorLabNode : IAsyncDisposable
         if (node.IsTrainer)
         {
             backend ??= Backend(config, storage, node, warn);
-            system.ActorOf(NodeAgent.Props(NodeIds.Of(self.SelfUniqueAddress), node, proxy, backend), NodeAgent.Name);
+            var dataPlane = StartDataPlane(config, endpoint, tls);
+            if (dataPlane != null) system.WhenTerminated.ContinueWith(_ => dataPlane.Listener.Dispose());
+            system.ActorOf(NodeAgent.Props(NodeIds.Of(self.SelfUniqueAddress), node, proxy, backend, dataPlane), NodeAgent.Name);
         }
         return new ActorLabNode(system, gateway, proxy, node, storage, journal, owner, tls);
     }
 
     public const string SingletonName = "coordinator-singleton";
+
+    /// <summary>The data plane's listener on the node's address (TLS as the cluster's), advertised at its public hostname.</summary>
+    static NodeDataPlane? StartDataPlane(Akka.Configuration.Config config, NodeEndpoint endpoint, ClusterTls? tls)
+    {
+        var settings = DataPlaneSettings.From(config);
+        if (!settings.Enabled) return null;
+        var bind = global::System.Net.IPAddress.TryParse(endpoint.Hostname, out var ip) ? ip
+            : global::System.Net.Dns.GetHostAddresses(endpoint.Hostname).FirstOrDefault()
+              ?? throw new UserInputException($"--hostname {endpoint.Hostname} resolves to no address for the data plane.");
+        DataPlaneListener listener;
+        try { listener = new DataPlaneListener(bind, settings.Port, tls); }
+        catch (global::System.Net.Sockets.SocketException e)
+        {
+            throw new UserInputException($"cannot listen on {bind}:{settings.Port} for the data plane (actorlab.data-plane.port): {e.Message}");
+        }
+        return new NodeDataPlane(listener, new DataPlaneEndpoint(endpoint.PublicHostname, listener.Port), settings);
+    }
 
     /// <summary>
     /// Loopback by default: a node other machines can reach must speak TLS, or be told `--insecure` on purpose.
