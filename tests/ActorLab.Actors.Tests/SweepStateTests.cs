@@ -97,6 +97,58 @@ public class SweepStateTests
         Assert.Empty(s.Decide(new ScheduleLeases(Slots("n1", 0, 1), T0)).Events);
     }
 
+    static SweepState CrossNode(int dp) =>
+        PrepareDatasets(Step(SweepState.Empty, new SubmitSweep(TestSweeps.Named("wide", dp) with { AllowCrossNode = true })));
+
+    [Fact]
+    public void With_allow_cross_node_a_run_no_node_can_hold_takes_the_fewest_nodes_with_a_data_plane()
+    {
+        var s = CrossNode(dp: 3);
+        var free = ImmutableArray.Create([.. Slots("a", 0), .. Slots("b", 0, 1), .. Slots("c", 0)]);
+        // no data plane anywhere: it waits as before
+        Assert.Empty(s.Decide(new ScheduleLeases(free, T0)).Events);
+        // the node with the most free slots leads (rank 0 reports), then the next
+        var lease = Assert.Single(s.Decide(new ScheduleLeases(free, T0, ["a", "b", "c"])).Events.Cast<RunLeased>());
+        Assert.Equal("b", lease.NodeId);
+        Assert.Equal([0, 1], lease.Slots.ToArray());
+        Assert.Equal([new SlotRef("a", 0)], lease.Others!.Value.ToArray());
+        s = s.Apply(lease);
+        var held = s.Runs[lease.RunId].Lease!;
+        Assert.Equal(["b", "a"], held.Nodes.ToArray());
+        Assert.True(held.Spans("a") && !held.Spans("c"));
+        // its slots are taken on every node it spans
+        Assert.Equal(3, s.LeasedSlots.Count());
+        Assert.Contains(new SlotRef("a", 0), s.LeasedSlots);
+        // the snapshot keeps the other ranks
+        Assert.Equal(held, CoordinatorSnapshot.From(s).ToState().Runs[lease.RunId].Lease);
+        // a node without a data plane takes no rank of it
+        var s2 = CrossNode(dp: 2);
+        Assert.Empty(s2.Decide(new ScheduleLeases([.. Slots("a", 0), .. Slots("c", 0)], T0, ["a"])).Events);
+    }
+
+    [Fact]
+    public void With_allow_cross_node_a_run_one_node_can_hold_still_goes_to_one_node()
+    {
+        var s = CrossNode(dp: 2);
+        var lease = Assert.Single(s.Decide(new ScheduleLeases([.. Slots("a", 0), .. Slots("b", 0, 1)], T0, ["a", "b"])).Events.Cast<RunLeased>());
+        Assert.Equal("b", lease.NodeId);
+        Assert.True(lease.Others is null || lease.Others.Value.IsEmpty);
+    }
+
+    [Fact]
+    public void A_cross_node_lease_is_lost_when_any_of_its_nodes_is_and_reports_count_only_from_the_leader()
+    {
+        var s = CrossNode(dp: 2);
+        var lease = Assert.Single(s.Decide(new ScheduleLeases([.. Slots("a", 0), .. Slots("b", 0)], T0, ["a", "b"])).Events.Cast<RunLeased>());
+        s = s.Apply(lease);
+        var follower = lease.Others!.Value.Single().NodeId;
+        Assert.True(s.Decide(new ReportRunStarted(lease.RunId, lease.Epoch, follower, 0)).Rejected);
+        s = Step(s, new ReportRunStarted(lease.RunId, lease.Epoch, lease.NodeId, 0));
+        s = Step(s, new LeaseLost(lease.RunId, lease.Epoch, $"its rank node {follower} left the cluster"));
+        Assert.Equal(RunStatus.Queued, s.Runs[lease.RunId].Status);
+        Assert.Empty(s.LeasedSlots);
+    }
+
     [Fact]
     public void Data_parallel_runs_need_all_their_slots_on_one_node()
     {

@@ -40,21 +40,28 @@ public sealed class RingReduce(DataPlaneListener listener, RingSpec spec, int po
         return ring;
     }
 
+    bool _disposed;
+
     public void Abort(string reason)
     {
         lock (_gate)
         {
+            if (_disposed) return;
             _aborted ??= reason;
             _ring?.Abort(reason);
+            _cancel.Cancel();
         }
-        _cancel.Cancel();
     }
 
     public void Dispose()
     {
         Abort("the run ended on this node");
-        lock (_gate) _ring?.Dispose();
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _ring?.Dispose();
+        }
         listener.Retire(spec.RunId, spec.Epoch);
-        _cancel.Dispose();
     }
 }

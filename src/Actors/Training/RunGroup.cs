@@ -168,7 +168,11 @@ public sealed class RunGroup : IAllReduce, IDisposable
     /// <summary>Releases every rank waiting in the all-reduce with an error (a rank failed or the run ended).</summary>
     public void Abort(string reason)
     {
-        _abortReason ??= reason;
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _abortReason ??= reason;
+        }
         _abort.Cancel();
         _across?.Abort(reason);
     }
@@ -178,12 +182,19 @@ public sealed class RunGroup : IAllReduce, IDisposable
     /// <summary>The view of this node's rank <paramref name="local"/> (global rank <see cref="FirstRank"/> + local), for its run session.</summary>
     public IReplicaGroup ForRank(int local) => new Rank(this, local);
 
+    bool _disposed;
+
     public void Dispose()
     {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
         _abort.Cancel();
+        _across?.Dispose();
         _barrier?.Dispose();
         _abort.Dispose();
-        _across?.Dispose();
     }
 
     /// <summary>The last steps' wall times (between reductions), for the step deadline.</summary>
