@@ -22,6 +22,7 @@ public static class Program
             case "cluster": return ClusterBench.Run(rest);
             case "tls": return TlsBench.Run(rest);
             case "ring": return RingBench.Run(rest);
+            case "dp": return DataParallelBench.Run(rest);
             case "consoleflood": return ConsoleFloodBench.Run(rest);
             case "dashboard": return DashboardBench.Run(rest);
             case MeasureBench.ChildCommand: return MeasureBench.RunChild(rest);
@@ -29,7 +30,7 @@ public static class Program
             case "damaged": return DamagedStateBench.Run(rest);
             case BadInputBench.FuzzChild: return BadInputBench.RunFuzzChild(rest);
             default:
-                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, tls [--rounds R] [--asks N], ring [--sizes-mb 1,4,25,100] [--world W] [--rounds R], consoleflood [--rounds R] [--window S] [--consoles N] [--outstanding K] [--max-in-flight B], badinput [fuzz-cases] [seed], damaged, dashboard [--runs N] [--rounds R]");
+                Console.Error.WriteLine("usage: ActorLab.Bench <benchmark> [args]\nbenchmarks: profiles, qa, train, reeval, measure [runs] [checkpoints], actors, cluster, tls [--rounds R] [--asks N], ring [--sizes-mb 1,4,25,100] [--world W] [--rounds R], dp [--steps S] [--rounds R], consoleflood [--rounds R] [--window S] [--consoles N] [--outstanding K] [--max-in-flight B], badinput [fuzz-cases] [seed], damaged, dashboard [--runs N] [--rounds R]");
                 return 2;
         }
     }

@@ -25,6 +25,27 @@ public class RunGroupTests
     }
 
     [Fact]
+    public async Task A_ranks_view_averages_gradient_tensors_of_several_shapes_in_place_step_after_step()
+    {
+        using var group = new RunGroup("r", 1, 2);
+        var views = new[] { group.ForRank(0), group.ForRank(1) };
+        await Task.WhenAll(Enumerable.Range(0, 2).Select(rank => Task.Run(() =>
+        {
+            for (var step = 0; step < 3; step++)
+            {
+                // as in TrainerCore.TrainStep: each step in a dispose scope of its own
+                using var scope = TorchSharp.torch.NewDisposeScope();
+                using var a = TorchSharp.torch.full(new long[] { 2, 3 }, (float)(rank + step), TorchSharp.torch.ScalarType.Float32);
+                using var b = TorchSharp.torch.full(new long[] { 4 }, 10f * rank, TorchSharp.torch.ScalarType.Float32);
+                views[rank].AllReduce([a, b]);
+                Assert.Equal([2L, 3L], a.shape);
+                Assert.All(a.data<float>().ToArray(), x => Assert.Equal(0.5f + step, x));
+                Assert.All(b.data<float>().ToArray(), x => Assert.Equal(5f, x));
+            }
+        })));
+    }
+
+    [Fact]
     public async Task A_stop_asked_of_one_rank_is_agreed_by_all_at_the_same_step()
     {
         using var group = new RunGroup("r", 1, 2);

@@ -13,6 +13,21 @@ public class SweepFileTests
     static UserInputException Rejects(string text) => Assert.Throws<UserInputException>(() => SweepFile.Parse(text, "bad.conf"));
 
     [Fact]
+    public void Allow_cross_node_is_off_by_default_reaches_the_journal_and_names_a_different_sweep()
+    {
+        var plain = TestSweeps.Plan();
+        Assert.False(plain.AllowCrossNode);
+        var text = TestSweeps.Tiny.Replace("checkpoint.every = 5", "checkpoint.every = 5\n  data-parallel = 2\n  allow-cross-node = on");
+        var wide = TestSweeps.Plan(text);
+        Assert.True(wide.AllowCrossNode);
+        Assert.NotEqual(TestSweeps.Plan(text.Replace("allow-cross-node = on", "allow-cross-node = off")).ContentHash, wide.ContentHash);
+        var submitted = Assert.IsType<SweepSubmitted>(SweepState.Empty.Decide(new SubmitSweep(wide)).Events[0]);
+        Assert.True(submitted.AllowCrossNode);
+        Assert.True(SweepState.Empty.Apply(submitted).Sweeps[wide.Name].AllowCrossNode);
+        Assert.Contains("sweep.allow-cross-node", Rejects(text.Replace("allow-cross-node = on", "allow-cross-node = sometimes")).Message);
+    }
+
+    [Fact]
     public void Tiny_sweep_parses_with_defaults_filled_in()
     {
         var def = SweepFile.Parse(TestSweeps.Tiny, "t.conf");

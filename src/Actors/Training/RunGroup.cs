@@ -222,10 +222,14 @@ public sealed class RunGroup : IAllReduce, IDisposable
         }
     }
 
-    /// <summary>One rank's side of the group: model gradients go through one flat fp32 buffer.</summary>
+    /// <summary>
+    /// One rank's side of the group: model gradients go through one flat fp32 host tensor and its array, both made
+    /// once (gradients are gathered into the tensor, copied to the array in one go, and back after the reduction).
+    /// </summary>
     sealed class Rank(RunGroup group, int rank) : IReplicaGroup
     {
         float[] _flat = [];
+        Tensor? _host;
 
         int IReplicaGroup.Rank => group.FirstRank + rank;
         public int WorldSize => group.WorldSize;
@@ -239,23 +243,34 @@ public sealed class RunGroup : IAllReduce, IDisposable
             if (group.WorldSize == 1) return;
             long total = 0;
             foreach (var g in grads) total += g.numel();
-            if (_flat.Length != total) _flat = new float[total];
-            long offset = 0;
-            foreach (var g in grads)
+            if (_flat.Length != total)
             {
-                var n = (int)g.numel();
-                using var cpu = g.detach().to(CPU).contiguous().reshape(-1);
-                cpu.data<float>().CopyTo(_flat, (int)offset);
-                offset += n;
+                _flat = new float[total];
+                _host?.Dispose();
+                // kept across steps: out of the step's dispose scope
+                _host = torch.empty(total, ScalarType.Float32, CPU).DetachFromDisposeScope();
             }
-            group.AllReduceMean(rank, [_flat]);
-            offset = 0;
-            foreach (var g in grads)
+            using (torch.no_grad())
             {
-                var n = (int)g.numel();
-                using var mean = torch.tensor(_flat.AsSpan((int)offset, n).ToArray(), g.shape).to(g.device);
-                using (torch.no_grad()) g.copy_(mean);
-                offset += n;
+                long offset = 0;
+                foreach (var g in grads)
+                {
+                    using var slot = _host!.narrow(0, offset, g.numel());
+                    using var flat = g.detach().reshape(-1);
+                    slot.copy_(flat);
+                    offset += g.numel();
+                }
+                _host!.data<float>().CopyTo(_flat);
+                group.AllReduceMean(rank, [_flat]);
+                _host.data<float>().CopyFrom(_flat);
+                offset = 0;
+                foreach (var g in grads)
+                {
+                    using var slot = _host.narrow(0, offset, g.numel());
+                    using var mean = slot.view(g.shape);
+                    g.copy_(mean);
+                    offset += g.numel();
+                }
             }
         }
     }

@@ -59,7 +59,7 @@ public static class NodeCommands
             var rt = ActorLabNode.Start(config, endpoint, warn: w => Console.Error.WriteLine($"warning: {w}"));
             var address = rt.Address;
             Console.WriteLine($"node listening on {address.Host}:{address.Port} ({address}), roles {string.Join(",", rt.Node.Roles)}, " +
-                              $"{rt.Node.Slots} {rt.Node.Device} slot(s); data in {rt.Storage.DataDir}, storage {rt.Storage.Root}, journal {rt.Journal.Description}, log {log}");
+                              $"{rt.Node.Slots} {rt.Node.Device} slot(s){(rt.DataPlane is { } dp ? $", data plane {dp.Listener.Endpoint} (advertised {dp.Endpoint.Host}:{dp.Endpoint.Port})" : "")}; data in {rt.Storage.DataDir}, storage {rt.Storage.Root}, journal {rt.Journal.Description}, log {log}");
             var joinWithin = config.GetTimeSpan("actorlab.node.join-timeout", TimeSpan.FromSeconds(40));
             if (!rt.WaitUntilUp(joinWithin))
             {

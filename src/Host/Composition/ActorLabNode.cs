@@ -57,14 +57,17 @@ public sealed class ActorLabNode : IAsyncDisposable
     readonly DataDirLock _owner;
     /// <summary>This node's TLS (null: plain TCP); its last refused peer explains a failed join.</summary>
     public ClusterTls? Tls { get; }
+    /// <summary>The trainer node's data plane for cross-node runs (null: none).</summary>
+    public NodeDataPlane? DataPlane { get; }
     /// <summary>Completes once this node has let go of its data dir (after its actor system terminated).</summary>
     public Task DataDirReleased { get; }
 
     ActorLabNode(ActorSystem system, IActorRef gateway, IActorRef proxy, NodeSettings node, StorageSettings storage, JournalSettings journal,
-        DataDirLock owner, ClusterTls? tls)
+        DataDirLock owner, ClusterTls? tls, NodeDataPlane? dataPlane)
     {
         _owner = owner;
         Tls = tls;
+        DataPlane = dataPlane;
         // the data dir is this node's while its actor system lives (a node that downs itself lets go of it)
         DataDirReleased = system.WhenTerminated.ContinueWith(_ => owner.Dispose());
         System = system;
@@ -168,6 +171,7 @@ public sealed class ActorLabNode : IAsyncDisposable
 
         var proxy = system.ActorOf(ClusterSingletonProxy.Props($"/user/{SingletonName}", ClusterSingletonProxySettings.Create(system)), "coordinator-proxy");
         IActorRef gateway = ActorRefs.Nobody;
+        NodeDataPlane? dataPlane = null;
         if (node.IsCoordinator)
         {
             // a journal outage stops the coordinator (it cannot persist); it is started again, backing off up to 10 s
@@ -183,11 +187,11 @@ public sealed class ActorLabNode : IAsyncDisposable
         if (node.IsTrainer)
         {
             backend ??= Backend(config, storage, node, warn);
-            var dataPlane = StartDataPlane(config, endpoint, tls);
+            dataPlane = StartDataPlane(config, endpoint, tls);
             if (dataPlane != null) system.WhenTerminated.ContinueWith(_ => dataPlane.Listener.Dispose());
             system.ActorOf(NodeAgent.Props(NodeIds.Of(self.SelfUniqueAddress), node, proxy, backend, dataPlane), NodeAgent.Name);
         }
-        return new ActorLabNode(system, gateway, proxy, node, storage, journal, owner, tls);
+        return new ActorLabNode(system, gateway, proxy, node, storage, journal, owner, tls, dataPlane);
     }
 
     public const string SingletonName = "coordinator-singleton";

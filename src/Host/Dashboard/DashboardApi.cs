@@ -79,8 +79,9 @@ public static class DashboardApi
             var id = c.Request.Query["id"].ToString();
             if (id.Length == 0) return Error(400, "id is required: a run id (sweep/run)");
             if (configs.DirOf(id) is not { } dir) return Error(400, $"'{id}' is not a run id (sweep/run)");
-            // the coordinator's view first: it also proves the token may read
-            var (status, runs, error) = await Snapshot(gateway, TokenOf(c));
+            // the coordinator's view first (of this run's sweep only: a run page stays cheap in a 100,000-run cluster);
+            // it also proves the token may read
+            var (status, runs, error) = await Snapshot(gateway, TokenOf(c), id.Contains('/') ? id[..id.IndexOf('/')] : null);
             if (error != null) return Error(error.StartsWith("refused", StringComparison.Ordinal) ? 401 : 503, error);
             var summary = runs!.FirstOrDefault(r => r.RunId == id);
             if (summary is null) return Error(404, $"unknown run '{id}' (see the runs table)");
@@ -131,15 +132,16 @@ public static class DashboardApi
         });
     }
 
-    /// <summary>The status and every run (pages of 1000), or why not.</summary>
-    public static async Task<(StatusReply? Status, List<RunSummary>? Runs, string? Error)> Snapshot(DashboardGateway gateway, OperatorToken? token)
+    /// <summary>The status and every run (of one sweep, if named; pages of 1000), or why not.</summary>
+    public static async Task<(StatusReply? Status, List<RunSummary>? Runs, string? Error)> Snapshot(DashboardGateway gateway, OperatorToken? token,
+        string? sweep = null)
     {
         var first = await gateway.Ask(new GetStatus(), token);
         if (first is not StatusReply status) return (null, null, Why(first));
         var runs = new List<RunSummary>();
         while (true)
         {
-            var reply = await gateway.Ask(new GetRuns(null, runs.Count, 1000), token);
+            var reply = await gateway.Ask(new GetRuns(sweep, runs.Count, 1000), token);
             if (reply is not RunsReply page) return (null, null, Why(reply));
             runs.AddRange(page.Runs);
             if (page.Runs.Length == 0 || runs.Count >= page.Total) return (status, runs, null);

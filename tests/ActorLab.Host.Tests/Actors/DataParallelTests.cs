@@ -89,7 +89,8 @@ public class DataParallelTests
         Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("single", Sweep("single", 2 * B, 1)))).Ok);
         Assert.True((await n.Ask<CommandReply>(new SubmitSweepFile("parallel", Sweep("parallel", B, 2)))).Ok);
         var status = await n.WaitFor(s => s.Sweeps.Length == 2 && s.Sweeps.All(x => x.State == "finished"), TimeSpan.FromMinutes(3));
-        Assert.All(status.Sweeps, s => Assert.Equal(1, s.Completed));
+        var errors = string.Join("; ", (await n.Runs()).Runs.Where(r => r.Error != null).Select(r => $"{r.RunId}: {r.Error}"));
+        Assert.All(status.Sweeps, s => Assert.True(s.Completed == 1, $"{s.Name}: {errors}"));
 
         string Final(string sweep)
         {
