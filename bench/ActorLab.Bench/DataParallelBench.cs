@@ -133,9 +133,5 @@ public static class DataParallelBench
         }
     }
 
-    static double Median(List<double> xs)
-    {
-        var s = xs.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
+    static double Median(List<double> xs) => TrainBench.Median(xs);
 }

@@ -190,7 +190,7 @@ public static class TrainBench
         return 2.0 * 1024 * 1024 * 1024 * n / sw.Elapsed.TotalSeconds / 1e9;
     }
 
-    static double Median(List<double> xs)
+    internal static double Median(List<double> xs)
     {
         var s = xs.Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;

@@ -126,6 +126,7 @@ public sealed class BadInputSandbox : IDisposable
         Conf("cfg_type", "actorlab.node { cpu-slots = many }\n");
         Conf("cfg_heartbeat", "actorlab.node.heartbeat-interval = 0s\n");
         Conf("cfg_readahead", "actorlab.data.read-ahead = 0\n");
+        Conf("cfg_dataplane", "actorlab.data-plane.port = 70000\n");
         Conf("cfg_toplevel", "actorlabs.node.cpu-slots = 2\n");
         Conf("cfg_sweep", "actorlab.sweep-defaults.batch-size = 1000000000\n");
         Conf("cfg_cycle", "actorlab.node.port = ${actorlab.node.port}\n");

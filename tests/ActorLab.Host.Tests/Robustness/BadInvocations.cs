@@ -373,6 +373,11 @@ public static class BadInvocations
         yield return C(node, "--log-file read-only", With(Node, ("--log-file", "{ro}/node.log")), "{ro}") with { Requires = "ro" };
         yield return C(node, "--slots 0", With(Node, ("--slots", "0")), "--slots");
         yield return C(node, "--tls-certificate without --tls-ca", With(Node, ("--tls-certificate", "{fresh:n.pfx}")), "--tls-ca");
+        yield return C(node, "--http-port 70000", With(Node, ("--http-port", "70000")), "--http-port must be 0..65535");
+        yield return C(node, "--http-bind without --http-port", With(Node, ("--http-bind", "127.0.0.1")), "--http-bind goes with --http-port");
+        yield return C(node, "--http-bind not an address", [.. Node, "--http-port", "0", "--http-bind", "example"], "--http-bind must be an IP address");
+        yield return C(node, "--http-bind reachable without --insecure", [.. Node, "--http-port", "0", "--http-bind", "0.0.0.0"], "--http-bind 0.0.0.0");
+        yield return C(node, "--config data-plane port 70000", With(Node, ("--config", "{cfg_dataplane}")), "actorlab.data-plane.port");
 
         // ---- console
         const string console = "console";
