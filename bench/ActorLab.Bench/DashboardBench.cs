@@ -21,7 +21,11 @@ namespace ActorLab.Bench;
 /// page load (navigation to every row drawn), update latency (a progress notice published by the coordinator to
 /// the row's step changed in the browser, same machine clock), and the dashboard's cost to sweep throughput: rounds
 /// of the same small stand-in sweep (no step time: CPU-bound on the runtime) with and without the dashboard open,
-/// alternating, each with-round against its peer without.
+/// alternating, each with-round against its peer without. And the node's own CPU time for the dashboard (`--cpu-window S`):
+/// a node with the N-run sweep training (8 slots of the stand-in at 20 ms a step), the node process's CPU seconds per
+/// wall second over windows with the page open and closed, alternating; the difference is the dashboard's serving cost,
+/// which with the browser on another machine (a researcher's laptop) is all it takes from the node, against the cores
+/// a real sweep keeps busy. The browser's own CPU is chromium's process, not counted.
 /// </summary>
 public static class DashboardBench
 {
@@ -47,6 +51,15 @@ public static class DashboardBench
             Console.WriteLine($"round {i + 1}: {without:F0} vs {with:F0} steps/s");
         }
         md.Append($"\nThroughput ratio, median of {rounds}: {Median(ratios):F3} (range {ratios.Min():F3}-{ratios.Max():F3}); the dashboard's cost is 1 - ratio.\n");
+
+        var window = Arg(args, "--cpu-window", 30);
+        var (closed, open) = ServingCpu(runs, rounds, TimeSpan.FromSeconds(window));
+        var deltas = open.Zip(closed, (o, c) => o - c).ToList();
+        md.Append($"\n| round ({window} s windows, {runs} runs training) | node CPU, page closed | node CPU, page open | dashboard's serving cost |\n|---|---|---|---|\n");
+        for (var i = 0; i < rounds; i++)
+            md.Append($"| {i + 1} | {closed[i]:F3} cores | {open[i]:F3} cores | {deltas[i] * 1000:F1} millicores |\n");
+        md.Append($"\nServing cost, median of {rounds}: {Median(deltas) * 1000:F1} millicores (range {deltas.Min() * 1000:F1} to {deltas.Max() * 1000:F1}), " +
+                  $"{100 * Median(deltas) / Environment.ProcessorCount:F2} % of this machine's {Environment.ProcessorCount} cores: the throughput a sweep that keeps every core busy loses to it.\n");
         Console.Write(md);
         Console.WriteLine("written: " + BenchResults.Write("dashboard", md.ToString()));
         return 0;
@@ -144,6 +157,44 @@ public static class DashboardBench
                 if (notices.TryGetValue(key, out var at) && at >= since)
                     latencies.Add(DateTimeOffset.FromUnixTimeMilliseconds(t).Subtract(at).TotalMilliseconds);
             return (loads, latencies, notices.Values.Count(a => a >= since));
+        }
+        finally
+        {
+            node.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(30));
+            try { Directory.Delete(dir, true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>The node process's CPU (cores: CPU seconds per wall second) over windows with the page closed and open, alternating.</summary>
+    static (List<double> Closed, List<double> Open) ServingCpu(int runs, int rounds, TimeSpan window)
+    {
+        var (node, dir) = StartNode(TimeSpan.FromMilliseconds(20), slots: 8);
+        var closed = new List<double>();
+        var open = new List<double>();
+        try
+        {
+            Submit(node, Sweep(runs, 1_000_000, "wide"));
+            using var web = DashboardServer.Start(node, new DashboardEndpoint(IPAddress.Loopback, 0)) is var s ? new Holder(s) : null;
+            using var browser = Browser();
+            Thread.Sleep(TimeSpan.FromSeconds(10)); // runs leased and training: the steady state
+            static double Cores(Action during, TimeSpan window)
+            {
+                var self = Process.GetCurrentProcess();
+                self.Refresh();
+                var cpu = self.TotalProcessorTime;
+                var sw = Stopwatch.StartNew();
+                during();
+                Thread.Sleep(window);
+                self.Refresh();
+                return (self.TotalProcessorTime - cpu).TotalSeconds / sw.Elapsed.TotalSeconds;
+            }
+            for (var i = 0; i < rounds; i++)
+            {
+                closed.Add(Cores(() => browser.Navigate().GoToUrl("about:blank"), window));
+                open.Add(Cores(() => browser.Navigate().GoToUrl(web!.Server.Url), window));
+                Console.WriteLine($"round {i + 1}: node CPU {closed[^1]:F3} cores with the page closed, {open[^1]:F3} open");
+            }
+            return (closed, open);
         }
         finally
         {
