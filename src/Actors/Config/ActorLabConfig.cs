@@ -123,6 +123,7 @@ public sealed record JournalSettings(string Provider, string ConnectionString, b
         return $$"""
             akka.persistence.journal.sql { connection-string = {{cs}}, provider-name = "{{name}}", table-mapping = {{mapping}}, auto-initialize = {{init}} }
             akka.persistence.snapshot-store.sql { connection-string = {{cs}}, provider-name = "{{name}}", table-mapping = {{mapping}}, auto-initialize = {{init}} }
+            akka.persistence.query.journal.sql { connection-string = {{cs}}, provider-name = "{{name}}", table-mapping = {{mapping}}, write-plugin = "akka.persistence.journal.sql" }
             """;
     }
 }

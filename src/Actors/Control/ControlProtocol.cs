@@ -30,6 +30,15 @@ public sealed record RunSummary(
 
 public sealed record RunsReply(ImmutableArray<RunSummary> Runs, int Total, int Offset) : IActorLabMessage;
 
+/// <summary>The newest <see cref="Limit"/> (1..1000) journalled events of one run or job, oldest first.</summary>
+public sealed record GetRunEvents(string RunId, int Limit = 200) : IActorLabMessage;
+
+/// <summary>One journalled event of a run: when the journal wrote it, its name (`run-leased`, `checkpoint-recorded`, ...), step, fields.</summary>
+public sealed record RunEvent(DateTimeOffset At, string Kind, long? Step, string Text);
+
+/// <summary>A run's events (the newest, oldest first) and how many the journal holds in all; <see cref="Known"/> false: no such run or job.</summary>
+public sealed record RunEventsReply(string RunId, bool Known, ImmutableArray<RunEvent> Events, int Total) : IActorLabMessage;
+
 /// <summary>
 /// A command whose work grows with the runs of a sweep (submit, stop, cancel, retry: seconds at 100,000 runs): the
 /// gateway waits `actorlab.gateway.submit-timeout` for it, the console a minute more than its ask-timeout.

@@ -106,6 +106,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         });
         Member<GetStatus>(_ => Sender.Tell(Status()));
         Member<GetRuns>(g => Sender.Tell(Runs(g)));
+        Member<GetRunEvents>(OnGetRunEvents);
         Member<ISweepCommand>(c =>
         {
             var sender = Sender;
@@ -389,8 +390,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     void Persist(Decision decision, Action<CommandReply>? reply)
     {
         var remaining = decision.Events.Length;
-        PersistAll(decision.Events, e =>
+        PersistAll(decision.Events.Select(RunEventTags.Tag), persisted =>
         {
+            var e = RunEventTags.Payload(persisted);
             _state = _state.Apply(e);
             AfterEvent(e);
             if (--remaining > 0) return;
@@ -552,7 +554,8 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         return string.Concat(n.Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
     }
 
-    static (string? Id, long? Step, string Text) Describe(ISweepEvent e) => e switch
+    /// <summary>The run or job an event is about (if any), its step, and its fields as one log line's text.</summary>
+    public static (string? Id, long? Step, string Text) Describe(ISweepEvent e) => e switch
     {
         SweepSubmitted x => (null, null, $"sweep={x.Sweep} runs={x.Runs.Length} datasets={x.Datasets.Length} hash={x.ContentHash}"),
         SweepRunsAdded x => (null, null, $"sweep={x.Sweep} runs={x.Runs.Length}"),
@@ -613,6 +616,19 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         var jobs = _state.Jobs.Values;
         return new StatusReply(sweeps, nodes, [], _cluster.SelfAddress.ToString(), _storage.Root,
             jobs.Count(j => j.Status == JobStatus.Queued), jobs.Count(j => j.Status == JobStatus.Leased));
+    }
+
+    void OnGetRunEvents(GetRunEvents g)
+    {
+        var sender = Sender;
+        if (!_state.Runs.ContainsKey(g.RunId) && !_state.Jobs.ContainsKey(g.RunId))
+        {
+            sender.Tell(new RunEventsReply(g.RunId, false, [], 0));
+            return;
+        }
+        // a read of the journal's tag table, off the actor's thread, piped back to the asker
+        RunHistory.Read(Context.System, g.RunId, g.Limit).PipeTo(sender,
+            failure: e => new Refused($"the journal could not be read for the events of '{g.RunId}': {e.GetBaseException().Message}"));
     }
 
     RunsReply Runs(GetRuns g)

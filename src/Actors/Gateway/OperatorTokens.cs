@@ -38,7 +38,7 @@ public static class OperatorTokens
     public static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(60);
 
     /// <summary>The commands a read-only token may send.</summary>
-    public static bool ReadOnlyMay(object command) => command is Control.GetStatus or Control.GetRuns or Control.Watch;
+    public static bool ReadOnlyMay(object command) => command is Control.GetStatus or Control.GetRuns or Control.GetRunEvents or Control.Watch;
 
     public static string Line(OperatorToken t) => $"{t.Name} {RoleName(t.Role)} {Convert.ToBase64String(t.Secret)}";
 

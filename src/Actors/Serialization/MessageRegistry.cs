@@ -74,6 +74,8 @@ public static class MessageRegistry
         (typeof(StatusReply), "status-reply", 2),
         (typeof(GetRuns), "get-runs", 2),
         (typeof(RunsReply), "runs-reply", 2),
+        (typeof(GetRunEvents), "get-run-events", 1),
+        (typeof(RunEventsReply), "run-events-reply", 1),
         (typeof(SubmitSweepFile), "submit-sweep-file", 1),
         (typeof(CommandReply), "command-reply", 1),
         (typeof(NoCoordinator), "no-coordinator", 1),

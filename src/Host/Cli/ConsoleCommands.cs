@@ -58,6 +58,16 @@ public static class ConsoleCommands
             return 0;
         }));
 
+        var runArg = new Argument<string>("RUN") { Description = "A run (SWEEP/RUN, as `runs` lists it) or a job." };
+        var historyLimit = new Option<int>("--limit") { Description = $"At most this many events, the newest (1..{RunHistory.MaxLimit}).", DefaultValueFactory = _ => 200 };
+        var history = new Command("history", "A run's events from the coordinator's journal: leases, checkpoints, failures, suspends, the end.") { runArg, historyLimit };
+        history.SetAction(pr =>
+        {
+            var l = pr.GetValue(historyLimit);
+            if (l is < 1 or > RunHistory.MaxLimit) throw new UserInputException($"--limit must be 1..{RunHistory.MaxLimit}, got {l}.");
+            return WithCluster(pr, contact, c => History(pr, json, c, pr.GetValue(runArg)!, l));
+        });
+
         var file = new Argument<string>("FILE") { Description = "Sweep file (HOCON)." };
         var submit = new Command("submit", "Submit a sweep file (validated here first, then planned by the coordinator).") { file };
         submit.SetAction(pr =>
@@ -69,6 +79,7 @@ public static class ConsoleCommands
 
         console.Subcommands.Add(status);
         console.Subcommands.Add(runs);
+        console.Subcommands.Add(history);
         console.Subcommands.Add(submit);
         console.Subcommands.Add(SweepVerb("pause", "Start no new runs (running runs go on).", contact, json, s => new PauseSweep(s)));
         console.Subcommands.Add(Resume(contact, json));
@@ -217,6 +228,28 @@ public static class ConsoleCommands
         foreach (var x in r.Runs)
             t.AddRow(Esc(x.RunId), x.State, N(x.Step), N(x.CheckpointStep), x.Loss?.ToString("F4", CultureInfo.InvariantCulture) ?? "",
                 Esc(x.Node ?? ""), x.Epoch?.ToString(CultureInfo.InvariantCulture) ?? "", Esc(x.Error ?? ""));
+        AnsiConsole.Write(t);
+    }
+
+    static int History(ParseResult pr, Option<bool> json, ConsoleClient c, string id, int limit)
+    {
+        var r = c.Ask<RunEventsReply>(new GetRunEvents(id, limit));
+        if (!r.Known) throw new UserInputException($"unknown run '{id}' (`actorlab console runs` lists them)");
+        if (pr.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(r, Json));
+        else
+        {
+            PrintHistory(r);
+            if (r.Events.Length < r.Total) Console.WriteLine($"the newest {r.Events.Length} of {r.Total} events; more with --limit (up to {RunHistory.MaxLimit})");
+        }
+        return 0;
+    }
+
+    internal static void PrintHistory(RunEventsReply r)
+    {
+        WideTables();
+        var t = new Table().AddColumns("time (UTC)", "event", "step", "details");
+        foreach (var e in r.Events)
+            t.AddRow(e.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture), e.Kind, e.Step is { } s ? N(s) : "", Esc(e.Text));
         AnsiConsole.Write(t);
     }
 

@@ -88,7 +88,9 @@ public static class DashboardApi
             // the measured sweep's plots of this run (generalisation gap, loss curve), once measurement made them
             var results = status!.Sweeps.FirstOrDefault(w => id.StartsWith(w.Name + "/", StringComparison.Ordinal))?.ResultsDir;
             var runPlots = results is null ? [] : RunPlots(results).Where(f => f.StartsWith($"runs/{Path.GetFileName(dir)}_", StringComparison.Ordinal)).ToArray();
-            return Results.Json(RunDetail(summary, configs.Of(id), dir, runPlots), Json);
+            // its history from the coordinator's journal (the newest events); the page adds live ones as they come
+            var history = await gateway.Ask(new GetRunEvents(id, RunEventsShown), TokenOf(c)) as RunEventsReply;
+            return Results.Json(RunDetail(summary, configs.Of(id), dir, runPlots, history), Json);
         });
         app.MapGet("/api/plots", async Task<IResult> (HttpContext c) =>
         {
@@ -168,7 +170,10 @@ public static class DashboardApi
         running_jobs = s.RunningJobs,
     };
 
-    static object RunDetail(RunSummary summary, RunRow? config, string dir, string[] runPlots)
+    /// <summary>How many of a run's journalled events its page shows (the newest).</summary>
+    public const int RunEventsShown = 200;
+
+    static object RunDetail(RunSummary summary, RunRow? config, string dir, string[] runPlots, RunEventsReply? history)
     {
         var train = Directory.Exists(dir) ? RunTable.TrainLossSeries(dir) : [];
         var eval = Directory.Exists(dir) && config != null ? RunTable.EvalSeries(dir, config.Relations) : new Dictionary<EvalMode, IReadOnlyList<(long, double)>>();
@@ -185,6 +190,8 @@ public static class DashboardApi
             train = train.Select(p => new[] { p.Step, p.Loss }),
             eval = eval.ToDictionary(kv => kv.Key.Name(), kv => kv.Value.Select(p => new[] { p.Item1, p.Item2 })),
             checkpoints,
+            events = history?.Events.Select(e => new { at = e.At, kind = e.Kind, id = summary.RunId, step = e.Step, text = e.Text }),
+            events_total = history?.Total,
             run_plots = runPlots,
         };
     }

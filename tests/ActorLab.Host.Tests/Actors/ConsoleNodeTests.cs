@@ -123,6 +123,17 @@ public class ConsoleNodeTests
             Assert.Contains("runs 1-2 of 3; next page: --offset 2", output);
             Assert.Equal(1, WaitForJson(port, _ => true, "runs", "--limit", "2", "--offset", "2").GetProperty("runs").GetArrayLength());
 
+            // a run's history from the journal: the suspend and resume above are in it, in order
+            var history = WaitForJson(port, _ => true, "history", runId).GetProperty("events").EnumerateArray().Select(e => e.GetProperty("kind").GetString()).ToList();
+            Assert.Equal("run-leased", history[0]);
+            Assert.True(history.IndexOf("run-suspended") > 0 && history.LastIndexOf("run-requeued") > history.IndexOf("run-suspended"), string.Join(", ", history));
+            (code, output) = Console(port, "history", runId, "--limit", "1");
+            Assert.True(code == 0, output);
+            Assert.Contains("the newest 1 of ", output);
+            (code, output) = Console(port, "history", "no-such-run");
+            Assert.Equal(2, code);
+            Assert.Contains("unknown run 'no-such-run'", output);
+
             (code, output) = Console(port, "cancel");
             Assert.True(code == 0, output);
             var final = WaitForJson(port, s => s.GetProperty("sweeps")[0].GetProperty("state").GetString() is "finished" or "failed", "status");

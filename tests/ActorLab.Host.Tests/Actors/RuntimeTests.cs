@@ -31,13 +31,13 @@ public class RuntimeTests
         }
         """;
 
-    static string Sweep(string name, long maxSteps = 40, long checkpointEvery = 5) => Tiny
+    internal static string Sweep(string name, long maxSteps = 40, long checkpointEvery = 5) => Tiny
         .Replace("name = tiny", $"name = {name}")
         .Replace("max-steps = 20", $"max-steps = {maxSteps}")
         .Replace("eval.steps = [10, 20]", $"eval.steps = [10, {maxSteps}]")
         .Replace("checkpoint.every = 5", $"checkpoint.every = {checkpointEvery}");
 
-    static async Task<CommandReply> Submit(InProcessNode n, string text) => await n.Ask<CommandReply>(new SubmitSweepFile("test.conf", text));
+    internal static async Task<CommandReply> Submit(InProcessNode n, string text) => await n.Ask<CommandReply>(new SubmitSweepFile("test.conf", text));
 
     public static readonly TheoryData<string> Journals = new() { "sqlite", "postgresql" };
 

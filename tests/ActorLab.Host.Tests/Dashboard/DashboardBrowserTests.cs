@@ -53,6 +53,13 @@ public class DashboardBrowserTests(ITestOutputHelper output)
         var drawn = Points(browser, "#train-chart");
         HeadlessBrowser.Until(() => Points(browser, "#train-chart") > drawn, Wait, () => $"the chart to grow past {drawn} points");
         Assert.NotEmpty(browser.FindElements(By.CssSelector("#train-chart svg path[data-series='train']")));
+        // its events from the journal, from before the page opened: the lease comes first
+        HeadlessBrowser.Until(() => browser.FindElements(By.CssSelector("#run-events li")).FirstOrDefault()?.Text.Contains("run-leased") == true, Wait,
+            () => "the run's journalled events: " + string.Join(" | ", browser.FindElements(By.CssSelector("#run-events li")).Select(li => li.Text)));
+        Assert.Contains(browser.FindElements(By.CssSelector("#run-events li")), li => li.Text.Contains("run-started step 0"));
+        ((IJavaScriptExecutor)browser).ExecuteScript("document.querySelector('#run-events').scrollIntoView()");
+        output.WriteLine("screenshot: " + HeadlessBrowser.Shot(browser, "run-events"));
+        ((IJavaScriptExecutor)browser).ExecuteScript("window.scrollTo(0, 0)");
         // hover shows the nearest step's loss; the log-y switch redraws on a linear axis
         new Actions(browser).MoveToElement(browser.FindElement(By.CssSelector("#train-chart svg"))).Perform();
         HeadlessBrowser.Until(() => browser.FindElement(By.CssSelector("#train-chart .tip")).Text.StartsWith("train: step ", StringComparison.Ordinal), Wait,

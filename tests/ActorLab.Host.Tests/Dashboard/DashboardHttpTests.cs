@@ -113,6 +113,11 @@ public class DashboardHttpTests
         Assert.Equal(train.OrderBy(p => p.Item1).ToList(), train);
         Assert.Equal(4000, run.GetProperty("config").GetProperty("max_steps").GetInt64());
         Assert.NotEmpty(run.GetProperty("checkpoints").EnumerateArray());
+        // its history from the journal, from before this page asked: leased, then started at step 0
+        var events = run.GetProperty("events").EnumerateArray().Select(e => (Kind: e.GetProperty("kind").GetString(), Step: e.GetProperty("step"))).ToList();
+        Assert.Equal("run-leased", events[0].Kind);
+        Assert.Contains(events, e => e.Kind == "run-started" && e.Step.GetInt64() == 0);
+        Assert.Equal(events.Count, run.GetProperty("events_total").GetInt32());
 
         // the feed: progress of a run, then the changed rows
         using var feed = await c.GetStreamAsync("/api/events");

@@ -389,6 +389,8 @@ public static class BadInvocations
         yield return C(console, "submit a missing file", ["console", "--contact", "127.0.0.1:1", "submit", "{fresh:none.conf}"], "{fresh:none.conf}");
         yield return C(console, "submit a bad sweep file", ["console", "--contact", "127.0.0.1:1", "submit", "{sw_null}"], "sweep.name");
         yield return C(console, "unknown verb", ["console", "--contact", "127.0.0.1:1", "frobnicate"], "frobnicate");
+        yield return C(console, "history without a run", ["console", "--contact", "127.0.0.1:1", "history"], "Required argument missing for command: 'history'");
+        yield return C(console, "history --limit 0", ["console", "--contact", "127.0.0.1:1", "history", "s/r", "--limit", "0"], "--limit must be 1..1000");
         yield return C(console, "--tls-ca without --tls-certificate", ["console", "--contact", "127.0.0.1:1", "--tls-ca", "{fresh:ca.crt}", "status"], "--tls-certificate");
         yield return C(console, "--tls-certificate a missing file", ["console", "--contact", "127.0.0.1:1", "--tls-certificate", "{fresh:c.pfx}",
             "--tls-ca", "{fresh:ca.crt}", "status"], "{fresh:ca.crt}");

@@ -205,7 +205,7 @@ function connect() {
   es.addEventListener("notice", e => {
     const n = JSON.parse(e.data);
     if (n.id) { const list = state.events.get(n.id) || []; list.push(n); if (list.length > 200) list.shift(); state.events.set(n.id, list); }
-    if (state.run && n.id === state.run) renderEvents();
+    if (state.run && n.id === state.run) { if (state.eventsTotal) state.eventsTotal++; renderEvents(); }
     if (n.kind === "job-done" && n.id && n.id.includes("measure")) loadPlots();
   });
   es.addEventListener("refused", e => { $("#message").textContent = JSON.parse(e.data).message; });
@@ -248,13 +248,28 @@ async function loadRun(id) {
     }
   }
   drawRunCharts();
+  // the journal's history, then the live notices that came after its newest event
+  const history = r.body.events || [];
+  const newest = history.length ? history[history.length - 1].at : "";
+  // a notice and its journal row differ in time by milliseconds: the same event is the same kind, step and fields
+  const key = n => n.kind + "|" + n.step + "|" + n.text;
+  const seen = new Set(history.map(key));
+  const live = (state.events.get(id) || []).filter(n => n.at > newest && !seen.has(key(n)));
+  state.events.set(id, history.concat(live));
+  state.eventsTotal = r.body.events_total;
   renderEvents();
 }
 
 function renderEvents() {
   const ul = $("#run-events"); ul.textContent = "";
-  for (const n of state.events.get(state.run) || []) { const li = document.createElement("li"); li.textContent = n.at.substring(11, 19) + " " + n.kind + " " + n.text; ul.appendChild(li); }
-  if (!ul.children.length) ul.innerHTML = "<li class='dim'>none since this page opened</li>";
+  const list = state.events.get(state.run) || [];
+  for (const n of list) {
+    const li = document.createElement("li");
+    li.textContent = n.at.substring(0, 19).replace("T", " ") + "  " + n.kind + (n.step !== null && n.step !== undefined ? " step " + n.step : "") + "  " + n.text;
+    ul.appendChild(li);
+  }
+  if (!ul.children.length) ul.innerHTML = "<li class='dim'>none in the journal yet</li>";
+  $("#run-events-count").textContent = state.eventsTotal > list.length ? "(the newest " + list.length + " of " + state.eventsTotal + ")" : "";
 }
 
 let drawQueued = false;
