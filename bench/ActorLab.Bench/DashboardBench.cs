@@ -32,8 +32,26 @@ public static class DashboardBench
     public static int Run(string[] args)
     {
         int runs = Arg(args, "--runs", 500), rounds = Arg(args, "--rounds", 3);
-        var md = new StringBuilder($"# dashboard\n\n{BenchResults.Machine()}; `dashboard --runs {runs} --rounds {rounds}`; headless chromium (Debian), stand-in trainer, SQLite journal.\n\n");
+        var window = Arg(args, "--cpu-window", 30);
+        // `--only cpu`: the serving cost alone (more rounds of it in the time), into bench/results/dashboard-cpu.md
+        var cpuOnly = Array.IndexOf(args, "--only") is var o and >= 0 && o + 1 < args.Length && args[o + 1] == "cpu";
+        var md = new StringBuilder($"# dashboard{(cpuOnly ? " serving cost" : "")}\n\n{BenchResults.Machine()}; `dashboard {string.Join(' ', args)}`; headless chromium (Debian), stand-in trainer, SQLite journal.\n\n");
+        if (!cpuOnly) PageLatencyThroughput(md, runs, rounds);
 
+        var (closed, open) = ServingCpu(runs, rounds, TimeSpan.FromSeconds(window));
+        var deltas = open.Zip(closed, (o, c) => o - c).ToList();
+        md.Append($"\n| round ({window} s windows, {runs} runs training) | node CPU, page closed | node CPU, page open | dashboard's serving cost |\n|---|---|---|---|\n");
+        for (var i = 0; i < rounds; i++)
+            md.Append($"| {i + 1} | {closed[i]:F3} cores | {open[i]:F3} cores | {deltas[i] * 1000:F1} millicores |\n");
+        md.Append($"\nServing cost, median of {rounds}: {Median(deltas) * 1000:F1} millicores (range {deltas.Min() * 1000:F1} to {deltas.Max() * 1000:F1}), " +
+                  $"{100 * Median(deltas) / Environment.ProcessorCount:F2} % of this machine's {Environment.ProcessorCount} cores: the throughput a sweep that keeps every core busy loses to it.\n");
+        Console.Write(md);
+        Console.WriteLine("written: " + BenchResults.Write(cpuOnly ? "dashboard-cpu" : "dashboard", md.ToString()));
+        return 0;
+    }
+
+    static void PageLatencyThroughput(StringBuilder md, int runs, int rounds)
+    {
         var (loads, latencies, seen) = PageAndLatency(runs, rounds);
         md.Append($"| with {runs} runs | median | range | n |\n|---|---|---|---|\n");
         md.Append($"| page load: navigation to {runs} rows drawn | {Median(loads):F0} ms | {loads.Min():F0}-{loads.Max():F0} ms | {loads.Count} |\n");
@@ -51,18 +69,6 @@ public static class DashboardBench
             Console.WriteLine($"round {i + 1}: {without:F0} vs {with:F0} steps/s");
         }
         md.Append($"\nThroughput ratio, median of {rounds}: {Median(ratios):F3} (range {ratios.Min():F3}-{ratios.Max():F3}); the dashboard's cost is 1 - ratio.\n");
-
-        var window = Arg(args, "--cpu-window", 30);
-        var (closed, open) = ServingCpu(runs, rounds, TimeSpan.FromSeconds(window));
-        var deltas = open.Zip(closed, (o, c) => o - c).ToList();
-        md.Append($"\n| round ({window} s windows, {runs} runs training) | node CPU, page closed | node CPU, page open | dashboard's serving cost |\n|---|---|---|---|\n");
-        for (var i = 0; i < rounds; i++)
-            md.Append($"| {i + 1} | {closed[i]:F3} cores | {open[i]:F3} cores | {deltas[i] * 1000:F1} millicores |\n");
-        md.Append($"\nServing cost, median of {rounds}: {Median(deltas) * 1000:F1} millicores (range {deltas.Min() * 1000:F1} to {deltas.Max() * 1000:F1}), " +
-                  $"{100 * Median(deltas) / Environment.ProcessorCount:F2} % of this machine's {Environment.ProcessorCount} cores: the throughput a sweep that keeps every core busy loses to it.\n");
-        Console.Write(md);
-        Console.WriteLine("written: " + BenchResults.Write("dashboard", md.ToString()));
-        return 0;
     }
 
     static string Sweep(int runs, long steps, string name) => $$"""

@@ -23,7 +23,10 @@ public sealed record TlsSettings(bool Enabled, string Ca, string Certificate, st
     }
 
     /// <summary>The password file: as set, or the one `actorlab certs issue` writes beside the certificate.</summary>
-    public string PasswordPath => PasswordFile.Length > 0 ? PasswordFile : Path.ChangeExtension(Certificate, ".password");
+    public string PasswordPath => PasswordFile.Length > 0 ? PasswordFile : PasswordBeside(Certificate);
+
+    /// <summary>Where `actorlab certs issue` writes a .pfx's password: beside it, NAME.password.</summary>
+    public static string PasswordBeside(string pfx) => Path.ChangeExtension(pfx, ".password");
 
     /// <summary>The certificates, read now; null when TLS is off. Every unreadable file is an error naming it.</summary>
     public ClusterTls? Load()

@@ -19,12 +19,19 @@ public static class CertsCommands
         });
         var node = new Option<string?>("--node") { Description = "Issue a node certificate with this name." };
         var console = new Option<string?>("--console") { Description = "Issue a console certificate with this name." };
-        var issue = new Command("issue", "Issue a node's or console's certificate signed by the CA in --dir: NAME.pfx and its NAME.password (both 0600).") { node, console };
+        var san = new Option<string[]>("--san")
+        {
+            Description = "A DNS name or IP address the certificate is for (repeatable or comma-separated): needed for the dashboard's HTTPS (`node --https-certificate`), which browsers check by name.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var issue = new Command("issue", "Issue a node's or console's certificate signed by the CA in --dir: NAME.pfx and its NAME.password (both 0600).") { node, console, san };
         issue.SetAction(pr =>
         {
             var (n, c) = (pr.GetValue(node), pr.GetValue(console));
             if ((n == null) == (c == null)) throw new UserInputException("give one of --node NAME or --console NAME.");
-            var (pfx, password) = n != null ? ClusterCertificates.Issue(pr.GetValue(dir)!, "node", n) : ClusterCertificates.Issue(pr.GetValue(dir)!, "console", c!);
+            var sans = (pr.GetValue(san) ?? []).SelectMany(x => x.Split(',', StringSplitOptions.TrimEntries)).ToList();
+            if (sans.Any(x => x.Length == 0)) throw new UserInputException("--san: an empty name (a stray comma?).");
+            var (pfx, password) = n != null ? ClusterCertificates.Issue(pr.GetValue(dir)!, "node", n, sans) : ClusterCertificates.Issue(pr.GetValue(dir)!, "console", c!, sans);
             Console.WriteLine($"issued {pfx} (password in {password}); use it with --tls-certificate {pfx} --tls-ca {Path.Combine(Path.GetFullPath(pr.GetValue(dir)!), ClusterCertificates.CaCertificate)}");
             return 0;
         });

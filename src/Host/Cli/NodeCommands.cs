@@ -30,10 +30,12 @@ public static class NodeCommands
         var logFile = new Option<string?>("--log-file") { Description = "Also log here (default <data-dir>/logs/node.log)." };
         var insecure = new Option<bool>("--insecure") { Description = "Allow a --hostname (or --http-bind) other machines can reach without TLS (only on a network you trust entirely)." };
         var httpPort = new Option<int?>("--http-port") { Description = "Serve the dashboard (sweeps, live runs, loss charts, controls) on this TCP port; none: no dashboard. See docs/dashboard.md." };
-        var httpBind = new Option<string?>("--http-bind") { Description = "Address the dashboard listens on (default 127.0.0.1: loopback only; others need --insecure)." };
+        var httpBind = new Option<string?>("--http-bind") { Description = "Address the dashboard listens on (default 127.0.0.1: loopback only; others need --https-certificate or --insecure)." };
+        var httpsCert = new Option<string?>("--https-certificate") { Description = "Serve the dashboard over HTTPS with this .pfx (e.g. `actorlab certs issue --node NAME --san HOST`; its password from the .password file beside it)." };
+        var httpsPassword = new Option<string?>("--https-password-file") { Description = "The --https-certificate's password file (default: its name with .password; none: no password)." };
         var cmd = new Command("node", "Start a cluster node that runs submitted sweeps; control the cluster with `actorlab console --contact HOST:PORT`.")
         {
-            port, host, publicHost, seeds, roles, logFile, insecure, httpPort, httpBind,
+            port, host, publicHost, seeds, roles, logFile, insecure, httpPort, httpBind, httpsCert, httpsPassword,
         };
         node.AddTo(cmd);
         var tls = new TlsOptions();
@@ -43,8 +45,11 @@ public static class NodeCommands
             // flags are checked before anything is created (the config build creates the data dir)
             if (pr.GetValue(port) is < 0 or > 65535) throw new UserInputException($"--port must be 0..65535, got {pr.GetValue(port)}.");
             foreach (var seed in pr.GetValue(seeds) ?? []) NodeContact.Parse(seed, "--seed");
-            if (pr.GetValue(httpBind) != null && pr.GetValue(httpPort) == null) throw new UserInputException("--http-bind goes with --http-port.");
-            var dashboard = pr.GetValue(httpPort) is { } hp ? DashboardEndpoint.Parse(pr.GetValue(httpBind), hp, pr.GetValue(insecure)) : null;
+            foreach (var (option, name) in new[] { (pr.GetValue(httpBind), "--http-bind"), (pr.GetValue(httpsCert), "--https-certificate"), (pr.GetValue(httpsPassword), "--https-password-file") })
+                if (option != null && pr.GetValue(httpPort) == null) throw new UserInputException($"{name} goes with --http-port.");
+            var dashboard = pr.GetValue(httpPort) is { } hp
+                ? DashboardEndpoint.Parse(pr.GetValue(httpBind), hp, pr.GetValue(insecure), pr.GetValue(httpsCert), pr.GetValue(httpsPassword))
+                : null;
             var dataDir = Path.GetFullPath(pr.GetValue(node.DataDir)!);
             var log = Path.GetFullPath(pr.GetValue(logFile) ?? Path.Combine(dataDir, "logs", "node.log"));
             PathChecks.Replaceable(log, "--log-file");

@@ -54,7 +54,7 @@ public static class DashboardApi
             if (reply is Refused r) return Error(401, r.Message);
             if (reply is NoCoordinator n) return Error(503, n.Message);
             var id = sessions.Open(token);
-            c.Response.Cookies.Append(DashboardSessions.Cookie, id, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+            c.Response.Cookies.Append(DashboardSessions.Cookie, id, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Secure = c.Request.IsHttps });
             return Results.Json(new { name = token.Name, role = RoleName(token.Role) }, Json);
         });
         app.MapDelete("/api/session", IResult (HttpContext c) =>
@@ -72,7 +72,7 @@ public static class DashboardApi
             if (!Int(q["limit"], 200, 1, 1000, out var limit)) return Error(400, $"limit must be 1..1000, got '{q["limit"]}'");
             var sweep = q["sweep"].ToString() is { Length: > 0 } s ? s : null;
             return await Answer<RunsReply>(gateway, new GetRuns(sweep, offset, limit), TokenOf(c),
-                r => new { runs = r.Runs.Select(x => DashboardRun.Of(x, configs.Of(x.RunId), null)), total = r.Total, offset = r.Offset });
+                r => new { runs = r.Runs.Select(x => DashboardRun.Of(x, configs.Of(x), null)), total = r.Total, offset = r.Offset });
         });
         app.MapGet("/api/run", async Task<IResult> (HttpContext c) =>
         {

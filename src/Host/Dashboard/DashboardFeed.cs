@@ -94,7 +94,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         {
             foreach (var (run, c) in measured.Of(sweep)) capacities[sweep.Name + "/" + run] = c;
             var mine = runs!.Where(r => r.RunId.StartsWith(sweep.Name + "/", StringComparison.Ordinal)).ToList();
-            var caps = mine.Select(r => (r.RunId, Cap: configs.Of(r.RunId)?.MaxSteps)).Where(x => x.Cap != null)
+            var caps = mine.Select(r => (r.RunId, Cap: configs.Of(r)?.MaxSteps)).Where(x => x.Cap != null)
                 .ToDictionary(x => x.RunId, x => x.Cap!.Value, StringComparer.Ordinal);
             var panel = _panels.TryGetValue(sweep.Name, out var p) ? p : SweepPanelState.Start(sweep.Name, sweep.Runs);
             panel = _panels[sweep.Name] = panel.Observe(now, sweep, mine, caps);
@@ -107,7 +107,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         foreach (var r in runs!)
         {
             present.Add(r.RunId);
-            var row = DashboardRun.Of(r, configs.Of(r.RunId), paces.GetValueOrDefault(r.RunId), capacities.TryGetValue(r.RunId, out var c) ? c : null);
+            var row = DashboardRun.Of(r, configs.Of(r), paces.GetValueOrDefault(r.RunId), capacities.TryGetValue(r.RunId, out var c) ? c : null);
             if (_rows.TryGetValue(r.RunId, out var old) && old == row) continue;
             _rows[r.RunId] = row;
             changed.Add(row);

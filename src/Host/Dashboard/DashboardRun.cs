@@ -32,6 +32,14 @@ public sealed class RunConfigs(RunStorage storage)
 {
     readonly ConcurrentDictionary<string, RunRow> _known = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The configuration of a run in the coordinator's table: a run waiting in the queue with no lease has not
+    /// written run.json unless an earlier lease did (then it is known already), so it costs no look at the disk:
+    /// the 2-second refresh of a 100,000-run sweep probes only the runs that hold a lease.
+    /// </summary>
+    public RunRow? Of(RunSummary run) =>
+        _known.TryGetValue(run.RunId, out var row) ? row : run.State == "queued" && run.Epoch is null ? null : Of(run.RunId);
+
     public RunRow? Of(string runId)
     {
         if (_known.TryGetValue(runId, out var row)) return row;

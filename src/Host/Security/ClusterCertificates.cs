@@ -43,8 +43,11 @@ public static partial class ClusterCertificates
     }
 
     /// <summary>A node's or console's certificate signed by the CA in <paramref name="dir"/>: (the .pfx, its password file).</summary>
-    public static (string Pfx, string PasswordFile) Issue(string dir, string kind, string name)
+    /// <param name="altNames">DNS names and IP addresses the certificate is valid for (its subjectAltName): what a
+    /// browser checks when the dashboard serves HTTPS with it (`--https-certificate`). Remoting checks only the CA.</param>
+    public static (string Pfx, string PasswordFile) Issue(string dir, string kind, string name, IReadOnlyList<string>? altNames = null)
     {
+        var sans = AltNames(altNames ?? []);
         dir = Path.GetFullPath(dir);
         if (!NamePattern().IsMatch(name))
             throw new UserInputException($"--{kind} '{name}': a name is 1-64 letters, digits, '.', '-' or '_'.");
@@ -68,6 +71,7 @@ public static partial class ClusterCertificates
             // both ends of a remoting connection: a node or console both dials and accepts
             request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
                 [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
+            if (sans != null) request.CertificateExtensions.Add(sans);
             request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
             request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
             var now = DateTimeOffset.UtcNow;
@@ -81,6 +85,23 @@ public static partial class ClusterCertificates
         }
         return (pfx, passwordFile);
     }
+
+    /// <summary>The subjectAltName of `--san` (IP addresses and DNS names), or null for none; a name that is neither is refused.</summary>
+    static X509Extension? AltNames(IReadOnlyList<string> names)
+    {
+        if (names.Count == 0) return null;
+        var b = new SubjectAlternativeNameBuilder();
+        foreach (var n in names)
+        {
+            if (System.Net.IPAddress.TryParse(n, out var ip)) b.AddIpAddress(ip);
+            else if (DnsPattern().IsMatch(n)) b.AddDnsName(n);
+            else throw new UserInputException($"--san '{n}': not an IP address or a DNS name (letters, digits, '-', '.', a leading '*.').");
+        }
+        return b.Build();
+    }
+
+    [GeneratedRegex(@"^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
+    private static partial Regex DnsPattern();
 
     static void Write(Stream s, string text) => s.Write(System.Text.Encoding.ASCII.GetBytes(text));
 

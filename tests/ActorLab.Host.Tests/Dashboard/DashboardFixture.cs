@@ -47,7 +47,8 @@ public sealed class DashboardFixture : IAsyncDisposable
         Bob = OperatorTokens.ForConsole(bob)!;
     }
 
-    public static async Task<DashboardFixture> Start(int runs = 4, long steps = 4000, TimeSpan? stepTime = null)
+    /// <param name="https">Serve HTTPS with this .pfx (its password beside it) instead of plain HTTP.</param>
+    public static async Task<DashboardFixture> Start(int runs = 4, long steps = 4000, TimeSpan? stepTime = null, string? https = null)
     {
         var dir = new TempDir();
         var tokens = Path.Combine(dir.Path, "tokens");
@@ -62,7 +63,7 @@ public sealed class DashboardFixture : IAsyncDisposable
         var bob = Issue("bob", "read-only");
         var node = InProcessNode.Start(Path.Combine(dir.Path, "data"), TestJournal.Of("sqlite"),
             $"actorlab.gateway.tokens-file = \"{tokens}\"\nactorlab.node.cpu-slots = 2", stepTime: stepTime ?? TimeSpan.FromMilliseconds(25));
-        var server = DashboardServer.Start(node.Node, new DashboardEndpoint(IPAddress.Loopback, 0));
+        var server = DashboardServer.Start(node.Node, https is null ? new DashboardEndpoint(IPAddress.Loopback, 0) : DashboardEndpoint.Parse("127.0.0.1", 0, false, https));
         var f = new DashboardFixture(dir, node, server, ann, bob);
         var submitted = await node.Ask<CommandReply>(new SubmitSweepFile("dash.conf", Sweep(runs, steps)));
         Assert.True(submitted.Ok, submitted.Message);

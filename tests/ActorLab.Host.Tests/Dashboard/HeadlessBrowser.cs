@@ -12,7 +12,8 @@ public static class HeadlessBrowser
 {
     const string Chromium = "/usr/bin/chromium", Driver = "/usr/bin/chromedriver";
 
-    public static ChromeDriver Start()
+    /// <param name="arguments">More chromium switches (e.g. the one certificate to trust for an HTTPS test).</param>
+    public static ChromeDriver Start(params string[] arguments)
     {
         var missing = new[] { Chromium, Driver }.Where(p => !File.Exists(p)).ToList();
         if (missing.Count > 0)
@@ -24,6 +25,7 @@ public static class HeadlessBrowser
         }
         var options = new ChromeOptions { BinaryLocation = Chromium };
         options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1500,1100");
+        options.AddArguments(arguments);
         var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(Driver)!, Path.GetFileName(Driver));
         service.SuppressInitialDiagnosticInformation = true;
         service.HideCommandPromptWindow = true;

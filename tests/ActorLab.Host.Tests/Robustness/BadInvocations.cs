@@ -377,6 +377,10 @@ public static class BadInvocations
         yield return C(node, "--http-bind without --http-port", With(Node, ("--http-bind", "127.0.0.1")), "--http-bind goes with --http-port");
         yield return C(node, "--http-bind not an address", [.. Node, "--http-port", "0", "--http-bind", "example"], "--http-bind must be an IP address");
         yield return C(node, "--http-bind reachable without --insecure", [.. Node, "--http-port", "0", "--http-bind", "0.0.0.0"], "--http-bind 0.0.0.0");
+        yield return C(node, "--https-certificate without --http-port", With(Node, ("--https-certificate", "{fresh:d.pfx}")), "--https-certificate goes with --http-port");
+        yield return C(node, "--https-certificate a missing file", [.. Node, "--http-port", "0", "--https-certificate", "{fresh:d.pfx}"], "{fresh:d.pfx}");
+        yield return C(node, "--https-certificate not a pfx", [.. Node, "--http-port", "0", "--https-certificate", "{sw_null}"], "cannot be read as a .pfx");
+        yield return C(node, "--https-password-file without a certificate", [.. Node, "--http-port", "0", "--https-password-file", "{sw_null}"], "goes with --https-certificate");
         yield return C(node, "--config data-plane port 70000", With(Node, ("--config", "{cfg_dataplane}")), "actorlab.data-plane.port");
 
         // ---- console
@@ -400,6 +404,7 @@ public static class BadInvocations
         yield return C(certs, "issue without a CA", ["certs", "issue", "--dir", "{fresh:ca}", "--node", "a"], "actorlab certs init");
         yield return C(certs, "issue neither --node nor --console", ["certs", "issue", "--dir", "{fresh:ca}"], "--node NAME or --console NAME");
         yield return C(certs, "issue a name with a slash", ["certs", "issue", "--dir", "{fresh:ca}", "--console", "a/b"], "--console 'a/b'");
+        yield return C(certs, "issue --san neither address nor name", ["certs", "issue", "--dir", "{fresh:ca}", "--node", "a", "--san", "a b"], "--san 'a b'");
         yield return C(certs, "init without --dir", ["certs", "init"], "--dir");
 
         // ---- token issue

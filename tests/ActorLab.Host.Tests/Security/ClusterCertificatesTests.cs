@@ -56,6 +56,23 @@ public class ClusterCertificatesTests : IDisposable
     }
 
     [Fact]
+    public void San_names_land_in_the_certificate_and_a_name_that_is_neither_address_nor_dns_is_refused()
+    {
+        var ca = Path.Combine(_dir, "ca");
+        ClusterCertificates.Init(ca);
+        using var cert = Pfx(ClusterCertificates.Issue(ca, "node", "head-1", ["head-1.lab.example", "10.0.0.5", "::1"]));
+        var san = cert.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
+        Assert.Equal(["head-1.lab.example"], san.EnumerateDnsNames().ToArray());
+        Assert.Equal(["10.0.0.5", "::1"], san.EnumerateIPAddresses().Select(a => a.ToString()).ToArray());
+        using var plain = Pfx(ClusterCertificates.Issue(ca, "node", "plain"));
+        Assert.Empty(plain.Extensions.OfType<X509SubjectAlternativeNameExtension>());
+
+        var e = Assert.Throws<UserInputException>(() => ClusterCertificates.Issue(ca, "node", "bad", ["a b"]));
+        Assert.Contains("--san 'a b'", e.Message);
+        Assert.False(File.Exists(Path.Combine(ca, "node-bad.pfx")));
+    }
+
+    [Fact]
     public void An_existing_CA_or_certificate_is_never_replaced()
     {
         var ca = Path.Combine(_dir, "ca");
