@@ -122,7 +122,8 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
         switch (m)
         {
             case GetStatus: Forward(send, _settings.AskTimeout, r => r is StatusReply s ? s with { Members = Members() } : r); break;
-            case GetRuns or GetRunEvents: Forward(send, _settings.AskTimeout); break;
+            case GetRuns: Forward(send, _settings.AskTimeout); break;
+            case GetRunEvents: Forward(send, _settings.SubmitTimeout); break;
             case SubmitSweepFile: Forward(send, _settings.SubmitTimeout); break;
             case PauseSweep or ResumeSweep or StopSweep or CancelSweep or SuspendRun or ResumeRun or RetryFailed or SubmitProbe:
                 if (op != null) _log.Info("console={0} operator={1} command={2}", Sender.Path.Address, op, m.GetType().Name);

@@ -89,7 +89,7 @@ public static class DashboardApi
             var results = status!.Sweeps.FirstOrDefault(w => id.StartsWith(w.Name + "/", StringComparison.Ordinal))?.ResultsDir;
             var runPlots = results is null ? [] : RunPlots(results).Where(f => f.StartsWith($"runs/{Path.GetFileName(dir)}_", StringComparison.Ordinal)).ToArray();
             // its history from the coordinator's journal (the newest events); the page adds live ones as they come
-            var history = await gateway.Ask(new GetRunEvents(id, RunEventsShown), TokenOf(c)) as RunEventsReply;
+            var history = await gateway.Ask(new GetRunEvents(id, RunEventsShown), TokenOf(c));
             return Results.Json(RunDetail(summary, configs.Of(id), dir, runPlots, history), Json);
         });
         app.MapGet("/api/plots", async Task<IResult> (HttpContext c) =>
@@ -140,17 +140,24 @@ public static class DashboardApi
     {
         var first = await gateway.Ask(new GetStatus(), token);
         if (first is not StatusReply status) return (null, null, Why(first));
+        var (runs, error) = await Runs(gateway, token, sweep);
+        return error != null ? (null, null, error) : (status, runs, null);
+    }
+
+    /// <summary>Every run (of one sweep, if named), a page of 1000 at a time, or why not.</summary>
+    public static async Task<(List<RunSummary>? Runs, string? Error)> Runs(DashboardGateway gateway, OperatorToken? token, string? sweep)
+    {
         var runs = new List<RunSummary>();
         while (true)
         {
             var reply = await gateway.Ask(new GetRuns(sweep, runs.Count, 1000), token);
-            if (reply is not RunsReply page) return (null, null, Why(reply));
+            if (reply is not RunsReply page) return (null, Why(reply));
             runs.AddRange(page.Runs);
-            if (page.Runs.Length == 0 || runs.Count >= page.Total) return (status, runs, null);
+            if (page.Runs.Length == 0 || runs.Count >= page.Total) return (runs, null);
         }
     }
 
-    static string Why(object reply) => reply switch
+    internal static string Why(object reply) => reply switch
     {
         Refused r => r.Message,
         NoCoordinator n => n.Message,
@@ -173,8 +180,9 @@ public static class DashboardApi
     /// <summary>How many of a run's journalled events its page shows (the newest).</summary>
     public const int RunEventsShown = 200;
 
-    static object RunDetail(RunSummary summary, RunRow? config, string dir, string[] runPlots, RunEventsReply? history)
+    static object RunDetail(RunSummary summary, RunRow? config, string dir, string[] runPlots, object historyReply)
     {
+        var history = historyReply as RunEventsReply;
         var train = Directory.Exists(dir) ? RunTable.TrainLossSeries(dir) : [];
         var eval = Directory.Exists(dir) && config != null ? RunTable.EvalSeries(dir, config.Relations) : new Dictionary<EvalMode, IReadOnlyList<(long, double)>>();
         var checkpoints = Directory.Exists(dir) ? Checkpoints.ListWithEpochs(dir).Select(c => new { step = c.Step, epoch = c.Epoch }).ToArray() : [];
@@ -192,6 +200,7 @@ public static class DashboardApi
             checkpoints,
             events = history?.Events.Select(e => new { at = e.At, kind = e.Kind, id = summary.RunId, step = e.Step, text = e.Text }),
             events_total = history?.Total,
+            events_error = history is null ? Why(historyReply) : null,
             run_plots = runPlots,
         };
     }

@@ -12,7 +12,8 @@ namespace ActorLab.Host.Dashboard;
 /// <summary>
 /// One browser's server-sent events: every run notice of the console's watch at once (`progress`: a run's step and
 /// loss; `notice`: a run event), and after each run event (at the latest every <see cref="Refresh"/>) the sweeps
-/// (`status`) and the runs whose row changed (`runs`), never the whole page again. Steps/s and ETAs come from
+/// (`status`) and the runs whose row changed (`runs`), never the whole page again (a finished sweep's runs are asked
+/// for once). Steps/s and ETAs come from
 /// <see cref="SweepPanelState"/>, the terminal panel's own arithmetic.
 /// </summary>
 public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, MeasuredCapacity measured, OperatorToken? token)
@@ -24,6 +25,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
 
     readonly Dictionary<string, SweepPanelState> _panels = new(StringComparer.Ordinal);
     readonly Dictionary<string, DashboardRun> _rows = new(StringComparer.Ordinal);
+    readonly Dictionary<string, (SweepSummary Summary, List<RunSummary> Runs)> _ended = new(StringComparer.Ordinal);
 
     public async Task Stream(HttpResponse response, CancellationToken cancel)
     {
@@ -80,20 +82,41 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
 
     async Task RefreshRows(HttpResponse response, CancellationToken cancel)
     {
-        var (status, runs, error) = await DashboardApi.Snapshot(gateway, token);
-        if (error != null)
+        var reply = await gateway.Ask(new GetStatus(), token);
+        if (reply is not StatusReply status)
         {
-            await Send(response, "unavailable", new { message = error }, cancel);
+            await Send(response, "unavailable", new { message = DashboardApi.Why(reply) }, cancel);
             return;
         }
+        // a finished sweep's runs change no more: asked once, then only again if the sweep's summary changes (a retry),
+        // so a cluster's long history of sweeps costs the refresh nothing
+        var bySweep = new Dictionary<string, List<RunSummary>>(StringComparer.Ordinal);
+        foreach (var sweep in status.Sweeps)
+        {
+            if (_ended.TryGetValue(sweep.Name, out var known) && known.Summary == sweep)
+            {
+                bySweep[sweep.Name] = known.Runs;
+                continue;
+            }
+            var (mine, error) = await DashboardApi.Runs(gateway, token, sweep.Name);
+            if (error != null)
+            {
+                await Send(response, "unavailable", new { message = error }, cancel);
+                return;
+            }
+            bySweep[sweep.Name] = mine!;
+            if (sweep.State is "finished" or "failed") _ended[sweep.Name] = (sweep, mine!);
+            else _ended.Remove(sweep.Name);
+        }
+        var runs = bySweep.Values.SelectMany(x => x).ToList();
         var now = DateTime.UtcNow;
         var paces = new Dictionary<string, PanelRun>(StringComparer.Ordinal);
         var etas = new Dictionary<string, double?>(StringComparer.Ordinal);
         var capacities = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
-        foreach (var sweep in status!.Sweeps)
+        foreach (var sweep in status.Sweeps)
         {
             foreach (var (run, c) in measured.Of(sweep)) capacities[sweep.Name + "/" + run] = c;
-            var mine = runs!.Where(r => r.RunId.StartsWith(sweep.Name + "/", StringComparison.Ordinal)).ToList();
+            var mine = bySweep[sweep.Name];
             var caps = mine.Select(r => (r.RunId, Cap: configs.Of(r)?.MaxSteps)).Where(x => x.Cap != null)
                 .ToDictionary(x => x.RunId, x => x.Cap!.Value, StringComparer.Ordinal);
             var panel = _panels.TryGetValue(sweep.Name, out var p) ? p : SweepPanelState.Start(sweep.Name, sweep.Runs);
@@ -104,7 +127,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         await Send(response, "status", DashboardApi.StatusJson(status, etas), cancel);
         var changed = new List<DashboardRun>();
         var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var r in runs!)
+        foreach (var r in runs)
         {
             present.Add(r.RunId);
             var row = DashboardRun.Of(r, configs.Of(r), paces.GetValueOrDefault(r.RunId), capacities.TryGetValue(r.RunId, out var c) ? c : null);

@@ -96,7 +96,8 @@ public sealed class ClusterHarness : IDisposable
     public void Define(NodeSpec spec) => _nodes[spec.Name] = spec;
 
     /// <summary>Starts (or restarts) a node and waits until it has joined.</summary>
-    public ActorLabProcess Start(string name)
+    /// <param name="extra">More `actorlab node` flags (e.g. `--http-port 0`).</param>
+    public ActorLabProcess Start(string name, params string[] extra)
     {
         var n = _nodes[name];
         if (_running.TryGetValue(name, out var old)) old.Dispose();
@@ -106,6 +107,7 @@ public sealed class ClusterHarness : IDisposable
             "--port", n.Port.ToString(CultureInfo.InvariantCulture), "--roles", n.Roles, "--slots", n.Slots.ToString(CultureInfo.InvariantCulture),
         };
         foreach (var s in Seeds) args.AddRange(["--seed", s]);
+        args.AddRange(extra);
         var p = new ActorLabProcess(ActorLabCli.StartInfo(args, Prefix(n.User)));
         _running[name] = p;
         p.WaitForLine(l => l.StartsWith("control it with", StringComparison.Ordinal), Limit);

@@ -257,6 +257,7 @@ async function loadRun(id) {
   const live = (state.events.get(id) || []).filter(n => n.at > newest && !seen.has(key(n)));
   state.events.set(id, history.concat(live));
   state.eventsTotal = r.body.events_total;
+  state.eventsError = r.body.events_error;
   renderEvents();
 }
 
@@ -268,7 +269,8 @@ function renderEvents() {
     li.textContent = n.at.substring(0, 19).replace("T", " ") + "  " + n.kind + (n.step !== null && n.step !== undefined ? " step " + n.step : "") + "  " + n.text;
     ul.appendChild(li);
   }
-  if (!ul.children.length) ul.innerHTML = "<li class='dim'>none in the journal yet</li>";
+  if (!ul.children.length) ul.innerHTML = "<li class='dim'></li>";
+  if (!list.length) ul.firstChild.textContent = state.eventsError ? "the journal's events could not be read: " + state.eventsError : "none in the journal yet";
   $("#run-events-count").textContent = state.eventsTotal > list.length ? "(the newest " + list.length + " of " + state.eventsTotal + ")" : "";
 }
 
