@@ -22,13 +22,18 @@ public sealed record StatusReply(
     ImmutableArray<SweepSummary> Sweeps, ImmutableArray<NodeSummary> Nodes, ImmutableArray<MemberSummary> Members,
     string CoordinatorAddress, string StorageRoot, int QueuedJobs, int RunningJobs) : IActorLabMessage;
 
-/// <summary>A page of runs (<see cref="Limit"/> at most), optionally of one sweep.</summary>
-public sealed record GetRuns(string? Sweep, int Offset = 0, int Limit = 200) : IActorLabMessage;
+/// <summary>
+/// A page of runs (<see cref="Limit"/> at most), optionally of one sweep; with <see cref="ChangedAfter"/> only the
+/// runs whose row changed after that point of the coordinator's change count (<see cref="RunsReply.Changes"/>).
+/// </summary>
+public sealed record GetRuns(string? Sweep, int Offset = 0, int Limit = 200, long? ChangedAfter = null) : IActorLabMessage;
 
 public sealed record RunSummary(
     string RunId, string State, long Step, long CheckpointStep, double? Loss, string? Node, long? Epoch, int FailedAttempts, string? Error);
 
-public sealed record RunsReply(ImmutableArray<RunSummary> Runs, int Total, int Offset) : IActorLabMessage;
+/// <param name="Changes">The coordinator's change count when it answered: ask again with ChangedAfter = this for what changed since.</param>
+/// <param name="Incarnation">Which coordinator counted (a new one counts from 0: ask for everything again).</param>
+public sealed record RunsReply(ImmutableArray<RunSummary> Runs, int Total, int Offset, long Changes = 0, string Incarnation = "") : IActorLabMessage;
 
 /// <summary>The newest <see cref="Limit"/> (1..1000) journalled events of one run or job, oldest first.</summary>
 public sealed record GetRunEvents(string RunId, int Limit = 200) : IActorLabMessage, ISweepWideCommand;

@@ -65,6 +65,12 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     int _sinceSnapshot;
     long _noticeSeq;
 
+    // which runs' rows changed when (an event about them, or progress): `GetRuns.ChangedAfter` answers a dashboard's
+    // refresh with those alone; a new coordinator is a new incarnation, so an asker starts again from everything
+    readonly Dictionary<string, long> _changedAt = new();
+    readonly string _incarnation = Guid.NewGuid().ToString("N");
+    long _changes;
+
     public ITimerScheduler Timers { get; set; } = null!;
     public override string PersistenceId => JournalId;
 
@@ -317,6 +323,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     {
         if (!IsCurrent(p.RunId, p.Epoch)) return;
         _progress[p.RunId] = p;
+        _changedAt[p.RunId] = ++_changes;
         Publish("progress", p.RunId, p.Step, p.Loss,
             string.Create(CultureInfo.InvariantCulture, $"step {p.Step} loss {p.Loss:F4} nats/token ({p.StepsPerSecond:F1} steps/s)"));
     }
@@ -428,6 +435,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     void AfterEvent(ISweepEvent e)
     {
         LogEvent(e);
+        MarkChanged(e);
         switch (e)
         {
             case RunLeased l:
@@ -631,6 +639,18 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             failure: e => new Refused($"the journal could not be read for the events of '{g.RunId}': {e.GetBaseException().Message}"));
     }
 
+    void MarkChanged(ISweepEvent e)
+    {
+        // a sweep's new runs are new rows; any other event names the run (or job) it changes
+        var ids = e switch
+        {
+            SweepSubmitted x => _state.Sweeps[x.Sweep].RunIds.AsEnumerable(),
+            SweepRunsAdded x => _state.Sweeps[x.Sweep].RunIds,
+            _ => Describe(e).Id is { } id && _state.Runs.ContainsKey(id) ? [id] : [],
+        };
+        foreach (var id in ids) _changedAt[id] = ++_changes;
+    }
+
     RunsReply Runs(GetRuns g)
     {
         var limit = Math.Clamp(g.Limit, 1, 1000);
@@ -638,8 +658,10 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         // stays cheap under a flood of consoles at 100,000 runs (the answer is the same)
         IReadOnlyList<SweepInfo> sweeps = g.Sweep is null ? [.. _state.SweepsInOrder]
             : _state.Sweeps.TryGetValue(g.Sweep, out var one) ? [one] : [];
-        var total = sweeps.Sum(s => s.RunIds.Length);
-        var page = sweeps.SelectMany(s => s.RunIds).Skip(Math.Max(0, g.Offset)).Take(limit)
+        var ids = sweeps.SelectMany(s => s.RunIds);
+        if (g.ChangedAfter is { } after) ids = ids.Where(id => _changedAt.TryGetValue(id, out var at) && at > after);
+        var total = g.ChangedAfter is null ? sweeps.Sum(s => s.RunIds.Length) : ids.Count();
+        var page = ids.Skip(Math.Max(0, g.Offset)).Take(limit)
             .Select(id => _state.Runs[id])
             .Select(r =>
             {
@@ -649,7 +671,7 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
                     live != null ? live.Loss : r.TrainLoss, r.Lease is { } l ? string.Join("+", l.Nodes) : null, r.Lease?.Epoch, r.FailedAttempts, r.Error);
             })
             .ToImmutableArray();
-        return new RunsReply(page, total, Math.Max(0, g.Offset));
+        return new RunsReply(page, total, Math.Max(0, g.Offset), _changes, _incarnation);
     }
 }
 

@@ -147,13 +147,26 @@ public static class DashboardApi
     /// <summary>Every run (of one sweep, if named), a page of 1000 at a time, or why not.</summary>
     public static async Task<(List<RunSummary>? Runs, string? Error)> Runs(DashboardGateway gateway, OperatorToken? token, string? sweep)
     {
+        var (runs, _, error) = await Changed(gateway, token, sweep, null);
+        return (runs, error);
+    }
+
+    /// <summary>
+    /// The runs (of one sweep, if named) whose rows changed after <paramref name="after"/> (null: every run), a page of
+    /// 1000 at a time, and the first page's change count and coordinator (what to ask after next time), or why not.
+    /// </summary>
+    public static async Task<(List<RunSummary>? Runs, RunsReply? First, string? Error)> Changed(DashboardGateway gateway, OperatorToken? token,
+        string? sweep, long? after)
+    {
         var runs = new List<RunSummary>();
+        RunsReply? first = null;
         while (true)
         {
-            var reply = await gateway.Ask(new GetRuns(sweep, runs.Count, 1000), token);
-            if (reply is not RunsReply page) return (null, Why(reply));
+            var reply = await gateway.Ask(new GetRuns(sweep, runs.Count, 1000, after), token);
+            if (reply is not RunsReply page) return (null, null, Why(reply));
+            first ??= page;
             runs.AddRange(page.Runs);
-            if (page.Runs.Length == 0 || runs.Count >= page.Total) return (runs, null);
+            if (page.Runs.Length == 0 || runs.Count >= page.Total) return (runs, first, null);
         }
     }
 

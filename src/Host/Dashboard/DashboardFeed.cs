@@ -12,8 +12,8 @@ namespace ActorLab.Host.Dashboard;
 /// <summary>
 /// One browser's server-sent events: every run notice of the console's watch at once (`progress`: a run's step and
 /// loss; `notice`: a run event), and after each run event (at the latest every <see cref="Refresh"/>) the sweeps
-/// (`status`) and the runs whose row changed (`runs`), never the whole page again (a finished sweep's runs are asked
-/// for once). Steps/s and ETAs come from
+/// (`status`) and the runs whose row changed (`runs`), never the whole page again, asking the coordinator only for the
+/// runs that changed since the last refresh. Steps/s and ETAs come from
 /// <see cref="SweepPanelState"/>, the terminal panel's own arithmetic.
 /// </summary>
 public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, MeasuredCapacity measured, OperatorToken? token)
@@ -25,7 +25,10 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
 
     readonly Dictionary<string, SweepPanelState> _panels = new(StringComparer.Ordinal);
     readonly Dictionary<string, DashboardRun> _rows = new(StringComparer.Ordinal);
-    readonly Dictionary<string, (SweepSummary Summary, List<RunSummary> Runs)> _ended = new(StringComparer.Ordinal);
+    readonly Dictionary<string, KnownSweep> _sweeps = new(StringComparer.Ordinal);
+
+    /// <summary>A sweep's runs as this page last heard them, and the coordinator's change count they are up to.</summary>
+    sealed record KnownSweep(SweepSummary Summary, Dictionary<string, RunSummary> Runs, long Changes, string Incarnation);
 
     public async Task Stream(HttpResponse response, CancellationToken cancel)
     {
@@ -88,26 +91,44 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
             await Send(response, "unavailable", new { message = DashboardApi.Why(reply) }, cancel);
             return;
         }
-        // a finished sweep's runs change no more: asked once, then only again if the sweep's summary changes (a retry),
-        // so a cluster's long history of sweeps costs the refresh nothing
+        // only what changed: a sweep's runs are asked for whole once, then only those whose rows changed since (the
+        // coordinator counts changes; a new coordinator counts afresh, so then everything again), and a finished
+        // sweep's not at all while its summary stays the same, so neither a 100,000-run sweep nor a long history of
+        // sweeps costs the 2-second refresh more than what moved
         var bySweep = new Dictionary<string, List<RunSummary>>(StringComparer.Ordinal);
         foreach (var sweep in status.Sweeps)
         {
-            if (_ended.TryGetValue(sweep.Name, out var known) && known.Summary == sweep)
+            var known = _sweeps.GetValueOrDefault(sweep.Name);
+            if (known != null && known.Summary == sweep && sweep.State is "finished" or "failed")
             {
-                bySweep[sweep.Name] = known.Runs;
+                bySweep[sweep.Name] = [.. known.Runs.Values];
                 continue;
             }
-            var (mine, error) = await DashboardApi.Runs(gateway, token, sweep.Name);
+            var after = known != null && known.Incarnation.Length > 0 ? known.Changes : (long?)null;
+            var (fresh, first, error) = await DashboardApi.Changed(gateway, token, sweep.Name, after);
             if (error != null)
             {
                 await Send(response, "unavailable", new { message = error }, cancel);
                 return;
             }
-            bySweep[sweep.Name] = mine!;
-            if (sweep.State is "finished" or "failed") _ended[sweep.Name] = (sweep, mine!);
-            else _ended.Remove(sweep.Name);
+            if (after != null && first!.Incarnation != known!.Incarnation)
+            {
+                // another coordinator answered: its count is not the one we asked after
+                _sweeps.Remove(sweep.Name);
+                (fresh, first, error) = await DashboardApi.Changed(gateway, token, sweep.Name, null);
+                if (error != null)
+                {
+                    await Send(response, "unavailable", new { message = error }, cancel);
+                    return;
+                }
+                known = null;
+            }
+            var rows = known?.Runs ?? new Dictionary<string, RunSummary>(StringComparer.Ordinal);
+            foreach (var r in fresh!) rows[r.RunId] = r;
+            _sweeps[sweep.Name] = new KnownSweep(sweep, rows, first!.Changes, first.Incarnation);
+            bySweep[sweep.Name] = [.. rows.Values];
         }
+        foreach (var gone in _sweeps.Keys.Where(k => !bySweep.ContainsKey(k)).ToList()) _sweeps.Remove(gone);
         var runs = bySweep.Values.SelectMany(x => x).ToList();
         var now = DateTime.UtcNow;
         var paces = new Dictionary<string, PanelRun>(StringComparer.Ordinal);
