@@ -194,16 +194,13 @@ public static class DashboardBench
             static double Cores(Action during, TimeSpan window)
             {
                 var self = Process.GetCurrentProcess();
-                self.Refresh();
-                var cpu = self.TotalProcessorTime;
-                var sw = Stopwatch.StartNew();
                 during();
                 // the page's load (its 500 rows and first refresh) is the load time above, not serving: the window
                 // starts once the page has settled, so it holds what an open page costs over a long sweep
                 Thread.Sleep(Settle);
                 self.Refresh();
-                cpu = self.TotalProcessorTime;
-                sw.Restart();
+                var cpu = self.TotalProcessorTime;
+                var sw = Stopwatch.StartNew();
                 Thread.Sleep(window);
                 self.Refresh();
                 return (self.TotalProcessorTime - cpu).TotalSeconds / sw.Elapsed.TotalSeconds;

@@ -36,7 +36,7 @@ public sealed record RunSummary(
 public sealed record RunsReply(ImmutableArray<RunSummary> Runs, int Total, int Offset, long Changes = 0, string Incarnation = "") : IActorLabMessage;
 
 /// <summary>The newest <see cref="Limit"/> (1..1000) journalled events of one run or job, oldest first.</summary>
-public sealed record GetRunEvents(string RunId, int Limit = 200) : IActorLabMessage, ISweepWideCommand;
+public sealed record GetRunEvents(string RunId, int Limit = 200) : IActorLabMessage, ISlowAsk;
 
 /// <summary>One journalled event of a run: when the journal wrote it, its name (`run-leased`, `checkpoint-recorded`, ...), step, fields.</summary>
 public sealed record RunEvent(DateTimeOffset At, string Kind, long? Step, string Text);
@@ -45,15 +45,15 @@ public sealed record RunEvent(DateTimeOffset At, string Kind, long? Step, string
 public sealed record RunEventsReply(string RunId, bool Known, ImmutableArray<RunEvent> Events, int Total) : IActorLabMessage;
 
 /// <summary>
-/// A command or query that can take seconds: its work grows with the runs of a sweep (submit, stop, cancel, retry:
-/// seconds at 100,000 runs), or it reads the journal (a run's history: the first read after a failover waits out
+/// An ask that can take seconds: a command whose work grows with the runs of a sweep (submit, stop, cancel, retry:
+/// seconds at 100,000 runs), or a query of the journal (a run's history: the first read after a failover waits out
 /// the gaps a killed coordinator left in the journal's ordering). The gateway waits `actorlab.gateway.submit-timeout`
 /// for it, the console and the dashboard a minute more than their ask-timeout.
 /// </summary>
-public interface ISweepWideCommand;
+public interface ISlowAsk;
 
 /// <summary>Submit a sweep file's text; the coordinator validates and plans it exactly as `sweep run` would.</summary>
-public sealed record SubmitSweepFile(string Source, string Text) : IActorLabMessage, ISweepWideCommand;
+public sealed record SubmitSweepFile(string Source, string Text) : IActorLabMessage, ISlowAsk;
 
 /// <summary>The answer to any command: done, or refused with the reason.</summary>
 public sealed record CommandReply(bool Ok, string Message) : IActorLabMessage;

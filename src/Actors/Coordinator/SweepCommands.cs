@@ -40,8 +40,8 @@ public sealed record LeaseLost(string Id, long Epoch, string Reason) : ISweepCom
 /// <summary>Sweep verbs (W&amp;B semantics). A null sweep means every sweep that is still going.</summary>
 public sealed record PauseSweep(string? Sweep) : ISweepCommand, IActorLabMessage;
 public sealed record ResumeSweep(string? Sweep) : ISweepCommand, IActorLabMessage;
-public sealed record StopSweep(string? Sweep) : ISweepCommand, IActorLabMessage, ISweepWideCommand;
-public sealed record CancelSweep(string? Sweep) : ISweepCommand, IActorLabMessage, ISweepWideCommand;
+public sealed record StopSweep(string? Sweep) : ISweepCommand, IActorLabMessage, ISlowAsk;
+public sealed record CancelSweep(string? Sweep) : ISweepCommand, IActorLabMessage, ISlowAsk;
 
 /// <summary>Checkpoint a running run now and free its slots.</summary>
 public sealed record SuspendRun(string RunId) : ISweepCommand, IActorLabMessage;
@@ -52,7 +52,7 @@ public sealed record ResumeRun(string RunId) : ISweepCommand, IActorLabMessage;
 /// Queue failed work again after its cause is fixed (a full disk, a lost mount): a failed run by id, every failed run
 /// and job of a sweep by name, or of every sweep not cancelled (null).
 /// </summary>
-public sealed record RetryFailed(string? Target) : ISweepCommand, IActorLabMessage, ISweepWideCommand;
+public sealed record RetryFailed(string? Target) : ISweepCommand, IActorLabMessage, ISlowAsk;
 
 /// <summary>Probe a completed run on a free slot (results in its folder's probes/).</summary>
 public sealed record SubmitProbe(string RunId, ProbeRequest Request) : ISweepCommand, IActorLabMessage;

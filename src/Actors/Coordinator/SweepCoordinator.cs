@@ -434,8 +434,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     void AfterEvent(ISweepEvent e)
     {
-        LogEvent(e);
-        MarkChanged(e);
+        var described = Describe(e);
+        LogEvent(e, described);
+        MarkChanged(e, described.Id);
         switch (e)
         {
             case RunLeased l:
@@ -544,9 +545,9 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     // ------------------------------------------------------------------ logs, notices, queries
 
-    void LogEvent(ISweepEvent e)
+    void LogEvent(ISweepEvent e, (string? Id, long? Step, string Text) described)
     {
-        var (id, step, text) = Describe(e);
+        var (id, step, text) = described;
         var fields = string.Join(" ", new[] { id != null ? $"id={id}" : null, step != null ? $"step={step}" : null, $"event={EventName(e)}", text }
             .Where(f => !string.IsNullOrEmpty(f)));
         _log.Info(fields);
@@ -639,14 +640,15 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
             failure: e => new Refused($"the journal could not be read for the events of '{g.RunId}': {e.GetBaseException().Message}"));
     }
 
-    void MarkChanged(ISweepEvent e)
+    /// <param name="subject">The run or job the event is about (<see cref="Describe"/>), if any.</param>
+    void MarkChanged(ISweepEvent e, string? subject)
     {
         // a sweep's new runs are new rows; any other event names the run (or job) it changes
         var ids = e switch
         {
             SweepSubmitted x => _state.Sweeps[x.Sweep].RunIds.AsEnumerable(),
             SweepRunsAdded x => _state.Sweeps[x.Sweep].RunIds,
-            _ => Describe(e).Id is { } id && _state.Runs.ContainsKey(id) ? [id] : [],
+            _ => subject is { } id && _state.Runs.ContainsKey(id) ? [id] : [],
         };
         foreach (var id in ids) _changedAt[id] = ++_changes;
     }
@@ -658,10 +660,11 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
         // stays cheap under a flood of consoles at 100,000 runs (the answer is the same)
         IReadOnlyList<SweepInfo> sweeps = g.Sweep is null ? [.. _state.SweepsInOrder]
             : _state.Sweeps.TryGetValue(g.Sweep, out var one) ? [one] : [];
-        var ids = sweeps.SelectMany(s => s.RunIds);
-        if (g.ChangedAfter is { } after) ids = ids.Where(id => _changedAt.TryGetValue(id, out var at) && at > after);
-        var total = g.ChangedAfter is null ? sweeps.Sum(s => s.RunIds.Length) : ids.Count();
-        var page = ids.Skip(Math.Max(0, g.Offset)).Take(limit)
+        var all = sweeps.SelectMany(s => s.RunIds);
+        // the changed ones found once, counted and paged from the same list
+        List<string>? changed = g.ChangedAfter is { } after ? [.. all.Where(id => _changedAt.TryGetValue(id, out var at) && at > after)] : null;
+        var total = changed?.Count ?? sweeps.Sum(s => s.RunIds.Length);
+        var page = (changed ?? all).Skip(Math.Max(0, g.Offset)).Take(limit)
             .Select(id => _state.Runs[id])
             .Select(r =>
             {

@@ -119,15 +119,15 @@ public sealed class ConsoleGateway : ReceiveActor, IWithTimers
     void Dispatch(object m, string? op, object? wire = null)
     {
         var send = wire ?? m;
+        // an ask that can take seconds (ISlowAsk) gets the submit-timeout, any other the ask-timeout
+        var timeout = m is ISlowAsk ? _settings.SubmitTimeout : _settings.AskTimeout;
         switch (m)
         {
-            case GetStatus: Forward(send, _settings.AskTimeout, r => r is StatusReply s ? s with { Members = Members() } : r); break;
-            case GetRuns: Forward(send, _settings.AskTimeout); break;
-            case GetRunEvents: Forward(send, _settings.SubmitTimeout); break;
-            case SubmitSweepFile: Forward(send, _settings.SubmitTimeout); break;
+            case GetStatus: Forward(send, timeout, r => r is StatusReply s ? s with { Members = Members() } : r); break;
+            case GetRuns or GetRunEvents or SubmitSweepFile: Forward(send, timeout); break;
             case PauseSweep or ResumeSweep or StopSweep or CancelSweep or SuspendRun or ResumeRun or RetryFailed or SubmitProbe:
                 if (op != null) _log.Info("console={0} operator={1} command={2}", Sender.Path.Address, op, m.GetType().Name);
-                Forward(send, m is ISweepWideCommand ? _settings.SubmitTimeout : _settings.AskTimeout);
+                Forward(send, timeout);
                 break;
             case Watch w: OnWatch(w); break;
             default: Unhandled(m); break;

@@ -91,45 +91,14 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
             await Send(response, "unavailable", new { message = DashboardApi.Why(reply) }, cancel);
             return;
         }
-        // only what changed: a sweep's runs are asked for whole once, then only those whose rows changed since (the
-        // coordinator counts changes; a new coordinator counts afresh, so then everything again), and a finished
-        // sweep's not at all while its summary stays the same, so neither a 100,000-run sweep nor a long history of
-        // sweeps costs the 2-second refresh more than what moved
-        var bySweep = new Dictionary<string, List<RunSummary>>(StringComparer.Ordinal);
         foreach (var sweep in status.Sweeps)
-        {
-            var known = _sweeps.GetValueOrDefault(sweep.Name);
-            if (known != null && known.Summary == sweep && sweep.State is "finished" or "failed")
-            {
-                bySweep[sweep.Name] = [.. known.Runs.Values];
-                continue;
-            }
-            var after = known != null && known.Incarnation.Length > 0 ? known.Changes : (long?)null;
-            var (fresh, first, error) = await DashboardApi.Changed(gateway, token, sweep.Name, after);
-            if (error != null)
+            if (await Update(sweep) is { } error)
             {
                 await Send(response, "unavailable", new { message = error }, cancel);
                 return;
             }
-            if (after != null && first!.Incarnation != known!.Incarnation)
-            {
-                // another coordinator answered: its count is not the one we asked after
-                _sweeps.Remove(sweep.Name);
-                (fresh, first, error) = await DashboardApi.Changed(gateway, token, sweep.Name, null);
-                if (error != null)
-                {
-                    await Send(response, "unavailable", new { message = error }, cancel);
-                    return;
-                }
-                known = null;
-            }
-            var rows = known?.Runs ?? new Dictionary<string, RunSummary>(StringComparer.Ordinal);
-            foreach (var r in fresh!) rows[r.RunId] = r;
-            _sweeps[sweep.Name] = new KnownSweep(sweep, rows, first!.Changes, first.Incarnation);
-            bySweep[sweep.Name] = [.. rows.Values];
-        }
-        foreach (var gone in _sweeps.Keys.Where(k => !bySweep.ContainsKey(k)).ToList()) _sweeps.Remove(gone);
-        var runs = bySweep.Values.SelectMany(x => x).ToList();
+        var names = status.Sweeps.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _sweeps.Keys.Where(k => !names.Contains(k)).ToList()) _sweeps.Remove(gone);
         var now = DateTime.UtcNow;
         var paces = new Dictionary<string, PanelRun>(StringComparer.Ordinal);
         var etas = new Dictionary<string, double?>(StringComparer.Ordinal);
@@ -137,7 +106,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         foreach (var sweep in status.Sweeps)
         {
             foreach (var (run, c) in measured.Of(sweep)) capacities[sweep.Name + "/" + run] = c;
-            var mine = bySweep[sweep.Name];
+            var mine = _sweeps[sweep.Name].Runs.Values;
             var caps = mine.Select(r => (r.RunId, Cap: configs.Of(r)?.MaxSteps)).Where(x => x.Cap != null)
                 .ToDictionary(x => x.RunId, x => x.Cap!.Value, StringComparer.Ordinal);
             var panel = _panels.TryGetValue(sweep.Name, out var p) ? p : SweepPanelState.Start(sweep.Name, sweep.Runs);
@@ -148,7 +117,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         await Send(response, "status", DashboardApi.StatusJson(status, etas), cancel);
         var changed = new List<DashboardRun>();
         var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var r in runs)
+        foreach (var r in status.Sweeps.SelectMany(x => _sweeps[x.Name].Runs.Values))
         {
             present.Add(r.RunId);
             var row = DashboardRun.Of(r, configs.Of(r), paces.GetValueOrDefault(r.RunId), capacities.TryGetValue(r.RunId, out var c) ? c : null);
@@ -159,6 +128,29 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
         var removed = _rows.Keys.Where(k => !present.Contains(k)).ToList();
         foreach (var k in removed) _rows.Remove(k);
         if (changed.Count > 0 || removed.Count > 0) await Send(response, "runs", new { changed, removed }, cancel);
+    }
+
+    /// <summary>
+    /// Brings this page's runs of <paramref name="sweep"/> up to date, or says why not. Only what changed crosses the
+    /// cluster: a sweep's runs are asked for whole once, then only those whose rows changed since (the coordinator
+    /// counts changes; another coordinator counts afresh, so then everything again), and a finished sweep's not at all
+    /// while its summary stays the same. The rows and paces are still worked out here from every run the page holds.
+    /// </summary>
+    async Task<string?> Update(SweepSummary sweep)
+    {
+        var known = _sweeps.GetValueOrDefault(sweep.Name);
+        if (known != null && known.Summary == sweep && sweep.State is "finished" or "failed") return null;
+        var (fresh, first, error) = await DashboardApi.Changed(gateway, token, sweep.Name, known?.Changes);
+        if (error == null && known != null && first!.Incarnation != known.Incarnation)
+        {
+            known = null;
+            (fresh, first, error) = await DashboardApi.Changed(gateway, token, sweep.Name, null);
+        }
+        if (error != null) return error;
+        var rows = known?.Runs ?? new Dictionary<string, RunSummary>(StringComparer.Ordinal);
+        foreach (var r in fresh!) rows[r.RunId] = r;
+        _sweeps[sweep.Name] = new KnownSweep(sweep, rows, first!.Changes, first.Incarnation);
+        return null;
     }
 
     static async Task Send(HttpResponse response, string kind, object data, CancellationToken cancel)

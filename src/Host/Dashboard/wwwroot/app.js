@@ -269,8 +269,11 @@ function renderEvents() {
     li.textContent = n.at.substring(0, 19).replace("T", " ") + "  " + n.kind + (n.step !== null && n.step !== undefined ? " step " + n.step : "") + "  " + n.text;
     ul.appendChild(li);
   }
-  if (!ul.children.length) ul.innerHTML = "<li class='dim'></li>";
-  if (!list.length) ul.firstChild.textContent = state.eventsError ? "the journal's events could not be read: " + state.eventsError : "none in the journal yet";
+  if (!list.length) {
+    const li = document.createElement("li"); li.className = "dim";
+    li.textContent = state.eventsError ? "the journal's events could not be read: " + state.eventsError : "none in the journal yet";
+    ul.appendChild(li);
+  }
   $("#run-events-count").textContent = state.eventsTotal > list.length ? "(the newest " + list.length + " of " + state.eventsTotal + ")" : "";
 }
 
