@@ -160,6 +160,7 @@ public static class JournalInspector
     static void Drop(JournalSettings j, IReadOnlyList<JournalProblem> problems)
     {
         using var c = Open(j);
+        var tagged = TableExists(c, j, "tags");
         using var tx = c.BeginTransaction();
         var (events, snapshots) = Tables(j);
         foreach (var p in problems)
@@ -173,6 +174,9 @@ public static class JournalInspector
             }
             Exec(c, tx, $"DELETE FROM {table} WHERE persistence_id = @p AND sequence_nr = @s", p.SequenceNr);
         }
+        // a dropped event's tag row goes with it (the run's history no longer lists it)
+        if (tagged)
+            Exec(c, tx, $"DELETE FROM tags WHERE persistence_id = @p AND NOT EXISTS (SELECT 1 FROM {events} e WHERE e.ordering = tags.ordering_id)");
         tx.Commit();
     }
 
@@ -246,12 +250,9 @@ public static class JournalInspector
                 throw new Model.Common.UserInputException($"{file}: not even its schema can be read ({e.Message}); move it aside and submit the sweeps again (their run folders are reused).");
             }
             foreach (var sql in schema) { using var cmd = dst.CreateCommand(); cmd.CommandText = sql; cmd.ExecuteNonQuery(); }
-            foreach (var table in new[] { "event_journal", "snapshot", "tags" })
+            CopyAll(src, dst, "snapshot");
             {
-                long max;
-                try { max = Convert.ToInt64(ScalarObj(src, table == "event_journal" ? "SELECT max(ordering) FROM event_journal" : $"SELECT count(*) FROM {table}") ?? 0L); }
-                catch (SqliteException) { max = 0; }
-                if (table != "event_journal") { CopyAll(src, dst, table); continue; }
+                var max = LastOrdering(src);
                 for (long o = 1; o <= max; o++)
                 {
                     try
@@ -273,9 +274,70 @@ public static class JournalInspector
                     }
                 }
             }
+            // the tag rows are an index of the events: made again from the salvaged ones, never copied, since a copied
+            // tag of a lost event would collide with the new event that reuses its ordering
+            if (TableExists(dst, sqlite: true, "tags")) Retag(dst);
         }
         return lost;
     }
+
+    /// <summary>
+    /// The highest ordering any readable part of a damaged file still knows: max() can fail where a plain scan still
+    /// reads every row, and sqlite_sequence lives on a page of its own.
+    /// </summary>
+    static long LastOrdering(SqliteConnection src)
+    {
+        long max = 0;
+        foreach (var sql in new[] { "SELECT max(ordering) FROM event_journal", "SELECT seq FROM sqlite_sequence WHERE name = 'event_journal'" })
+        {
+            try { max = Math.Max(max, Convert.ToInt64(ScalarObj(src, sql) ?? 0L)); }
+            catch (SqliteException) { /* that page is gone */ }
+        }
+        try
+        {
+            using var cmd = src.CreateCommand();
+            cmd.CommandText = "SELECT ordering FROM event_journal";
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) max = Math.Max(max, r.GetInt64(0));
+        }
+        catch (SqliteException) { /* the scan stops at the first damaged page: what it read counts */ }
+        return max;
+    }
+
+    /// <summary>Writes the tag rows the coordinator would have written for every readable event in the file.</summary>
+    static void Retag(SqliteConnection c)
+    {
+        using var tx = c.BeginTransaction();
+        Exec(c, tx, "DELETE FROM tags");
+        var json = ActorLabSerializer.Standalone;
+        var tags = new List<(long Ordering, string Tag, long SequenceNr, string PersistenceId)>();
+        using (var read = c.CreateCommand())
+        {
+            read.Transaction = tx;
+            read.CommandText = "SELECT ordering, persistence_id, sequence_nr, manifest, payload, serializer_id FROM event_journal";
+            using var r = read.ExecuteReader();
+            while (r.Read())
+            {
+                var row = new Row(r.GetInt64(2), r.IsDBNull(3) ? null : r.GetString(3), r.IsDBNull(4) ? [] : (byte[])r.GetValue(4), r.IsDBNull(5) ? null : Convert.ToInt32(r.GetValue(5)));
+                // an unreadable event gets no tag: the check after the salvage drops it
+                if (Reason(row, json, out var payload) is null && payload is ISweepEvent e && SweepCoordinator.Describe(e).Id is { } id)
+                    tags.Add((r.GetInt64(0), RunEventTags.Of(id), row.SequenceNr, r.GetString(1)));
+            }
+        }
+        foreach (var t in tags)
+        {
+            using var write = c.CreateCommand();
+            write.Transaction = tx;
+            write.CommandText = "INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES (@o, @t, @s, @p)";
+            write.Parameters.AddWithValue("@o", t.Ordering);
+            write.Parameters.AddWithValue("@t", t.Tag);
+            write.Parameters.AddWithValue("@s", t.SequenceNr);
+            write.Parameters.AddWithValue("@p", t.PersistenceId);
+            write.ExecuteNonQuery();
+        }
+        tx.Commit();
+    }
+
 
     static void CopyAll(SqliteConnection src, SqliteConnection dst, string table)
     {
@@ -337,8 +399,10 @@ public static class JournalInspector
         return v is DBNull ? null : v;
     }
 
-    static bool TableExists(DbConnection c, JournalSettings j, string table) =>
-        Convert.ToInt64(ScalarObj(c, j.IsSqlite
+    static bool TableExists(DbConnection c, JournalSettings j, string table) => TableExists(c, j.IsSqlite, table);
+
+    static bool TableExists(DbConnection c, bool sqlite, string table) =>
+        Convert.ToInt64(ScalarObj(c, sqlite
             ? $"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
             : $"SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'")) > 0;
 }

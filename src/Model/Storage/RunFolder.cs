@@ -58,6 +58,38 @@ public sealed class RunFolder(string dir, long? epoch)
         if (File.Exists(EvalResultsFull)) AtomicFile.WriteAllBytes(PublishedEvalResultsFull, File.ReadAllBytes(EvalResultsFull));
     }
 
+    /// <summary>stale/: files set aside by <see cref="SetAsideStale"/>, one folder per epoch and time.</summary>
+    public string StaleDir => Path.Combine(Dir, "stale");
+
+    /// <summary>
+    /// Files that already carry this epoch's names before its lease wrote anything. Epochs are unique within one
+    /// journal, so they were left by a journal that was lost or replaced (a fresh one counts epochs from 1 again);
+    /// written over, they would mix two lives of the run (and pruning this epoch's checkpoints would delete the new
+    /// ones). They are moved, never deleted, to stale/e{epoch}.{utc}/ under their own names; returns that folder,
+    /// or null when there was nothing (always, without an epoch).
+    /// </summary>
+    public string? SetAsideStale()
+    {
+        if (Epoch is not { } epoch || !Directory.Exists(Dir)) return null;
+        var stale = new List<string>();
+        foreach (var f in new[] { EvalResults, EvalResultsFull, Progress })
+            if (File.Exists(f)) stale.Add(f);
+        stale.AddRange(Checkpoints.ListWithEpochs(Dir).Where(c => c.Epoch == epoch).Select(c => c.Dir));
+        var tag = string.Create(CultureInfo.InvariantCulture, $"e{epoch}");
+        if (Directory.Exists(TensorBoard))
+            stale.AddRange(Directory.GetFiles(TensorBoard).Where(f => Path.GetFileName(f).Split('.')[^1] == tag));
+        if (stale.Count == 0) return null;
+        var to = Path.Combine(StaleDir, string.Create(CultureInfo.InvariantCulture, $"{tag}.{DateTime.UtcNow:yyyyMMddTHHmmssfffZ}"));
+        foreach (var from in stale)
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(Dir, from));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            if (Directory.Exists(from)) Directory.Move(from, target);
+            else File.Move(from, target);
+        }
+        return to;
+    }
+
     /// <summary>Every progress file of the run (all epochs), oldest epoch first.</summary>
     public IReadOnlyList<(long? Epoch, string Path)> ProgressFiles()
     {

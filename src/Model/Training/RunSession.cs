@@ -86,6 +86,9 @@ public sealed class RunSession : IDisposable
     {
         run = run with { NProfiles = data.Db.Count, Relations = data.Db.RelationCount };
         options = options with { VocabSize = data.Tokenizer.VocabSize, Gradients = group ?? options.Gradients };
+        // the leader writes the epoch's files, so it alone clears their names (the other ranks write nothing)
+        if ((group?.IsLeader ?? true) && folder.SetAsideStale() is { } moved)
+            options.Warn($"run {folder.Dir}: files named for epoch {folder.Epoch} were already there (left by a journal that was lost or replaced); moved to {moved}");
         var core = folder.Epoch is null
             ? TrainerCore.Create(run, folder.Dir, options)
             : TrainerCore.CreateAt(run, folder.Dir, options, recorded);

@@ -95,12 +95,20 @@ public static class DamagedStates
     static string? Gone(DamageSite s, string pattern) =>
         Directory.GetFiles(s.DataDir, pattern, SearchOption.AllDirectories) is { Length: > 0 } left ? $"left behind: {string.Join(", ", left.Select(Path.GetFileName))}" : null;
 
+    // a fresh journal counts lease epochs from 1 again: the run folders' old files must not make an attempt fail
+    static string? NoFailedAttempt(DamageSite s) =>
+        File.ReadLines(Path.Combine(s.DataDir, "logs", $"sweep-{SweepName}.log")).FirstOrDefault(l => l.Contains("event=run-attempt-failed", StringComparison.Ordinal)) is { } l
+            ? "a run attempt failed: " + l[l.IndexOf("error=", StringComparison.Ordinal)..]
+            : null;
+
     public static readonly Damage[] All =
     [
         new("control", "no damage (a kill -9 mid-run only)", DamageStart.Interrupted, _ => { }),
         new("control", "no damage (finished sweep run again)", DamageStart.Finished, _ => { }),
 
-        new("journal", "journal.db truncated to half", DamageStart.Interrupted, s => DamageSite.Truncate(s.Journal), DbRepair),
+        new("journal", "journal.db truncated to half", DamageStart.Interrupted, s => DamageSite.Truncate(s.Journal), DbRepair, Check: NoFailedAttempt),
+        // the tail cut off (a full disk, a partial copy): the salvage keeps rows a plain scan still reads
+        new("journal", "journal.db cut to 90 %", DamageStart.Interrupted, s => DamageSite.Truncate(s.Journal, 0.9), DbRepair, Check: NoFailedAttempt),
         new("journal", "64 bytes flipped in journal.db", DamageStart.Interrupted, s => DamageSite.Flip(s.Journal), DbRepair),
         new("journal", "one event's payload is garbage", DamageStart.Interrupted,
             s => s.Sql("UPDATE event_journal SET payload = randomblob(80) WHERE ordering = (SELECT max(ordering) / 2 FROM event_journal)"), DbRepair),
@@ -111,8 +119,8 @@ public static class DamagedStates
         new("journal", "a garbage snapshot, newest", DamageStart.Interrupted,
             s => s.Sql("INSERT INTO snapshot (persistence_id, sequence_nr, created_at, payload, manifest, serializer_id) " +
                        "SELECT persistence_id, max(sequence_nr), 0, randomblob(500), 'sweep-state@2', serializer_id FROM event_journal GROUP BY persistence_id"), DbRepair),
-        new("journal", "journal.db emptied (0 bytes)", DamageStart.Interrupted, s => File.WriteAllBytes(s.Journal, []), DbRepair),
-        new("journal", "journal.db deleted (runs' folders kept)", DamageStart.Interrupted, s => File.Delete(s.Journal)),
+        new("journal", "journal.db emptied (0 bytes)", DamageStart.Interrupted, s => File.WriteAllBytes(s.Journal, []), DbRepair, Check: NoFailedAttempt),
+        new("journal", "journal.db deleted (runs' folders kept)", DamageStart.Interrupted, s => File.Delete(s.Journal), Check: NoFailedAttempt),
         new("journal", "a garbage journal.db-wal beside it", DamageStart.Interrupted,
             s => File.WriteAllBytes(s.Journal + "-wal", Enumerable.Range(0, 8192).Select(i => (byte)(i * 31)).ToArray())),
 

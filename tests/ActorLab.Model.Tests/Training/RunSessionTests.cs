@@ -300,6 +300,44 @@ public class RunSessionTests : IDisposable
     }
 
     /// <summary>
+    /// A fresh journal (the old one lost or replaced) counts epochs from 1 again, so a lease can find files with its
+    /// own epoch's names from the run's earlier life. They are moved to stale/, never written over or mixed in:
+    /// before this, pruning "its" old checkpoints deleted the one the new lease had just written.
+    /// </summary>
+    [Fact]
+    public void A_lease_whose_epoch_names_are_taken_by_a_lost_journals_files_moves_them_aside()
+    {
+        var runDir = Path.Combine(dir, "reused-epoch");
+        var run = Every(Run(maxSteps: 6), 3) with { CheckpointEvery = 2, KeepLast = 1 };
+        using (var s = Open(runDir, run, epoch: 1)) Train(s);
+        string[] Names(string root) => Directory.GetFileSystemEntries(root, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f)).Where(f => !f.Contains("step_") || f.Count(c => c == '/') <= 1).Order(StringComparer.Ordinal).ToArray();
+        var oldLife = Names(runDir);
+        Assert.Contains(Path.Combine("checkpoints", "step_6.e1"), oldLife);
+        var oldResults = File.ReadAllText(Path.Combine(runDir, "eval_results.e1.csv"));
+        // another epoch's files that merely end in "1" are not this epoch's
+        File.WriteAllText(Path.Combine(runDir, "eval_results.e11.csv"), "e11");
+        Directory.CreateDirectory(Path.Combine(runDir, "checkpoints", "step_4.e11"));
+
+        var warnings = new List<string>();
+        var recorder = new Recorder();
+        RunOutcome outcome;
+        using (var s = Open(runDir, run, epoch: 1, warn: warnings.Add)) outcome = Train(s, recorder);
+        Assert.Equal((RunEnd.Completed, 6L), (outcome.End, outcome.Step));
+        Assert.Equal([2L, 3L, 4L, 6L], recorder.Checkpoints.Select(c => c.Step));
+        var moved = Assert.Single(Directory.GetDirectories(Path.Combine(runDir, "stale")));
+        Assert.StartsWith("e1.", Path.GetFileName(moved));
+        Assert.Contains(warnings, w => w.Contains(moved, StringComparison.Ordinal));
+        // everything of the old life is in stale/ under its own name, nothing else is
+        Assert.Equal(oldLife.Where(f => f != "run.json"), Names(moved));
+        Assert.Equal(oldResults, File.ReadAllText(Path.Combine(moved, "eval_results.e1.csv")));
+        Assert.Equal("e11", File.ReadAllText(Path.Combine(runDir, "eval_results.e11.csv")));
+        Assert.True(Directory.Exists(Path.Combine(runDir, "checkpoints", "step_4.e11")));
+        // the new life's last checkpoint is the one its lease recorded
+        Assert.Equal(recorder.Checkpoints[^1].Sha256, Checkpoints.ManifestSha256(Path.Combine(runDir, "checkpoints", "step_6.e1")));
+    }
+
+    /// <summary>
     /// The recorded checkpoint damaged (its weights' bytes changed), deleted, or replaced by another run's: the lease
     /// resumes from the newest earlier checkpoint of this run that verifies, with a warning, and ends bit for bit
     /// where an undamaged run ends. A checkpoint trained with other settings is never skipped: that is an error.
