@@ -63,6 +63,14 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     DateTimeOffset _startedAt;
     bool _membersKnown;
     int _sinceSnapshot;
+    // each write in flight, in the journal's order (a handler may start more than one), and who waits for it
+    readonly Queue<PendingWrite> _awaitingWrites = new();
+
+    sealed class PendingWrite(int events, Action<CommandReply>? reply)
+    {
+        public int Left = events;
+        public Action<CommandReply>? Reply = reply;
+    }
     long _noticeSeq;
 
     // which runs' rows changed when (an event about them, or progress): `GetRuns.ChangedAfter` answers a dashboard's
@@ -165,12 +173,23 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "event=persist-failed seq={0} reason=\"{1}\": the coordinator restarts and recovers from the journal", sequenceNr, cause.Message);
+        // the coordinator stops: no write in flight will be recorded
+        var why = $"the coordinator journal refused the write ({cause.Message}); nothing of this command was recorded and the " +
+                  "coordinator restarts from the journal. If it repeats, see the node log and `actorlab db check`";
+        while (_awaitingWrites.TryDequeue(out var w)) w.Reply?.Invoke(new CommandReply(false, why));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
         _log.Error(cause, "event=persist-rejected seq={0} reason=\"{1}\"", sequenceNr, cause.Message);
+        // one call per event of the rejected write (all of it is rejected): the asker hears once
+        if (_awaitingWrites.TryPeek(out var w))
+        {
+            w.Reply?.Invoke(new CommandReply(false, $"the coordinator journal rejected the event ({cause.Message}); nothing of this command was recorded"));
+            w.Reply = null;
+            if (--w.Left == 0) _awaitingWrites.Dequeue();
+        }
         base.OnPersistRejected(cause, @event, sequenceNr);
     }
 
@@ -396,13 +415,16 @@ public sealed class SweepCoordinator : ReceivePersistentActor, IWithTimers
 
     void Persist(Decision decision, Action<CommandReply>? reply)
     {
-        var remaining = decision.Events.Length;
+        // the asker hears at once if the write fails, instead of waiting out its ask for a reply that never comes
+        var write = new PendingWrite(decision.Events.Length, reply);
+        _awaitingWrites.Enqueue(write);
         PersistAll(decision.Events.Select(RunEventTags.Tag), persisted =>
         {
             var e = RunEventTags.Payload(persisted);
             _state = _state.Apply(e);
             AfterEvent(e);
-            if (--remaining > 0) return;
+            if (--write.Left > 0) return;
+            _awaitingWrites.Dequeue();
             reply?.Invoke(new CommandReply(true, CommandReplies.Sentence(decision.Events)));
             MaybeSnapshot(decision.Events.Length);
             Schedule();

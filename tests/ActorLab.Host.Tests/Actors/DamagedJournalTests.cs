@@ -135,6 +135,35 @@ public class DamagedJournalTests
         await n.WaitFor(s => s.Sweeps.Any(x => x.Name == "dmg2"), TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// A write the journal refuses (here a trigger raising SQLite's disk-full message) answers the command at once with
+    /// the journal's reason, instead of the asker waiting out its timeout while the coordinator restarts; once the
+    /// journal takes writes again, the restarted coordinator accepts the same command.
+    /// </summary>
+    [Fact]
+    public async Task A_write_the_journal_refuses_answers_the_command_at_once_and_the_coordinator_comes_back()
+    {
+        using var dir = new TempDir();
+        var db = await FinishedSweep(dir, TestJournal.Of("sqlite"));
+        await using var n = InProcessNode.Start(dir.Path, TestJournal.Of("sqlite"));
+        await n.Ask<StatusReply>(new GetStatus());
+        Sql(db, "CREATE TRIGGER refuse_writes BEFORE INSERT ON event_journal BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END");
+
+        var next = new SubmitSweepFile("dmg2.conf", Sweep.Replace("name = dmg", "name = dmg2"));
+        var sw = Stopwatch.StartNew();
+        var refused = await n.Ask<CommandReply>(next);
+        Assert.False(refused.Ok);
+        Assert.Contains("database or disk is full (test)", refused.Message);
+        Assert.Contains("nothing of this command was recorded", refused.Message);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"answered only after {sw.Elapsed}");
+
+        Sql(db, "DROP TRIGGER refuse_writes");
+        var accepted = await n.Ask<CommandReply>(next, TimeSpan.FromSeconds(60));
+        Assert.True(accepted.Ok, accepted.Message);
+        var status = await n.WaitFor(s => s.Sweeps.Any(x => x.Name == "dmg2"), TimeSpan.FromSeconds(30));
+        Assert.Contains(status.Sweeps, x => x.Name == "dmg" && x.State == "finished");
+    }
+
     static long Count(string file, string sql)
     {
         using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ConnectionString);
