@@ -93,6 +93,68 @@ public class DashboardBrowserTests(ITestOutputHelper output)
         Assert.Empty(browser.FindElements(By.CssSelector("button.control")));
     }
 
+    /// <summary>
+    /// A sweep of 450 runs: the table holds one page of rows (200) in the DOM, pages forward and back, filters and
+    /// sorts across every run, not just the page shown, and a running row on the page keeps moving.
+    /// </summary>
+    [SkippableFact]
+    public async Task A_big_sweep_is_shown_a_page_at_a_time_sorted_and_filtered_across_every_run()
+    {
+        const int runs = 450;
+        using var browser = HeadlessBrowser.Start();
+        await using var f = await DashboardFixture.Start(sweep: $$"""
+            sweep {
+              name = {{DashboardFixture.SweepName}}
+              grid { layers = [1], param-budgets = [330000], relations = [2], n-profiles = [20, 30], orders = [[1]], seeds = [{{string.Join(", ", Enumerable.Range(0, runs / 2))}}] }
+              vocab-size = 400
+              batch-size = 4
+              seq-len = 64
+              max-steps = 100000
+              eval.steps = [50000, 100000]
+              checkpoint.every = 50
+            }
+            """);
+        browser.Navigate().GoToUrl(f.Server.Url);
+        HeadlessBrowser.Until(() => browser.FindElement(By.Id("login")).Displayed, Wait, () => "the sign-in form");
+        SignIn(browser, f.AnnLine);
+        string Text(string id) => browser.FindElement(By.Id(id)).Text;
+        int Rows() => browser.FindElements(By.CssSelector("#runs tbody tr")).Count;
+        HeadlessBrowser.Until(() => Text("run-count") == $"{runs} runs" && Rows() == 200, Wait, () => $"{Text("run-count")}, {Rows()} rows drawn");
+        Assert.Equal("rows 1-200 of 450, page 1 of 3", Text("page-info"));
+        Assert.False(browser.FindElement(By.Id("prev")).Enabled);
+        var firstPage = browser.FindElements(By.CssSelector("#runs tbody tr")).Select(r => r.GetAttribute("data-id")!).ToList();
+        Assert.Equal(firstPage.Order(StringComparer.Ordinal), firstPage); // sorted by run id
+
+        browser.FindElement(By.Id("next")).Click();
+        browser.FindElement(By.Id("next")).Click();
+        Assert.Equal("rows 401-450 of 450, page 3 of 3", Text("page-info"));
+        Assert.Equal(50, Rows());
+        Assert.False(browser.FindElement(By.Id("next")).Enabled);
+        var lastPage = browser.FindElements(By.CssSelector("#runs tbody tr")).Select(r => r.GetAttribute("data-id")!).ToList();
+        Assert.True(string.CompareOrdinal(firstPage[^1], lastPage[0]) < 0, $"{firstPage[^1]} then {lastPage[0]}");
+        browser.FindElement(By.Id("prev")).Click();
+        Assert.Equal("rows 201-400 of 450, page 2 of 3", Text("page-info"));
+
+        // sorted by step, descending, across all runs: the two running runs (2 slots) come first wherever their ids are
+        browser.FindElement(By.CssSelector("#runs th[data-key='step']")).Click();
+        browser.FindElement(By.CssSelector("#runs th[data-key='step']")).Click();
+        Assert.StartsWith("rows 1-200 of 450, page 1 of 3", Text("page-info"));
+        HeadlessBrowser.Until(() => browser.FindElements(By.CssSelector("#runs tbody tr")).Take(2).All(r => r.GetAttribute("data-state") == "running"), Wait,
+            () => "the running runs on top: " + string.Join(", ", browser.FindElements(By.CssSelector("#runs tbody tr")).Take(3).Select(r => r.GetAttribute("data-state") + " " + r.GetAttribute("data-step"))));
+        var top = browser.FindElement(By.CssSelector("#runs tbody tr"));
+        var (id, step) = (top.GetAttribute("data-id")!, long.Parse(top.GetAttribute("data-step")!));
+        HeadlessBrowser.Until(() => browser.FindElements(By.CssSelector($"#runs tbody tr[data-id='{id}']")).FirstOrDefault() is { } r && long.Parse(r.GetAttribute("data-step")!) > step,
+            Wait, () => $"{id}'s step to move past {step} on the page");
+
+        // a state filter counts every run in that state, not only the page's
+        ((IJavaScriptExecutor)browser).ExecuteScript("const s = document.querySelector('#state-filter'); s.value = 'queued'; s.dispatchEvent(new Event('change'));");
+        HeadlessBrowser.Until(() => Text("run-count").EndsWith($" of {runs} runs", StringComparison.Ordinal), Wait, () => Text("run-count"));
+        var queued = int.Parse(Text("run-count").Split(' ')[0]);
+        Assert.InRange(queued, runs - 10, runs - 2);
+        Assert.All(browser.FindElements(By.CssSelector("#runs tbody tr")), r => Assert.Equal("queued", r.GetAttribute("data-state")));
+        output.WriteLine("screenshot: " + HeadlessBrowser.Shot(browser, "runs-paged"));
+    }
+
     static void SignIn(IWebDriver browser, string line)
     {
         var input = browser.FindElement(By.Id("token"));

@@ -48,7 +48,8 @@ public sealed class DashboardFixture : IAsyncDisposable
     }
 
     /// <param name="https">Serve HTTPS with this .pfx (its password beside it) instead of plain HTTP.</param>
-    public static async Task<DashboardFixture> Start(int runs = 4, long steps = 4000, TimeSpan? stepTime = null, string? https = null)
+    /// <param name="sweep">Another sweep file to submit (named <see cref="SweepName"/>) instead of <see cref="Sweep"/>.</param>
+    public static async Task<DashboardFixture> Start(int runs = 4, long steps = 4000, TimeSpan? stepTime = null, string? https = null, string? sweep = null)
     {
         var dir = new TempDir();
         var tokens = Path.Combine(dir.Path, "tokens");
@@ -65,7 +66,7 @@ public sealed class DashboardFixture : IAsyncDisposable
             $"actorlab.gateway.tokens-file = \"{tokens}\"\nactorlab.node.cpu-slots = 2", stepTime: stepTime ?? TimeSpan.FromMilliseconds(25));
         var server = DashboardServer.Start(node.Node, https is null ? new DashboardEndpoint(IPAddress.Loopback, 0) : DashboardEndpoint.Parse("127.0.0.1", 0, false, https));
         var f = new DashboardFixture(dir, node, server, ann, bob);
-        var submitted = await node.Ask<CommandReply>(new SubmitSweepFile("dash.conf", Sweep(runs, steps)));
+        var submitted = await node.Ask<CommandReply>(new SubmitSweepFile("dash.conf", sweep ?? Sweep(runs, steps)));
         Assert.True(submitted.Ok, submitted.Message);
         return f;
     }

@@ -2,8 +2,10 @@
 // one run's loss charts, the sweep's capacity plots and the sweep controls, all through the node's /api.
 "use strict";
 const $ = s => document.querySelector(s);
+// rows: every run's data; trs: the <tr> of the rows on the page shown (a 100,000-run sweep keeps only one page in the
+// DOM); order: the filtered, sorted rows the pages are cut from
 const state = { role: "none", name: null, sweeps: [], rows: new Map(), trs: new Map(), sort: { key: "id", desc: false },
-  events: new Map(), source: null, run: null, runData: null, resortDue: false };
+  order: [], page: 0, events: new Map(), source: null, run: null, runData: null, resortDue: false };
 
 async function api(path, options) {
   const r = await fetch(path, options);
@@ -131,17 +133,19 @@ function upsert(row) {
   const old = state.rows.get(row.id);
   if (old && row.steps_per_second === null && old.state === row.state) { row.steps_per_second = old.steps_per_second; row.eta_seconds = old.eta_seconds; }
   state.rows.set(row.id, row);
-  let tr = state.trs.get(row.id);
-  if (!tr) {
-    tr = document.createElement("tr");
-    for (let i = 0; i < columns.length; i++) tr.appendChild(document.createElement("td"));
-    const a = document.createElement("a"); tr.firstChild.appendChild(a);
-    tr.onclick = e => { if (e.target.tagName !== "A") location.hash = "#/run/" + encodeURIComponent(row.id); };
-    state.trs.set(row.id, tr);
-    $("#runs tbody").appendChild(tr);
-    state.resortDue = true;
-  }
-  paint(tr, row);
+  // a new row, or one whose place in the order or the filter may have moved: the pages are cut again (at most once a second)
+  const key = state.sort.key;
+  if (!old || old[key] !== row[key] || old.state !== row.state || old.node !== row.node) state.resortDue = true;
+  const tr = state.trs.get(row.id);
+  if (tr) paint(tr, row);
+}
+
+function newRow() {
+  const tr = document.createElement("tr");
+  for (let i = 0; i < columns.length; i++) tr.appendChild(document.createElement("td"));
+  tr.firstChild.appendChild(document.createElement("a"));
+  tr.onclick = e => { if (e.target.tagName !== "A") location.hash = "#/run/" + encodeURIComponent(tr.dataset.id); };
+  return tr;
 }
 
 function paint(tr, row) {
@@ -151,35 +155,51 @@ function paint(tr, row) {
   for (let i = 1; i < columns.length; i++) { const v = fmt(columns[i](row)); if (tr.children[i].textContent !== v) tr.children[i].textContent = v; }
 }
 
-function visible(row) {
-  const f = $("#filter").value.trim().toLowerCase(), s = $("#state-filter").value;
+function visible(row, f, s) {
   if (s && row.state !== s) return false;
   if (!f) return true;
   return [row.id, row.node, row.hops, row.state].some(v => v && String(v).toLowerCase().includes(f));
 }
 
+function pageSize() { return Number($("#page-size").value); }
+
 function resort() {
   state.resortDue = false;
   const { key, desc } = state.sort;
-  const rows = [...state.rows.values()].sort((a, b) => {
+  const f = $("#filter").value.trim().toLowerCase(), s = $("#state-filter").value;
+  state.order = [...state.rows.values()].filter(r => visible(r, f, s)).sort((a, b) => {
     const x = a[key], y = b[key];
     const c = x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1;
     return desc ? -c : c;
   });
-  const body = $("#runs tbody"), frag = document.createDocumentFragment();
-  let shown = 0;
-  for (const r of rows) { const tr = state.trs.get(r.id); tr.hidden = !visible(r); if (!tr.hidden) shown++; frag.appendChild(tr); }
-  body.appendChild(frag);
-  $("#run-count").textContent = shown + " of " + rows.length;
   document.querySelectorAll("#runs th").forEach(th => th.className = th.dataset.key === key ? "sorted" + (desc ? " desc" : "") : "");
+  drawPage();
+}
+
+// only the page shown is in the DOM; its <tr>s are reused by run id, so a row being looked at keeps its element
+function drawPage() {
+  const size = pageSize(), pages = Math.max(1, Math.ceil(state.order.length / size));
+  state.page = Math.min(Math.max(0, state.page), pages - 1);
+  const from = state.page * size, shown = state.order.slice(from, from + size);
+  const trs = new Map();
+  for (const r of shown) { const tr = state.trs.get(r.id) || newRow(); paint(tr, r); trs.set(r.id, tr); }
+  state.trs = trs;
+  $("#runs tbody").replaceChildren(...trs.values());
+  $("#run-count").textContent = state.order.length === state.rows.size ? state.rows.size + " runs" : state.order.length + " of " + state.rows.size + " runs";
+  $("#page-info").textContent = state.order.length ? `rows ${from + 1}-${from + shown.length} of ${state.order.length}, page ${state.page + 1} of ${pages}` : "no rows";
+  $("#prev").disabled = state.page === 0; $("#next").disabled = state.page >= pages - 1;
 }
 
 document.querySelectorAll("#runs th").forEach(th => th.onclick = () => {
   state.sort = { key: th.dataset.key, desc: state.sort.key === th.dataset.key ? !state.sort.desc : false };
+  state.page = 0;
   resort();
 });
-$("#filter").oninput = resort;
-$("#state-filter").onchange = resort;
+$("#filter").oninput = () => { state.page = 0; resort(); };
+$("#state-filter").onchange = () => { state.page = 0; resort(); };
+$("#page-size").onchange = () => { state.page = 0; drawPage(); };
+$("#prev").onclick = () => { state.page--; drawPage(); };
+$("#next").onclick = () => { state.page++; drawPage(); };
 setInterval(() => { if (state.resortDue) resort(); }, 1000);
 
 // ------------------------------------------------------------------ live feed
@@ -194,12 +214,17 @@ function connect() {
   es.addEventListener("runs", e => {
     const d = JSON.parse(e.data);
     for (const row of d.changed) upsert(row);
-    for (const id of d.removed) { const tr = state.trs.get(id); if (tr) tr.remove(); state.trs.delete(id); state.rows.delete(id); }
+    for (const id of d.removed) { state.rows.delete(id); state.resortDue = true; }
   });
   es.addEventListener("progress", e => {
     const p = JSON.parse(e.data);
     const row = state.rows.get(p.id);
-    if (row) { row.step = p.step; row.loss = p.loss; paint(state.trs.get(p.id), row); }
+    if (row) {
+      row.step = p.step; row.loss = p.loss;
+      const tr = state.trs.get(p.id);
+      if (tr) paint(tr, row);
+      if (state.sort.key === "step" || state.sort.key === "loss") state.resortDue = true;
+    }
     if (state.run === p.id && state.runData && p.loss !== null) { state.runData.train.push([p.step, p.loss]); drawRunCharts(); }
   });
   es.addEventListener("notice", e => {
