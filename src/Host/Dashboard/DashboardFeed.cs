@@ -27,8 +27,20 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
     readonly Dictionary<string, DashboardRun> _rows = new(StringComparer.Ordinal);
     readonly Dictionary<string, KnownSweep> _sweeps = new(StringComparer.Ordinal);
 
-    /// <summary>A sweep's runs as this page last heard them, and the coordinator's change count they are up to.</summary>
-    sealed record KnownSweep(SweepSummary Summary, Dictionary<string, RunSummary> Runs, long Changes, string Incarnation);
+    /// <summary>
+    /// A sweep's runs as this page last heard them, the coordinator's change count they are up to, the runs that came
+    /// since the rows were last worked out, their step caps, and the measured capacities the rows were made with.
+    /// </summary>
+    sealed class KnownSweep(StringComparer ids)
+    {
+        public SweepSummary? Summary;
+        public long Changes;
+        public string Incarnation = "";
+        public readonly Dictionary<string, RunSummary> Runs = new(ids);
+        public readonly Dictionary<string, long> Caps = new(ids);
+        public string[] Fresh = [];
+        public IReadOnlyDictionary<string, (double Capacity, double BitsPerParam)> Capacities = new Dictionary<string, (double, double)>();
+    }
 
     public async Task Stream(HttpResponse response, CancellationToken cancel)
     {
@@ -98,35 +110,41 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
                 return;
             }
         var names = status.Sweeps.Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var gone in _sweeps.Keys.Where(k => !names.Contains(k)).ToList()) _sweeps.Remove(gone);
+        var removed = new List<string>();
+        foreach (var gone in _sweeps.Keys.Where(k => !names.Contains(k)).ToList())
+        {
+            removed.AddRange(_sweeps[gone].Runs.Keys);
+            _sweeps.Remove(gone);
+            _panels.Remove(gone);
+        }
+        foreach (var k in removed) _rows.Remove(k);
         var now = DateTime.UtcNow;
-        var paces = new Dictionary<string, PanelRun>(StringComparer.Ordinal);
         var etas = new Dictionary<string, double?>(StringComparer.Ordinal);
-        var capacities = new Dictionary<string, (double, double)>(StringComparer.Ordinal);
+        var changed = new List<DashboardRun>();
         foreach (var sweep in status.Sweeps)
         {
-            foreach (var (run, c) in measured.Of(sweep)) capacities[sweep.Name + "/" + run] = c;
-            var mine = _sweeps[sweep.Name].Runs.Values;
-            var caps = mine.Select(r => (r.RunId, Cap: configs.Of(r)?.MaxSteps)).Where(x => x.Cap != null)
-                .ToDictionary(x => x.RunId, x => x.Cap!.Value, StringComparer.Ordinal);
+            var known = _sweeps[sweep.Name];
             var panel = _panels.TryGetValue(sweep.Name, out var p) ? p : SweepPanelState.Start(sweep.Name, sweep.Runs);
-            panel = _panels[sweep.Name] = panel.Observe(now, sweep, mine, caps);
+            panel = _panels[sweep.Name] = panel.Observe(now, sweep, known.Runs.Values, known.Caps);
             etas[sweep.Name] = panel.SweepEta?.TotalSeconds;
-            foreach (var r in panel.Runs) paces[sweep.Name + "/" + r.Run] = r;
+            var paces = panel.Runs.ToDictionary(r => sweep.Name + "/" + r.Run, StringComparer.Ordinal);
+            // a row is worked out again only where it can have changed: its run's summary came anew, it is running
+            // (its pace and ETA move), or the sweep's measured capacity changed (then every row of the sweep)
+            var capacities = measured.Of(sweep);
+            var remeasured = !ReferenceEquals(capacities, known.Capacities) && (capacities.Count > 0 || known.Capacities.Count > 0);
+            known.Capacities = capacities;
+            IEnumerable<string> dirty = remeasured ? known.Runs.Keys : known.Fresh.Concat(paces.Keys).Distinct(StringComparer.Ordinal);
+            foreach (var id in dirty)
+            {
+                var r = known.Runs[id];
+                var row = DashboardRun.Of(r, configs.Of(r), paces.GetValueOrDefault(id), capacities.TryGetValue(id[(sweep.Name.Length + 1)..], out var c) ? c : null);
+                if (_rows.TryGetValue(id, out var old) && old == row) continue;
+                _rows[id] = row;
+                changed.Add(row);
+            }
+            known.Fresh = [];
         }
         await Send(response, "status", DashboardApi.StatusJson(status, etas), cancel);
-        var changed = new List<DashboardRun>();
-        var present = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var r in status.Sweeps.SelectMany(x => _sweeps[x.Name].Runs.Values))
-        {
-            present.Add(r.RunId);
-            var row = DashboardRun.Of(r, configs.Of(r), paces.GetValueOrDefault(r.RunId), capacities.TryGetValue(r.RunId, out var c) ? c : null);
-            if (_rows.TryGetValue(r.RunId, out var old) && old == row) continue;
-            _rows[r.RunId] = row;
-            changed.Add(row);
-        }
-        var removed = _rows.Keys.Where(k => !present.Contains(k)).ToList();
-        foreach (var k in removed) _rows.Remove(k);
         if (changed.Count > 0 || removed.Count > 0) await Send(response, "runs", new { changed, removed }, cancel);
     }
 
@@ -134,7 +152,7 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
     /// Brings this page's runs of <paramref name="sweep"/> up to date, or says why not. Only what changed crosses the
     /// cluster: a sweep's runs are asked for whole once, then only those whose rows changed since (the coordinator
     /// counts changes; another coordinator counts afresh, so then everything again), and a finished sweep's not at all
-    /// while its summary stays the same. The rows and paces are still worked out here from every run the page holds.
+    /// while its summary stays the same. The runs that came are the ones whose rows are worked out again.
     /// </summary>
     async Task<string?> Update(SweepSummary sweep)
     {
@@ -147,9 +165,16 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
             (fresh, first, error) = await DashboardApi.Changed(gateway, token, sweep.Name, null);
         }
         if (error != null) return error;
-        var rows = known?.Runs ?? new Dictionary<string, RunSummary>(StringComparer.Ordinal);
-        foreach (var r in fresh!) rows[r.RunId] = r;
-        _sweeps[sweep.Name] = new KnownSweep(sweep, rows, first!.Changes, first.Incarnation);
+        known ??= new KnownSweep(StringComparer.Ordinal);
+        foreach (var r in fresh!)
+        {
+            known.Runs[r.RunId] = r;
+            // the step cap of a run is in its run.json, known once it holds a lease: looked up only when its summary changes
+            if (configs.Of(r)?.MaxSteps is { } cap) known.Caps[r.RunId] = cap;
+        }
+        known.Fresh = [.. known.Fresh, .. fresh.Select(r => r.RunId)];
+        (known.Summary, known.Changes, known.Incarnation) = (sweep, first!.Changes, first.Incarnation);
+        _sweeps[sweep.Name] = known;
         return null;
     }
 

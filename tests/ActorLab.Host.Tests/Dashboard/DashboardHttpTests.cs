@@ -134,6 +134,82 @@ public class DashboardHttpTests
         Assert.Contains("status", kinds);
     }
 
+    /// <summary>The feed's events as (kind, data) pairs, read until <paramref name="enough"/> or the deadline.</summary>
+    static async Task<List<(string Kind, JsonElement Data)>> Feed(HttpClient c, Func<List<(string Kind, JsonElement Data)>, bool> enough, TimeSpan within)
+    {
+        using var stream = await c.GetStreamAsync("/api/events");
+        using var reader = new StreamReader(stream);
+        var events = new List<(string, JsonElement)>();
+        var deadline = DateTime.UtcNow + within;
+        string? kind = null;
+        while (!enough(events) && DateTime.UtcNow < deadline)
+        {
+            var line = await reader.ReadLineAsync().WaitAsync(within);
+            if (line is null) break;
+            if (line.StartsWith("event: ", StringComparison.Ordinal)) kind = line[7..];
+            else if (line.StartsWith("data: ", StringComparison.Ordinal) && kind != null) events.Add((kind, JsonDocument.Parse(line[6..]).RootElement.Clone()));
+        }
+        return events;
+    }
+
+    static List<JsonElement> Changed(JsonElement runs) => runs.GetProperty("changed").EnumerateArray().ToList();
+
+    /// <summary>
+    /// The 2-second refresh sends every row once, then only the rows that can have changed: the running runs' (pace,
+    /// step) and those whose summary changed, never the queued ones again (a 100,000-run sweep's page costs its node
+    /// the changed rows, not all of them).
+    /// </summary>
+    [Fact]
+    public async Task The_feed_sends_every_row_once_then_only_the_rows_that_changed()
+    {
+        await using var f = await DashboardFixture.Start(sweep: DashboardFixture.Sweep(4, 4000).Replace("orders = [[1]]", "orders = [[1]], seeds = [0, 1]"));
+        using var c = Client(f);
+        Assert.Equal(HttpStatusCode.OK, (await Post(c, "/api/session", new { token = f.BobLine })).Code);
+        await f.Node.WaitFor(s => s.Sweeps.Single().Running == 2, TimeSpan.FromSeconds(30));
+        var events = await Feed(c, e => e.Count(x => x.Kind == "runs") >= 4, TimeSpan.FromSeconds(30));
+        var runs = events.Where(e => e.Kind == "runs").Select(e => Changed(e.Data)).ToList();
+        Assert.True(runs.Count >= 4, $"{runs.Count} runs events");
+        Assert.Equal(8, runs[0].Count);
+        Assert.Equal(8, runs[0].Select(r => r.GetProperty("id").GetString()).Distinct().Count());
+        // after the first: the running runs (their step and pace move), and no queued row again
+        foreach (var later in runs.Skip(1))
+        {
+            Assert.InRange(later.Count, 1, 4);
+            Assert.DoesNotContain(later, r => r.GetProperty("state").GetString() == "queued" && r.GetProperty("step").GetInt64() == 0);
+        }
+        Assert.Contains(runs.Skip(1).SelectMany(x => x), r => r.GetProperty("state").GetString() == "running");
+    }
+
+    /// <summary>A measured sweep's capacity in every row, and every row again when a new measurement replaces it.</summary>
+    [Fact]
+    public async Task The_feed_sends_every_row_again_when_the_sweep_is_measured_again()
+    {
+        await using var f = await DashboardFixture.Start(steps: 100, stepTime: TimeSpan.FromMilliseconds(2));
+        using var c = Client(f);
+        Assert.Equal(HttpStatusCode.OK, (await Post(c, "/api/session", new { token = f.BobLine })).Code);
+        var status = await f.Node.WaitFor(s => s.Sweeps.Single().State == "finished", TimeSpan.FromSeconds(90));
+        var runIds = (await f.Node.Runs()).Runs.Select(r => r.RunId).Order(StringComparer.Ordinal).ToList();
+        // a measurement as `measure` writes it (the columns the page reads), newer than the stand-in's own table
+        var csv = Path.Combine(status.Sweeps.Single().ResultsDir!, "capacity_final_test.csv");
+        void Measured(double offset, int age)
+        {
+            AtomicFile.WriteAllText(csv, "run,hops,max_train_hops,total_capacity,bits_per_param\n" + string.Join("", runIds.Select((id, i) =>
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id[(id.IndexOf('/') + 1)..]},1,1,{offset + i},{0.5 + i}\n"))));
+            File.SetLastWriteTimeUtc(csv, DateTime.UtcNow.AddSeconds(age));
+        }
+        Measured(100, 10);
+        var events = await Feed(c, e =>
+        {
+            var runs = e.Where(x => x.Kind == "runs").ToList();
+            if (runs.Count == 1 && !File.ReadAllText(csv).Contains(",1100,", StringComparison.Ordinal)) Measured(1100, 20);
+            return runs.Count >= 2;
+        }, TimeSpan.FromSeconds(30));
+        var both = events.Where(e => e.Kind == "runs").Select(e => Changed(e.Data).ToDictionary(r => r.GetProperty("id").GetString()!, r => r.GetProperty("capacity").GetDouble())).ToList();
+        Assert.Equal(2, both.Count);
+        Assert.Equal(runIds.Select((id, i) => (id, 100.0 + i)), runIds.Select(id => (id, both[0][id])));
+        Assert.Equal(runIds.Select((id, i) => (id, 1100.0 + i)), runIds.Select(id => (id, both[1][id])));
+    }
+
     [Fact]
     public async Task Dashboard_lists_and_serves_the_plots_of_a_measured_sweep_and_no_other_file()
     {
