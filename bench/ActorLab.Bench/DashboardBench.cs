@@ -46,7 +46,7 @@ public static class DashboardBench
             var (closed, open) = ServingCpu(runs, rounds, TimeSpan.FromSeconds(window), remote);
             var deltas = open.Zip(closed, (o, c) => o - c).ToList();
             var who = remote ? "the page's event stream read by curl in another process (a browser elsewhere)" : "the page open in headless chromium on the same 2 cores";
-            md.Append($"\n{char.ToUpperInvariant(who[0])}{who[1..]}:\n\n| round ({window} s windows from {Settle.TotalSeconds:0} s after the page opened or closed, {runs} runs training) | node CPU, page closed | node CPU, page open | dashboard's serving cost |\n|---|---|---|---|\n");
+            md.Append($"\n{char.ToUpperInvariant(who[0])}{who[1..]}:\n\n| round ({window} s windows from {Settle.TotalSeconds:0} s after the page opened or closed, a {runs}-run sweep, 8 slots training) | node CPU, page closed | node CPU, page open | dashboard's serving cost |\n|---|---|---|---|\n");
             for (var i = 0; i < rounds; i++)
                 md.Append($"| {i + 1} | {closed[i]:F3} cores | {open[i]:F3} cores | {deltas[i] * 1000:F1} millicores |\n");
             md.Append($"\nServing cost with {who}, median of {rounds}: {Median(deltas) * 1000:F1} millicores (range {deltas.Min() * 1000:F1} to {deltas.Max() * 1000:F1}), " +
