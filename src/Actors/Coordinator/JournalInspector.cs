@@ -251,27 +251,26 @@ public static class JournalInspector
             }
             foreach (var sql in schema) { using var cmd = dst.CreateCommand(); cmd.CommandText = sql; cmd.ExecuteNonQuery(); }
             CopyAll(src, dst, "snapshot");
+            // events row by row: a damaged page loses its rows, not the file
+            var max = LastOrdering(src);
+            for (long o = 1; o <= max; o++)
             {
-                var max = LastOrdering(src);
-                for (long o = 1; o <= max; o++)
+                try
                 {
-                    try
-                    {
-                        using var read = src.CreateCommand();
-                        read.CommandText = "SELECT ordering, timestamp, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE ordering = @o";
-                        read.Parameters.AddWithValue("@o", o);
-                        using var r = read.ExecuteReader();
-                        if (!r.Read()) continue;
-                        using var write = dst.CreateCommand();
-                        write.CommandText = "INSERT INTO event_journal VALUES (@a, @b, @c, @d, @e, @f, @g, @h)";
-                        foreach (var (name, i) in new[] { "@a", "@b", "@c", "@d", "@e", "@f", "@g", "@h" }.Select((n, i) => (n, i)))
-                            write.Parameters.AddWithValue(name, r.IsDBNull(i) ? DBNull.Value : r.GetValue(i));
-                        write.ExecuteNonQuery();
-                    }
-                    catch (SqliteException e)
-                    {
-                        lost.Add(new JournalProblem("row", o, null, $"unreadable ({e.Message})"));
-                    }
+                    using var read = src.CreateCommand();
+                    read.CommandText = "SELECT ordering, timestamp, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE ordering = @o";
+                    read.Parameters.AddWithValue("@o", o);
+                    using var r = read.ExecuteReader();
+                    if (!r.Read()) continue;
+                    using var write = dst.CreateCommand();
+                    write.CommandText = "INSERT INTO event_journal VALUES (@a, @b, @c, @d, @e, @f, @g, @h)";
+                    foreach (var (name, i) in new[] { "@a", "@b", "@c", "@d", "@e", "@f", "@g", "@h" }.Select((n, i) => (n, i)))
+                        write.Parameters.AddWithValue(name, r.IsDBNull(i) ? DBNull.Value : r.GetValue(i));
+                    write.ExecuteNonQuery();
+                }
+                catch (SqliteException e)
+                {
+                    lost.Add(new JournalProblem("row", o, null, $"unreadable ({e.Message})"));
                 }
             }
             // the tag rows are an index of the events: made again from the salvaged ones, never copied, since a copied
@@ -338,7 +337,6 @@ public static class JournalInspector
         tx.Commit();
     }
 
-
     static void CopyAll(SqliteConnection src, SqliteConnection dst, string table)
     {
         try
@@ -355,7 +353,7 @@ public static class JournalInspector
                 write.ExecuteNonQuery();
             }
         }
-        catch (SqliteException) { /* a damaged snapshot or tag table: recovery replays the events instead */ }
+        catch (SqliteException) { /* a damaged snapshot table: recovery replays the events instead */ }
     }
 
     static List<Row> Rows(DbConnection c, string sql, long after = 0)
