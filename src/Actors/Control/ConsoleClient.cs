@@ -70,7 +70,7 @@ public sealed class ConsoleClient : IDisposable
     /// </summary>
     public T Ask<T>(object message, TimeSpan? timeout = null)
     {
-        var t = timeout ?? (message is ISlowAsk ? _timeout + TimeSpan.FromSeconds(60) : _timeout);
+        var t = timeout ?? ISlowAsk.Wait(message, _timeout);
         object reply;
         try { reply = Client.Ask<object>(Envelope(message), t).GetAwaiter().GetResult(); }
         catch (AskTimeoutException)

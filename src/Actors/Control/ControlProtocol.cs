@@ -50,7 +50,11 @@ public sealed record RunEventsReply(string RunId, bool Known, ImmutableArray<Run
 /// the gaps a killed coordinator left in the journal's ordering). The gateway waits `actorlab.gateway.submit-timeout`
 /// for it, the console and the dashboard a minute more than their ask-timeout.
 /// </summary>
-public interface ISlowAsk;
+public interface ISlowAsk
+{
+    /// <summary>How long a console or the dashboard waits for <paramref name="message"/>: a slow ask a minute more.</summary>
+    static TimeSpan Wait(object message, TimeSpan askTimeout) => message is ISlowAsk ? askTimeout + TimeSpan.FromSeconds(60) : askTimeout;
+}
 
 /// <summary>Submit a sweep file's text; the coordinator validates and plans it exactly as `sweep run` would.</summary>
 public sealed record SubmitSweepFile(string Source, string Text) : IActorLabMessage, ISlowAsk;

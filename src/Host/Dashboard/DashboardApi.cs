@@ -140,15 +140,8 @@ public static class DashboardApi
     {
         var first = await gateway.Ask(new GetStatus(), token);
         if (first is not StatusReply status) return (null, null, Why(first));
-        var (runs, error) = await Runs(gateway, token, sweep);
-        return error != null ? (null, null, error) : (status, runs, null);
-    }
-
-    /// <summary>Every run (of one sweep, if named), a page of 1000 at a time, or why not.</summary>
-    public static async Task<(List<RunSummary>? Runs, string? Error)> Runs(DashboardGateway gateway, OperatorToken? token, string? sweep)
-    {
         var (runs, _, error) = await Changed(gateway, token, sweep, null);
-        return (runs, error);
+        return error != null ? (null, null, error) : (status, runs, null);
     }
 
     /// <summary>

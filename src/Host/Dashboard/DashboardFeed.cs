@@ -172,6 +172,8 @@ public sealed class DashboardFeed(DashboardGateway gateway, RunConfigs configs, 
             // the step cap of a run is in its run.json, known once it holds a lease: looked up only when its summary changes
             if (configs.Of(r)?.MaxSteps is { } cap) known.Caps[r.RunId] = cap;
         }
+        // added to, not replaced: if a later sweep's update fails, this refresh works out no rows, and the next must
+        // still redo these (the change count they came under is already past)
         known.Fresh = [.. known.Fresh, .. fresh.Select(r => r.RunId)];
         (known.Summary, known.Changes, known.Incarnation) = (sweep, first!.Changes, first.Incarnation);
         _sweeps[sweep.Name] = known;

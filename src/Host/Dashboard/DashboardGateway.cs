@@ -21,8 +21,7 @@ public sealed class DashboardGateway(ActorSystem system, TimeSpan timeout)
     public Task<object> Ask(object message, OperatorToken? token)
     {
         var answer = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
-        // a command whose work grows with the sweep's runs gets the console's extra minute
-        var wait = message is ISlowAsk ? timeout + TimeSpan.FromSeconds(60) : timeout;
+        var wait = ISlowAsk.Wait(message, timeout);
         system.ActorOf(Props.Create(() => new Asker(Wire(message, token), answer, wait)), $"{ConsoleGateway.DashboardPrefix}ask-{Interlocked.Increment(ref _next)}");
         return answer.Task;
     }

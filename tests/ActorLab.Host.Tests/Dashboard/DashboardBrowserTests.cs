@@ -102,18 +102,7 @@ public class DashboardBrowserTests(ITestOutputHelper output)
     {
         const int runs = 450;
         using var browser = HeadlessBrowser.Start();
-        await using var f = await DashboardFixture.Start(sweep: $$"""
-            sweep {
-              name = {{DashboardFixture.SweepName}}
-              grid { layers = [1], param-budgets = [330000], relations = [2], n-profiles = [20, 30], orders = [[1]], seeds = [{{string.Join(", ", Enumerable.Range(0, runs / 2))}}] }
-              vocab-size = 400
-              batch-size = 4
-              seq-len = 64
-              max-steps = 100000
-              eval.steps = [50000, 100000]
-              checkpoint.every = 50
-            }
-            """);
+        await using var f = await DashboardFixture.Start(sweep: DashboardFixture.SeededSweep(runs / 2, 100_000));
         browser.Navigate().GoToUrl(f.Server.Url);
         HeadlessBrowser.Until(() => browser.FindElement(By.Id("login")).Displayed, Wait, () => "the sign-in form");
         SignIn(browser, f.AnnLine);

@@ -27,6 +27,20 @@ public sealed class DashboardFixture : IAsyncDisposable
         }
         """;
 
+    /// <summary>2 x <paramref name="seeds"/> runs of one model size (N = 20 and 30): a big sweep of small runs.</summary>
+    public static string SeededSweep(int seeds, long steps) => $$"""
+        sweep {
+          name = {{SweepName}}
+          grid { layers = [1], param-budgets = [330000], relations = [2], n-profiles = [20, 30], orders = [[1]], seeds = [{{string.Join(", ", Enumerable.Range(0, seeds))}}] }
+          vocab-size = 400
+          batch-size = 4
+          seq-len = 64
+          max-steps = {{steps}}
+          eval.steps = [{{steps / 2}}, {{steps}}]
+          checkpoint.every = 50
+        }
+        """;
+
     readonly TempDir _dir;
     public InProcessNode Node { get; }
     public DashboardServer Server { get; }

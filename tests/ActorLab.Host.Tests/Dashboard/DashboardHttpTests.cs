@@ -162,7 +162,7 @@ public class DashboardHttpTests
     [Fact]
     public async Task The_feed_sends_every_row_once_then_only_the_rows_that_changed()
     {
-        await using var f = await DashboardFixture.Start(sweep: DashboardFixture.Sweep(4, 4000).Replace("orders = [[1]]", "orders = [[1]], seeds = [0, 1]"));
+        await using var f = await DashboardFixture.Start(sweep: DashboardFixture.SeededSweep(4, 4000));
         using var c = Client(f);
         Assert.Equal(HttpStatusCode.OK, (await Post(c, "/api/session", new { token = f.BobLine })).Code);
         await f.Node.WaitFor(s => s.Sweeps.Single().Running == 2, TimeSpan.FromSeconds(30));
